@@ -1,0 +1,405 @@
+package authlete_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+const (
+	serviceID   = "21653835348762"
+	accessToken = "V5a40R6dWvw2gMkCOBFdZcM95q4HC0Z-T0YKD9-nR6F"
+	apiKey      = "4593494640"
+	apiSecret   = "AcpSj8xlRNtmvXUvBS3IzYRKbIsDwnSiLplfqTgdOpp"
+)
+
+// recorded is one call as the server saw it.
+type recorded struct {
+	method, path, contentType, accept, authorization string
+	body                                             map[string]any
+}
+
+// recorder is an Authlete stand-in that records calls and answers with
+// the given status and body.
+func recorder(t *testing.T, status int, answer string) (*httptest.Server, *[]recorded) {
+	t.Helper()
+	var mu sync.Mutex
+	calls := &[]recorded{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		data, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(data, &body); err != nil {
+			t.Errorf("request body %q is not JSON: %v", data, err)
+		}
+		mu.Lock()
+		*calls = append(*calls, recorded{r.Method, r.URL.Path, r.Header.Get("Content-Type"),
+			r.Header.Get("Accept"), r.Header.Get("Authorization"), body})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, calls
+}
+
+func v3Config(base string) authlete.Config {
+	return authlete.Config{BaseURL: base, ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}
+}
+
+func v2Config(base string) authlete.Config {
+	return authlete.Config{BaseURL: base, APIVersion: "v2", ServiceAPIKey: apiKey, ServiceAPISecret: apiSecret}
+}
+
+func TestCallsWireFormat(t *testing.T) {
+	const answer = `{"resultCode":"A202001","resultMessage":"[A202001] created","action":"CREATED",` +
+		`"responseContent":"{\"client_id\":\"1\"}","client":{"clientId":1}}`
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"+apiSecret))
+	type call func(*authlete.Client, context.Context, *authlete.Request) (*authlete.Response, error)
+	ops := []struct {
+		name   string
+		suffix string
+		call   call
+		req    authlete.Request
+		body   map[string]any
+	}{
+		{"register", "/client/registration", (*authlete.Client).Register,
+			authlete.Request{JSON: `{"client_name":"My Dynamic Client"}`},
+			map[string]any{"json": `{"client_name":"My Dynamic Client"}`}},
+		{"register with initial token", "/client/registration", (*authlete.Client).Register,
+			authlete.Request{JSON: `{}`, Token: "iat"},
+			map[string]any{"json": `{}`, "token": "iat"}},
+		{"get", "/client/registration/get", (*authlete.Client).Get,
+			authlete.Request{ClientID: "26837717140341", Token: "qs4Tu5TV"},
+			map[string]any{"clientId": "26837717140341", "token": "qs4Tu5TV"}},
+		{"update", "/client/registration/update", (*authlete.Client).Update,
+			authlete.Request{ClientID: "26837717140341", Token: "qs4Tu5TV", JSON: `{"client_id":"26837717140341"}`},
+			map[string]any{"clientId": "26837717140341", "token": "qs4Tu5TV", "json": `{"client_id":"26837717140341"}`}},
+		{"delete", "/client/registration/delete", (*authlete.Client).Delete,
+			authlete.Request{ClientID: "26837717140341", Token: "qs4Tu5TV"},
+			map[string]any{"clientId": "26837717140341", "token": "qs4Tu5TV"}},
+	}
+	versions := []struct {
+		name   string
+		config func(string) authlete.Config
+		prefix string
+		auth   string
+	}{
+		{"v3", v3Config, "/api/" + serviceID, "Bearer " + accessToken},
+		{"v2", v2Config, "/api", basic},
+	}
+	for _, v := range versions {
+		for _, op := range ops {
+			t.Run(v.name+"/"+op.name, func(t *testing.T) {
+				srv, calls := recorder(t, http.StatusOK, answer)
+				c, err := authlete.New(v.config(srv.URL + "/")) // a trailing slash is fine
+				require.NoError(t, err)
+				resp, err := op.call(c, context.Background(), &op.req)
+				require.NoError(t, err)
+				assert.Equal(t, &authlete.Response{ResultCode: "A202001", ResultMessage: "[A202001] created",
+					Action: authlete.ActionCreated, ResponseContent: `{"client_id":"1"}`,
+					Client: json.RawMessage(`{"clientId":1}`)}, resp)
+				require.Len(t, *calls, 1)
+				got := (*calls)[0]
+				assert.Equal(t, recorded{http.MethodPost, v.prefix + op.suffix, "application/json",
+					"application/json", v.auth, op.body}, got)
+			})
+		}
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	cases := []struct {
+		status     int
+		retryAfter string
+		wantDelay  time.Duration
+		code, msg  string
+	}{
+		{400, "", 0, "A001201", "[A001201] /client/registration, TLS must be used."},
+		{401, "", 0, "A001202", "[A001202] /client/registration, Authorization header is missing."},
+		{403, "", 0, "A001215", "[A001215] /client/registration, The client is locked."},
+		{404, "", 0, "A001103", "[A001103] not found"},
+		{429, "7", 7 * time.Second, "A001104", "[A001104] too many requests"},
+		{500, "", 0, "A001101", "[A001101] /client/registration, Authlete Server error."},
+		{503, "2", 2 * time.Second, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.retryAfter != "" {
+					w.Header().Set("Retry-After", tc.retryAfter)
+				}
+				w.WriteHeader(tc.status)
+				if tc.code != "" {
+					json.NewEncoder(w).Encode(map[string]string{"resultCode": tc.code, "resultMessage": tc.msg})
+				}
+			}))
+			defer srv.Close()
+			c, err := authlete.New(v3Config(srv.URL))
+			require.NoError(t, err)
+			resp, err := c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "tok"})
+			assert.Nil(t, resp)
+			var ae *authlete.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, &authlete.Error{Op: "get", StatusCode: tc.status, ResultCode: tc.code,
+				ResultMessage: tc.msg, RetryAfter: tc.wantDelay}, ae)
+			assert.False(t, ae.Transport())
+			assert.NotContains(t, err.Error(), accessToken)
+			assert.NotContains(t, err.Error(), "tok\"")
+		})
+	}
+}
+
+func TestRetryAfterDate(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", time.Now().Add(90*time.Second).UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c, err := authlete.New(v3Config(srv.URL))
+	require.NoError(t, err)
+	_, err = c.Delete(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+	var ae *authlete.Error
+	require.ErrorAs(t, err, &ae)
+	assert.InDelta(t, 90, ae.RetryAfter.Seconds(), 2)
+}
+
+func TestUnusableAnswers(t *testing.T) {
+	cases := []struct {
+		name   string
+		handle http.HandlerFunc
+		want   error
+	}{
+		{"garbage", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>oops") }, authlete.ErrMalformedResponse},
+		{"wrong types", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"action":42}`) }, authlete.ErrMalformedResponse},
+		{"truncated", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"action":"OK","respo`) }, authlete.ErrMalformedResponse},
+		{"too large", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"action":"OK","responseContent":"`+strings.Repeat("a", 2048)+`"}`)
+		}, authlete.ErrResponseTooLarge},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handle)
+			defer srv.Close()
+			cfg := v3Config(srv.URL)
+			cfg.MaxResponseBytes = 1024
+			c, err := authlete.New(cfg)
+			require.NoError(t, err)
+			_, err = c.Register(context.Background(), &authlete.Request{JSON: "{}"})
+			require.ErrorIs(t, err, tc.want)
+			var ae *authlete.Error
+			require.ErrorAs(t, err, &ae)
+			assert.Equal(t, "register", ae.Op)
+			assert.Equal(t, http.StatusOK, ae.StatusCode)
+		})
+	}
+}
+
+func TestTransportFailures(t *testing.T) {
+	t.Run("connection refused", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		l.Close()
+		c, err := authlete.New(v3Config("http://" + addr))
+		require.NoError(t, err)
+		_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+		var ae *authlete.Error
+		require.ErrorAs(t, err, &ae)
+		assert.True(t, ae.Transport())
+		assert.Equal(t, 0, ae.StatusCode)
+		var opErr *net.OpError
+		assert.ErrorAs(t, err, &opErr)
+	})
+	t.Run("dropped connection", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		}))
+		defer srv.Close()
+		c, err := authlete.New(v3Config(srv.URL))
+		require.NoError(t, err)
+		_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+		var ae *authlete.Error
+		require.ErrorAs(t, err, &ae)
+		assert.True(t, ae.Transport())
+	})
+	t.Run("timeout", func(t *testing.T) {
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		defer srv.Close()
+		defer close(release)
+		cfg := v3Config(srv.URL)
+		cfg.Timeout = 50 * time.Millisecond
+		c, err := authlete.New(cfg)
+		require.NoError(t, err)
+		_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	})
+	t.Run("caller cancels", func(t *testing.T) {
+		arrived := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body) // so that the server notices the connection closing
+			close(arrived)
+			<-r.Context().Done() // the cancelled call closes the connection
+		}))
+		defer srv.Close()
+		c, err := authlete.New(v3Config(srv.URL))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { <-arrived; cancel() }()
+		_, err = c.Update(ctx, &authlete.Request{ClientID: "1", Token: "t", JSON: "{}"})
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+// countingServer answers every call with OK and counts the connections
+// opened to it.
+func countingServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	var opened atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, `{"action":"OK","responseContent":"{}"}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &opened
+}
+
+func callConcurrently(t *testing.T, c *authlete.Client, callers, callsEach int) {
+	var wg sync.WaitGroup
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < callsEach; j++ {
+				_, err := c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestConnectionsReusedUnderConcurrency(t *testing.T) {
+	const callers, callsEach = 32, 20
+	t.Run("default pool", func(t *testing.T) {
+		// Go's transport may dial while a connection is about to be
+		// freed; the pool keeps such extra connections instead of closing
+		// them, so they stay few (Go's default transport, keeping 2 idle
+		// connections, opened about 180 here).
+		srv, opened := countingServer(t)
+		c, err := authlete.New(v3Config(srv.URL))
+		require.NoError(t, err)
+		callConcurrently(t, c, callers, callsEach)
+		t.Logf("%d connections opened for %d calls by %d callers", opened.Load(), callers*callsEach, callers)
+		assert.LessOrEqual(t, opened.Load(), int64(2*callers))
+	})
+	t.Run("MaxConns caps connections", func(t *testing.T) {
+		srv, opened := countingServer(t)
+		cfg := v3Config(srv.URL)
+		cfg.MaxConns = callers / 2
+		c, err := authlete.New(cfg)
+		require.NoError(t, err)
+		callConcurrently(t, c, callers, callsEach)
+		assert.LessOrEqual(t, opened.Load(), int64(callers/2))
+	})
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  authlete.Config
+		want string
+	}{
+		{"v3 without base URL", authlete.Config{ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
+		{"v3 without service ID", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAccessToken: accessToken}, "AUTHLETE_SERVICE_APIKEY"},
+		{"v3 non-numeric service ID", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "abc", ServiceAccessToken: accessToken}, "numeric"},
+		{"v3 without token", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: serviceID}, "AUTHLETE_SERVICE_ACCESSTOKEN"},
+		{"v2 without secret", authlete.Config{APIVersion: "V2", ServiceAPIKey: apiKey}, "AUTHLETE_SERVICE_APISECRET"},
+		{"unknown version", authlete.Config{APIVersion: "V4", BaseURL: "https://us.authlete.com"}, "AUTHLETE_API_VERSION"},
+		{"relative base URL", authlete.Config{BaseURL: "us.authlete.com", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
+		{"ftp base URL", authlete.Config{BaseURL: "ftp://us.authlete.com", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
+		{"base URL with query", authlete.Config{BaseURL: "https://us.authlete.com?x=1", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
+		{"unparsable base URL", authlete.Config{BaseURL: "https://us.authlete.com:port", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := authlete.New(tc.cfg)
+			assert.Nil(t, c)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), accessToken)
+		})
+	}
+}
+
+func TestV2DefaultsBaseURL(t *testing.T) {
+	var got string
+	c, err := authlete.New(authlete.Config{APIVersion: "V2", ServiceAPIKey: apiKey, ServiceAPISecret: apiSecret,
+		HTTPClient: &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+			got = r.URL.String()
+			return nil, errors.New("not sent")
+		})}})
+	require.NoError(t, err)
+	_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+	require.Error(t, err)
+	assert.Equal(t, "https://api.authlete.com/api/client/registration/get", got)
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Setenv("AUTHLETE_BASE_URL", "https://jp.authlete.com")
+	t.Setenv("AUTHLETE_API_VERSION", "V3")
+	t.Setenv("AUTHLETE_SERVICE_APIKEY", serviceID)
+	t.Setenv("AUTHLETE_SERVICE_APISECRET", "secret")
+	t.Setenv("AUTHLETE_SERVICE_ACCESSTOKEN", accessToken)
+	assert.Equal(t, authlete.Config{BaseURL: "https://jp.authlete.com", APIVersion: "V3", ServiceAPIKey: serviceID,
+		ServiceAPISecret: "secret", ServiceAccessToken: accessToken}, authlete.ConfigFromEnv())
+}
+
+func TestConfigHidesSecrets(t *testing.T) {
+	cfg := v3Config("https://us.authlete.com")
+	cfg.ServiceAPISecret = apiSecret
+	var logged strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logged, nil))
+	logger.Info("config", "authlete", cfg)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), logged.String()} {
+		assert.Contains(t, s, serviceID)
+		assert.NotContains(t, s, accessToken)
+		assert.NotContains(t, s, apiSecret)
+	}
+}

@@ -1,0 +1,154 @@
+package authlete
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// API versions of Authlete.
+const (
+	V3 = "V3"
+	V2 = "V2"
+)
+
+// Defaults used where a Config field is zero.
+const (
+	DefaultTimeout          = 10 * time.Second
+	DefaultMaxConns         = 256
+	DefaultMaxResponseBytes = 4 << 20
+	DefaultV2BaseURL        = "https://api.authlete.com"
+)
+
+// Config says which Authlete service to call and how. The zero value of
+// each optional field selects the documented default.
+type Config struct {
+	// BaseURL is Authlete's base URL, such as https://us.authlete.com.
+	// API v3 requires it; for API v2 empty means DefaultV2BaseURL.
+	BaseURL string
+	// APIVersion is V3 or V2 (case-insensitive). Empty means V3.
+	APIVersion string
+	// ServiceAPIKey is the service's API key: with V3 the numeric service
+	// ID that goes into the URL path.
+	ServiceAPIKey string
+	// ServiceAPISecret is the service's API secret (V2 only).
+	ServiceAPISecret string
+	// ServiceAccessToken is the service access token (V3 only).
+	ServiceAccessToken string
+
+	// Timeout bounds each call, from sending the request to reading the
+	// whole answer. Zero means DefaultTimeout; negative means none beyond
+	// the caller's context.
+	Timeout time.Duration
+	// HTTPClient sends the calls. Nil means a client of the package's own
+	// with a connection pool of MaxConns connections to Authlete.
+	HTTPClient *http.Client
+	// MaxConns bounds the connections to Authlete, busy or idle, of the
+	// default HTTPClient: calls beyond it wait for a free connection, and
+	// every connection can stay idle, so none is closed for lack of room
+	// and reopened (Go's default transport keeps only 2 idle connections
+	// per host). Zero means DefaultMaxConns. Ignored when HTTPClient is set.
+	MaxConns int
+	// MaxResponseBytes bounds the size of an answer read from Authlete.
+	// Zero means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+}
+
+// ConfigFromEnv reads a Config from the environment variables that
+// Authlete's own libraries use: AUTHLETE_BASE_URL, AUTHLETE_API_VERSION,
+// AUTHLETE_SERVICE_APIKEY, AUTHLETE_SERVICE_APISECRET and
+// AUTHLETE_SERVICE_ACCESSTOKEN. It does not validate them; New does.
+func ConfigFromEnv() Config {
+	return Config{
+		BaseURL:            os.Getenv("AUTHLETE_BASE_URL"),
+		APIVersion:         os.Getenv("AUTHLETE_API_VERSION"),
+		ServiceAPIKey:      os.Getenv("AUTHLETE_SERVICE_APIKEY"),
+		ServiceAPISecret:   os.Getenv("AUTHLETE_SERVICE_APISECRET"),
+		ServiceAccessToken: os.Getenv("AUTHLETE_SERVICE_ACCESSTOKEN"),
+	}
+}
+
+// String describes c without its secrets.
+func (c Config) String() string {
+	return fmt.Sprintf("authlete.Config{BaseURL:%q APIVersion:%q ServiceAPIKey:%q ServiceAPISecret:%s ServiceAccessToken:%s}",
+		c.BaseURL, c.APIVersion, c.ServiceAPIKey, redacted(c.ServiceAPISecret), redacted(c.ServiceAccessToken))
+}
+
+// LogValue makes log/slog print c without its secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("base_url", c.BaseURL),
+		slog.String("api_version", c.APIVersion),
+		slog.String("service_api_key", c.ServiceAPIKey),
+		slog.String("service_api_secret", redacted(c.ServiceAPISecret)),
+		slog.String("service_access_token", redacted(c.ServiceAccessToken)),
+	)
+}
+
+func redacted(secret string) string {
+	if secret == "" {
+		return `""`
+	}
+	return "REDACTED"
+}
+
+// endpoint checks c and returns the URL prefix of the DCR calls (without
+// the trailing /client/registration) and the Authorization header value.
+func (c Config) endpoint() (prefix, authorization string, err error) {
+	version := strings.ToUpper(strings.TrimSpace(c.APIVersion))
+	if version == "" {
+		version = V3
+	}
+	base := strings.TrimSpace(c.BaseURL)
+	switch version {
+	case V3:
+		if base == "" {
+			return "", "", errors.New("authlete: BaseURL (AUTHLETE_BASE_URL) is required for API v3, e.g. https://us.authlete.com, https://jp.authlete.com, https://eu.authlete.com or https://br.authlete.com")
+		}
+		if c.ServiceAPIKey == "" {
+			return "", "", errors.New("authlete: ServiceAPIKey (AUTHLETE_SERVICE_APIKEY), the service ID, is required for API v3")
+		}
+		if !isDigits(c.ServiceAPIKey) {
+			return "", "", errors.New("authlete: ServiceAPIKey (AUTHLETE_SERVICE_APIKEY) must be the numeric service ID for API v3")
+		}
+		if c.ServiceAccessToken == "" {
+			return "", "", errors.New("authlete: ServiceAccessToken (AUTHLETE_SERVICE_ACCESSTOKEN) is required for API v3")
+		}
+		authorization = "Bearer " + c.ServiceAccessToken
+	case V2:
+		if base == "" {
+			base = DefaultV2BaseURL
+		}
+		if c.ServiceAPIKey == "" || c.ServiceAPISecret == "" {
+			return "", "", errors.New("authlete: ServiceAPIKey (AUTHLETE_SERVICE_APIKEY) and ServiceAPISecret (AUTHLETE_SERVICE_APISECRET) are required for API v2")
+		}
+		r := http.Request{Header: http.Header{}}
+		r.SetBasicAuth(c.ServiceAPIKey, c.ServiceAPISecret)
+		authorization = r.Header.Get("Authorization")
+	default:
+		return "", "", fmt.Errorf("authlete: APIVersion (AUTHLETE_API_VERSION) %q is neither V3 nor V2", c.APIVersion)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", "", fmt.Errorf("authlete: BaseURL (AUTHLETE_BASE_URL) %q is not an http or https URL without user, query or fragment", base)
+	}
+	prefix = strings.TrimRight(u.String(), "/") + "/api"
+	if version == V3 {
+		prefix += "/" + c.ServiceAPIKey
+	}
+	return prefix, authorization, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,88 @@
+package authlete
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Causes that an Error wraps when Authlete's answer could not be used.
+var (
+	// ErrMalformedResponse: the answer was not the JSON Authlete sends.
+	ErrMalformedResponse = errors.New("malformed response")
+	// ErrResponseTooLarge: the answer was longer than MaxResponseBytes.
+	ErrResponseTooLarge = errors.New("response too large")
+)
+
+// Error is a failed call to Authlete: Authlete refused the call itself
+// (an HTTP status other than 200), it could not be reached, or its answer
+// could not be read. Use errors.As to inspect it.
+//
+// Its text is meant for logs: it holds Authlete's resultMessage, which
+// may describe the service's configuration, so never send it to an OAuth
+// client. It never holds tokens or service credentials.
+type Error struct {
+	// Op is the call: "register", "get", "update" or "delete".
+	Op string
+	// StatusCode is the HTTP status of Authlete's answer, 0 if there was
+	// none (a transport failure).
+	StatusCode int
+	// ResultCode and ResultMessage are Authlete's, when the answer had them.
+	ResultCode    string
+	ResultMessage string
+	// RetryAfter is the delay asked by a Retry-After header (with 429 or
+	// 503), 0 if none.
+	RetryAfter time.Duration
+	// Err is the cause: a transport or context error, ErrMalformedResponse
+	// or ErrResponseTooLarge. Nil when Authlete answered with a refusal.
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := "authlete " + e.Op + ":"
+	if e.StatusCode != 0 {
+		s += " HTTP " + strconv.Itoa(e.StatusCode)
+	}
+	if e.ResultCode != "" {
+		s += " " + e.ResultCode
+	}
+	if e.ResultMessage != "" {
+		s += " " + strconv.Quote(e.ResultMessage)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Transport reports whether the call failed before Authlete answered:
+// connection refused or dropped, a timeout, a cancelled context.
+func (e *Error) Transport() bool { return e.StatusCode == 0 }
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP
+// date. It returns 0 for anything else.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func malformed(err error) error {
+	return fmt.Errorf("%w: %v", ErrMalformedResponse, err)
+}
