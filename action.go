@@ -1,0 +1,57 @@
+package dcr
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// ErrBadBackendResponse is wrapped by the error that reaches
+// Options.ErrorHandler when the Backend answers with no response, an
+// action the Handler does not know, or no responseContent where the
+// action needs one.
+var ErrBadBackendResponse = errors.New("dcr: unusable backend response")
+
+// actionStatus is the HTTP status of each action whose body is
+// responseContent (Authlete's API reference; RFC 7591 §3.2, RFC 7592 §2).
+var actionStatus = map[authlete.Action]int{
+	authlete.ActionCreated:             http.StatusCreated,
+	authlete.ActionOK:                  http.StatusOK,
+	authlete.ActionUpdated:             http.StatusOK,
+	authlete.ActionBadRequest:          http.StatusBadRequest,
+	authlete.ActionUnauthorized:        http.StatusUnauthorized,
+	authlete.ActionInternalServerError: http.StatusInternalServerError,
+}
+
+// writeAction writes the response that resp's action prescribes. It writes
+// nothing and returns an error if it cannot.
+func writeAction(w http.ResponseWriter, resp *authlete.Response) error {
+	if resp == nil {
+		return fmt.Errorf("%w: no response", ErrBadBackendResponse)
+	}
+	if resp.Action == authlete.ActionDeleted {
+		setNoStore(w.Header())
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	status, ok := actionStatus[resp.Action]
+	if !ok {
+		return fmt.Errorf("%w: action %q (result code %q)", ErrBadBackendResponse, resp.Action, resp.ResultCode)
+	}
+	if resp.ResponseContent == "" {
+		return fmt.Errorf("%w: action %s without responseContent (result code %q)", ErrBadBackendResponse, resp.Action, resp.ResultCode)
+	}
+	hdr := w.Header()
+	setJSON(hdr)
+	if resp.Action == authlete.ActionUnauthorized {
+		// RFC 6750 §3: a 401 for a bad bearer token names the scheme and
+		// the error.
+		hdr.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, resp.ResponseContent)
+	return nil
+}

@@ -1,0 +1,53 @@
+package dcr_test
+
+import (
+	"context"
+	"sync"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// call is one Backend call as the scripted backend saw it.
+type call struct {
+	op  string
+	req authlete.Request
+}
+
+// scripted is a Backend that records its calls and answers each with resp
+// and err.
+type scripted struct {
+	resp *authlete.Response
+	err  error
+
+	mu    sync.Mutex
+	calls []call
+}
+
+func (s *scripted) answer(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
+	s.mu.Lock()
+	s.calls = append(s.calls, call{op, *req})
+	s.mu.Unlock()
+	return s.resp, s.err
+}
+
+func (s *scripted) Register(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return s.answer(ctx, "register", req)
+}
+
+func (s *scripted) Get(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return s.answer(ctx, "get", req)
+}
+
+func (s *scripted) Update(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return s.answer(ctx, "update", req)
+}
+
+func (s *scripted) Delete(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return s.answer(ctx, "delete", req)
+}
+
+func (s *scripted) recorded() []call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]call(nil), s.calls...)
+}

@@ -1,0 +1,264 @@
+// Package dcr serves the OAuth 2.0 Dynamic Client Registration endpoints,
+// RFC 7591 registration and RFC 7592 client configuration, with Authlete
+// as the backend that owns the clients.
+//
+// A Handler takes the registration access token and the client ID from the
+// request, calls Authlete's DCR API through a Backend (usually an
+// *authlete.Client), and turns Authlete's action into the status, headers
+// and body that Authlete's API reference and the RFCs prescribe. Requests
+// that cannot be right (no token, a body that is not a JSON object, a
+// method the endpoint does not serve) are answered without calling
+// Authlete.
+package dcr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// Backend is Authlete's DCR API. *authlete.Client implements it; so can a
+// decorator or a test double.
+type Backend interface {
+	Register(ctx context.Context, req *authlete.Request) (*authlete.Response, error)
+	Get(ctx context.Context, req *authlete.Request) (*authlete.Response, error)
+	Update(ctx context.Context, req *authlete.Request) (*authlete.Response, error)
+	Delete(ctx context.Context, req *authlete.Request) (*authlete.Response, error)
+}
+
+// DefaultMaxBodyBytes is the request body limit when Options.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Options are the Handler's optional settings. The zero value works.
+type Options struct {
+	// MaxBodyBytes bounds a request body; a longer one is answered with
+	// 413. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// ClientID returns the client ID of a client configuration request and
+	// "" for a registration request. Nil means r.PathValue("client_id"),
+	// which http.ServeMux (Go 1.22+) and chi (v5.0.12+) fill.
+	ClientID func(r *http.Request) string
+	// Token returns the bearer token of r: "" when r has none, an error
+	// when r's credentials are malformed (answered with 400). Nil means
+	// BearerToken.
+	Token func(r *http.Request) (string, error)
+	// ErrorHandler writes the response when the Backend fails or answers
+	// with something the Handler cannot relay. Nil means
+	// DefaultErrorHandler. The error is never meant for the OAuth client.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger records Backend failures. Nil means slog.Default(). Tokens
+	// are never logged.
+	Logger *slog.Logger
+}
+
+// Handler serves the registration endpoint and the client configuration
+// endpoint; see Mount. It is safe for concurrent use.
+type Handler struct {
+	backend  Backend
+	maxBody  int64
+	clientID func(*http.Request) string
+	token    func(*http.Request) (string, error)
+	onError  func(http.ResponseWriter, *http.Request, error)
+	logger   *slog.Logger
+}
+
+// New returns a Handler that calls backend. It panics if backend is nil.
+func New(backend Backend, opts Options) *Handler {
+	if backend == nil {
+		panic("dcr: nil Backend")
+	}
+	h := &Handler{
+		backend:  backend,
+		maxBody:  opts.MaxBodyBytes,
+		clientID: opts.ClientID,
+		token:    opts.Token,
+		onError:  opts.ErrorHandler,
+		logger:   opts.Logger,
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.clientID == nil {
+		h.clientID = pathClientID
+	}
+	if h.token == nil {
+		h.token = BearerToken
+	}
+	if h.onError == nil {
+		h.onError = DefaultErrorHandler
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	return h
+}
+
+func pathClientID(r *http.Request) string { return r.PathValue("client_id") }
+
+// ServeHTTP serves a registration request (POST) when the request has no
+// client ID, and a client configuration request (GET, PUT, DELETE) when
+// it has one.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if id := h.clientID(r); id != "" {
+		h.configure(w, r, id)
+		return
+	}
+	h.register(w, r)
+}
+
+func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeError(w, errMethod, "POST")
+		return
+	}
+	token, err := h.token(r)
+	if err != nil {
+		writeError(w, errAuthorization, "")
+		return
+	}
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	req := &authlete.Request{JSON: body, Token: token}
+	resp, err := h.backend.Register(r.Context(), req)
+	h.respond(w, r, "register", req, resp, err)
+}
+
+func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string) {
+	var call func(context.Context, *authlete.Request) (*authlete.Response, error)
+	var op string
+	switch r.Method {
+	case http.MethodGet:
+		call, op = h.backend.Get, "get"
+	case http.MethodPut:
+		call, op = h.backend.Update, "update"
+	case http.MethodDelete:
+		call, op = h.backend.Delete, "delete"
+	default:
+		writeError(w, errMethod, "GET, PUT, DELETE")
+		return
+	}
+	if !validClientID(id) {
+		writeError(w, errClientID, "")
+		return
+	}
+	token, err := h.token(r)
+	if err != nil {
+		writeError(w, errAuthorization, "")
+		return
+	}
+	if token == "" {
+		writeError(w, errNoToken, "")
+		return
+	}
+	req := &authlete.Request{ClientID: id, Token: token}
+	if r.Method == http.MethodPut {
+		body, ok := h.readBody(w, r)
+		if !ok {
+			return
+		}
+		req.JSON = body
+	}
+	resp, err := call(r.Context(), req)
+	h.respond(w, r, op, req, resp, err)
+}
+
+// maxClientIDLen bounds the client IDs the Handler passes on. Authlete's
+// are numbers; aliases and URL-shaped IDs are longer, but not this long.
+const maxClientIDLen = 1024
+
+// validClientID reports whether id is 1 to maxClientIDLen visible ASCII
+// characters.
+func validClientID(id string) bool {
+	if id == "" || len(id) > maxClientIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// readBody reads a JSON object body, answering the request itself when the
+// body is not one.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if !isJSONContentType(r.Header.Get("Content-Type")) {
+		writeError(w, errContentType, "")
+		return "", false
+	}
+	if r.ContentLength > h.maxBody {
+		writeError(w, errTooLarge, "")
+		return "", false
+	}
+	var buf strings.Builder
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := io.Copy(&buf, http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, errTooLarge, "")
+		} else {
+			writeError(w, errReadBody, "")
+		}
+		return "", false
+	}
+	body := buf.String()
+	if !isJSONObject(body) {
+		writeError(w, errNotObject, "")
+		return "", false
+	}
+	return body, true
+}
+
+// isJSONContentType reports whether v names application/json, with or
+// without parameters such as charset.
+func isJSONContentType(v string) bool {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(v), "application/json")
+}
+
+// respond relays the backend's answer, or hands its failure to the error
+// handler.
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, op string, req *authlete.Request, resp *authlete.Response, err error) {
+	if err == nil {
+		err = writeAction(w, resp)
+		if err == nil {
+			if resp.Action == authlete.ActionInternalServerError {
+				h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: authlete answered INTERNAL_SERVER_ERROR",
+					slog.String("op", op), slog.String("result_code", resp.ResultCode),
+					slog.String("result_message", resp.ResultMessage))
+			}
+			return
+		}
+	}
+	level := slog.LevelError
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		level = slog.LevelInfo // the client went away
+	}
+	msg := err.Error()
+	if req.Token != "" { // in case a Backend put the token in its error
+		msg = strings.ReplaceAll(msg, req.Token, "REDACTED")
+	}
+	h.logger.LogAttrs(r.Context(), level, "dcr: authlete call failed",
+		slog.String("op", op), slog.String("client_id", req.ClientID), slog.String("error", msg))
+	h.onError(w, r, err)
+}
+
+// isJSONObject reports whether body is one valid JSON object.
+func isJSONObject(body string) bool {
+	s := strings.TrimLeft(body, " \t\r\n")
+	return s != "" && s[0] == '{' && json.Valid([]byte(s))
+}

@@ -1,0 +1,586 @@
+package dcr_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
+)
+
+const (
+	clientID = "26837717140341"
+	ratToken = "qs4Tu5TV7qqDYT93bFs6ISyhTByMF9o-54GY4JU5vTA"
+	metadata = `{"client_name":"My Dynamic Client","redirect_uris":["http://127.0.0.1:33418/callback"]}`
+	// content has bytes a re-encoding would change: escapes, non-ASCII,
+	// key order, spacing.
+	content = `{"client_id":"26837717140341", "client_name":"caf\u00e9 <&>","b":1,"a":2}` + "\n"
+)
+
+// noStore are the headers of every JSON answer.
+func noStore() http.Header {
+	return http.Header{
+		"Content-Type":  {"application/json"},
+		"Cache-Control": {"no-store"},
+		"Pragma":        {"no-cache"},
+	}
+}
+
+func with(h http.Header, kv ...string) http.Header {
+	for i := 0; i < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return h
+}
+
+// newRouter mounts h on a ServeMux, as an application would.
+func newRouter(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	dcr.Mount(mux, "/register", h)
+	return mux
+}
+
+type operation struct {
+	name, method, path, body string
+	want                     call
+}
+
+var operations = []operation{
+	{"register", http.MethodPost, "/register", metadata,
+		call{"register", authlete.Request{JSON: metadata, Token: ratToken}}},
+	{"get", http.MethodGet, "/register/" + clientID, "",
+		call{"get", authlete.Request{ClientID: clientID, Token: ratToken}}},
+	{"update", http.MethodPut, "/register/" + clientID, metadata,
+		call{"update", authlete.Request{ClientID: clientID, Token: ratToken, JSON: metadata}}},
+	{"delete", http.MethodDelete, "/register/" + clientID, "",
+		call{"delete", authlete.Request{ClientID: clientID, Token: ratToken}}},
+}
+
+func (op operation) request() *http.Request {
+	r := httptest.NewRequest(op.method, op.path, strings.NewReader(op.body))
+	if op.body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	r.Header.Set("Authorization", "Bearer "+ratToken)
+	return r
+}
+
+func TestActions(t *testing.T) {
+	actions := []struct {
+		action authlete.Action
+		status int
+		header http.Header
+		body   string
+	}{
+		{authlete.ActionCreated, 201, noStore(), content},
+		{authlete.ActionOK, 200, noStore(), content},
+		{authlete.ActionUpdated, 200, noStore(), content},
+		{authlete.ActionDeleted, 204, http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}, ""},
+		{authlete.ActionBadRequest, 400, noStore(), `{"error":"invalid_redirect_uri","error_description":"[A...] bad"}`},
+		{authlete.ActionUnauthorized, 401, with(noStore(), "WWW-Authenticate", `Bearer error="invalid_token"`),
+			`{"error":"invalid_token","error_description":"[A...] unknown token"}`},
+		{authlete.ActionInternalServerError, 500, noStore(), `{"error":"server_error","error_description":"[A...] oops"}`},
+	}
+	for _, op := range operations {
+		for _, a := range actions {
+			t.Run(op.name+"/"+string(a.action), func(t *testing.T) {
+				backend := &scripted{resp: &authlete.Response{ResultCode: "A000000", Action: a.action, ResponseContent: a.body}}
+				if a.action == authlete.ActionDeleted {
+					backend.resp.ResponseContent = "" // Authlete sends none
+				}
+				rec := httptest.NewRecorder()
+				newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, op.request())
+
+				assert.Equal(t, a.status, rec.Code)
+				assert.Equal(t, a.header, rec.Header())
+				assert.Equal(t, a.body, rec.Body.String())
+				assert.Equal(t, []call{op.want}, backend.recorded())
+			})
+		}
+	}
+}
+
+// errorBody decodes an RFC-shaped error body, failing on any other shape.
+func errorBody(t *testing.T, body []byte) (code, description string) {
+	t.Helper()
+	var e map[string]string
+	require.NoError(t, json.Unmarshal(body, &e), "body %q", body)
+	require.Len(t, e, 2, "body %q", body)
+	require.Contains(t, e, "error")
+	require.Contains(t, e, "error_description")
+	return e["error"], e["error_description"]
+}
+
+func TestUnusableBackendAnswers(t *testing.T) {
+	cases := []struct {
+		name string
+		resp *authlete.Response
+	}{
+		{"no response", nil},
+		{"no action", &authlete.Response{ResultCode: "A1", ResponseContent: "{}"}},
+		{"unknown action", &authlete.Response{Action: "REJECTED", ResponseContent: "{}"}},
+		{"lowercase action", &authlete.Response{Action: "created", ResponseContent: "{}"}},
+		{"CREATED without content", &authlete.Response{Action: authlete.ActionCreated}},
+		{"BAD_REQUEST without content", &authlete.Response{Action: authlete.ActionBadRequest}},
+	}
+	for _, op := range operations {
+		for _, tc := range cases {
+			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
+				var seen error
+				h := dcr.New(&scripted{resp: tc.resp}, dcr.Options{
+					Logger: slog.New(slog.DiscardHandler),
+					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+						seen = err
+						dcr.DefaultErrorHandler(w, r, err)
+					},
+				})
+				rec := httptest.NewRecorder()
+				newRouter(h).ServeHTTP(rec, op.request())
+				assert.Equal(t, 500, rec.Code)
+				assert.Equal(t, noStore(), rec.Header())
+				code, _ := errorBody(t, rec.Body.Bytes())
+				assert.Equal(t, "server_error", code)
+				assert.ErrorIs(t, seen, dcr.ErrBadBackendResponse)
+			})
+		}
+	}
+}
+
+func TestBackendFailures(t *testing.T) {
+	secretMessage := "[A001202] /client/registration, service 21653835348762 access token V5a40R6dWvw2 is wrong"
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		header http.Header
+		code   string
+	}{
+		{"refused 401", &authlete.Error{Op: "x", StatusCode: 401, ResultCode: "A001202", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
+		{"refused 403", &authlete.Error{Op: "x", StatusCode: 403, ResultCode: "A001215", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
+		{"refused 500", &authlete.Error{Op: "x", StatusCode: 500, ResultCode: "A001101", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
+		{"rate limited", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: 1500 * time.Millisecond}, 503,
+			with(noStore(), "Retry-After", "2"), "temporarily_unavailable"},
+		{"unavailable", &authlete.Error{Op: "x", StatusCode: 503}, 503, noStore(), "temporarily_unavailable"},
+		{"timeout", &authlete.Error{Op: "x", Err: context.DeadlineExceeded}, 504, noStore(), "server_error"},
+		{"malformed", &authlete.Error{Op: "x", StatusCode: 200, Err: authlete.ErrMalformedResponse}, 500, noStore(), "server_error"},
+		{"other backend", errors.New("db: password=hunter2 " + ratToken), 500, noStore(), "server_error"},
+	}
+	for _, op := range operations {
+		for _, tc := range cases {
+			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
+				var logs bytes.Buffer
+				var seen error
+				h := dcr.New(&scripted{err: tc.err}, dcr.Options{
+					Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+						seen = err
+						dcr.DefaultErrorHandler(w, r, err)
+					},
+				})
+				rec := httptest.NewRecorder()
+				newRouter(h).ServeHTTP(rec, op.request())
+
+				assert.Equal(t, tc.status, rec.Code)
+				assert.Equal(t, tc.header, rec.Header())
+				code, desc := errorBody(t, rec.Body.Bytes())
+				assert.Equal(t, tc.code, code)
+				assert.NotContains(t, desc, tc.err.Error())
+				assert.NotContains(t, rec.Body.String(), "A001")
+				assert.NotContains(t, rec.Body.String(), "hunter2")
+				assert.Same(t, tc.err, seen)
+				assert.Contains(t, logs.String(), `"level":"ERROR"`)
+				assert.Contains(t, logs.String(), `"op":"`+op.want.op+`"`)
+				assert.NotContains(t, logs.String(), ratToken)
+			})
+		}
+	}
+}
+
+func TestErrorHandlerWritesResponse(t *testing.T) {
+	h := dcr.New(&scripted{err: errors.New("down")}, dcr.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, `{"error":"server_error","error_description":"custom"}`)
+		},
+	})
+	rec := httptest.NewRecorder()
+	newRouter(h).ServeHTTP(rec, operations[0].request())
+	assert.Equal(t, http.StatusBadGateway, rec.Code)
+	assert.Equal(t, `{"error":"server_error","error_description":"custom"}`, rec.Body.String())
+}
+
+func TestLocalErrors(t *testing.T) {
+	long := strings.Repeat("1", 1025)
+	big := `{"client_name":"` + strings.Repeat("x", dcr.DefaultMaxBodyBytes) + `"}`
+	cases := []struct {
+		name    string
+		method  string
+		path    string
+		headers []string // name, value pairs; added, so names may repeat
+		body    io.Reader
+		status  int
+		header  http.Header
+		code    string
+	}{
+		{"GET on registration", "GET", "/register", nil, nil, 405, with(noStore(), "Allow", "POST"), "invalid_request"},
+		{"DELETE on registration", "DELETE", "/register", nil, nil, 405, with(noStore(), "Allow", "POST"), "invalid_request"},
+		{"POST on configuration", "POST", "/register/1", []string{"Authorization", "Bearer t"}, strings.NewReader("{}"),
+			405, with(noStore(), "Allow", "GET, PUT, DELETE"), "invalid_request"},
+		{"PATCH on configuration", "PATCH", "/register/1", nil, nil, 405, with(noStore(), "Allow", "GET, PUT, DELETE"), "invalid_request"},
+		{"HEAD on configuration", "HEAD", "/register/1", nil, nil, 405, with(noStore(), "Allow", "GET, PUT, DELETE"), "invalid_request"},
+
+		{"GET without token", "GET", "/register/1", nil, nil, 401, with(noStore(), "WWW-Authenticate", "Bearer"), "invalid_token"},
+		{"DELETE without token", "DELETE", "/register/1", nil, nil, 401, with(noStore(), "WWW-Authenticate", "Bearer"), "invalid_token"},
+		{"PUT without token", "PUT", "/register/1", []string{"Content-Type", "application/json"}, strings.NewReader("{}"),
+			401, with(noStore(), "WWW-Authenticate", "Bearer"), "invalid_token"},
+		{"token in query only", "GET", "/register/1?access_token=" + ratToken, nil, nil, 401, with(noStore(), "WWW-Authenticate", "Bearer"), "invalid_token"},
+		{"empty Authorization", "GET", "/register/1", []string{"Authorization", ""}, nil, 401, with(noStore(), "WWW-Authenticate", "Bearer"), "invalid_token"},
+
+		{"Basic credentials", "GET", "/register/1", []string{"Authorization", "Basic dXNlcjpwYXNz"}, nil,
+			400, with(noStore(), "WWW-Authenticate", `Bearer error="invalid_request"`), "invalid_request"},
+		{"empty bearer token", "GET", "/register/1", []string{"Authorization", "Bearer "}, nil,
+			400, with(noStore(), "WWW-Authenticate", `Bearer error="invalid_request"`), "invalid_request"},
+		{"two Authorization headers", "GET", "/register/1", []string{"Authorization", "Bearer a", "Authorization", "Bearer b"}, nil,
+			400, with(noStore(), "WWW-Authenticate", `Bearer error="invalid_request"`), "invalid_request"},
+		{"malformed token on registration", "POST", "/register", []string{"Authorization", "Bearer a b", "Content-Type", "application/json"},
+			strings.NewReader("{}"), 400, with(noStore(), "WWW-Authenticate", `Bearer error="invalid_request"`), "invalid_request"},
+
+		{"client ID too long", "GET", "/register/" + long, []string{"Authorization", "Bearer t"}, nil, 400, noStore(), "invalid_request"},
+		{"client ID with space", "GET", "/register/a%20b", []string{"Authorization", "Bearer t"}, nil, 400, noStore(), "invalid_request"},
+		{"client ID blank", "DELETE", "/register/%20", []string{"Authorization", "Bearer t"}, nil, 400, noStore(), "invalid_request"},
+		{"client ID control character", "GET", "/register/a%00b", []string{"Authorization", "Bearer t"}, nil, 400, noStore(), "invalid_request"},
+		{"client ID not ASCII", "GET", "/register/%C3%A9", []string{"Authorization", "Bearer t"}, nil, 400, noStore(), "invalid_request"},
+
+		{"no Content-Type", "POST", "/register", nil, strings.NewReader("{}"), 415, noStore(), "invalid_request"},
+		{"form Content-Type", "POST", "/register", []string{"Content-Type", "application/x-www-form-urlencoded"},
+			strings.NewReader("client_name=x"), 415, noStore(), "invalid_request"},
+		{"text Content-Type on PUT", "PUT", "/register/1", []string{"Authorization", "Bearer t", "Content-Type", "text/plain"},
+			strings.NewReader("{}"), 415, noStore(), "invalid_request"},
+
+		{"body too large", "POST", "/register", []string{"Content-Type", "application/json"}, strings.NewReader(big), 413, noStore(), "invalid_request"},
+		{"body too large, length unknown", "POST", "/register", []string{"Content-Type", "application/json"},
+			io.MultiReader(strings.NewReader(big)), 413, noStore(), "invalid_request"},
+		{"PUT body too large", "PUT", "/register/1", []string{"Authorization", "Bearer t", "Content-Type", "application/json"},
+			strings.NewReader(big), 413, noStore(), "invalid_request"},
+
+		{"empty body", "POST", "/register", []string{"Content-Type", "application/json"}, strings.NewReader(""), 400, noStore(), "invalid_client_metadata"},
+		{"array body", "POST", "/register", []string{"Content-Type", "application/json"}, strings.NewReader("[{}]"), 400, noStore(), "invalid_client_metadata"},
+		{"string body", "POST", "/register", []string{"Content-Type", "application/json"}, strings.NewReader(`"{}"`), 400, noStore(), "invalid_client_metadata"},
+		{"null body", "POST", "/register", []string{"Content-Type", "application/json"}, strings.NewReader(`null`), 400, noStore(), "invalid_client_metadata"},
+		{"truncated object", "POST", "/register", []string{"Content-Type", "application/json"}, strings.NewReader(`{"a":`), 400, noStore(), "invalid_client_metadata"},
+		{"two objects", "POST", "/register", []string{"Content-Type", "application/json"}, strings.NewReader(`{}{}`), 400, noStore(), "invalid_client_metadata"},
+		{"PUT not an object", "PUT", "/register/1", []string{"Authorization", "Bearer t", "Content-Type", "application/json"},
+			strings.NewReader(`client_id=1`), 400, noStore(), "invalid_client_metadata"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: "{}"}}
+			r := httptest.NewRequest(tc.method, tc.path, tc.body)
+			for i := 0; i < len(tc.headers); i += 2 {
+				r.Header.Add(tc.headers[i], tc.headers[i+1])
+			}
+			rec := httptest.NewRecorder()
+			newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, r)
+
+			assert.Equal(t, tc.status, rec.Code)
+			assert.Equal(t, tc.header, rec.Header())
+			if tc.method != "HEAD" {
+				code, desc := errorBody(t, rec.Body.Bytes())
+				assert.Equal(t, tc.code, code)
+				assert.NotEmpty(t, desc)
+			}
+			assert.Empty(t, backend.recorded(), "the backend must not be called")
+		})
+	}
+}
+
+func TestBodyAccepted(t *testing.T) {
+	cases := []struct{ name, contentType, body string }{
+		{"charset", "application/json; charset=utf-8", metadata},
+		{"upper case", "Application/JSON", metadata},
+		{"leading white space", "application/json", " \n\t" + metadata},
+		{"unknown members", "application/json", `{"resource":"https://mcp.example.com","scope":"","x":{"y":[1]}}`},
+		{"exactly at the limit", "application/json", `{"a":"` + strings.Repeat("x", dcr.DefaultMaxBodyBytes-8) + `"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+			r := httptest.NewRequest("POST", "/register", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", tc.contentType)
+			rec := httptest.NewRecorder()
+			newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, r)
+			assert.Equal(t, 201, rec.Code)
+			assert.Equal(t, []call{{"register", authlete.Request{JSON: tc.body}}}, backend.recorded())
+		})
+	}
+}
+
+func TestMaxBodyBytes(t *testing.T) {
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+	h := newRouter(dcr.New(backend, dcr.Options{MaxBodyBytes: 16}))
+	for body, want := range map[string]int{`{"a":"12345678"}`: 201, `{"a":"123456789"}`: 413} {
+		r := httptest.NewRequest("POST", "/register", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		assert.Equal(t, want, rec.Code, "body %s", body)
+	}
+}
+
+func TestTokenPassedThrough(t *testing.T) {
+	cases := []struct{ name, authorization, want string }{
+		{"no token on registration", "", ""},
+		{"initial access token", "Bearer iat-123", "iat-123"},
+		{"lower case scheme", "bearer iat-123", "iat-123"},
+		{"mixed case scheme", "bEaReR iat-123", "iat-123"},
+		{"extra spaces", "Bearer    iat-123   ", "iat-123"},
+		{"b64token padding", "Bearer abc/+~._-==", "abc/+~._-=="},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+			r := httptest.NewRequest("POST", "/register", strings.NewReader("{}"))
+			r.Header.Set("Content-Type", "application/json")
+			if tc.authorization != "" {
+				r.Header.Set("Authorization", tc.authorization)
+			}
+			rec := httptest.NewRecorder()
+			newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, r)
+			require.Equal(t, 201, rec.Code)
+			assert.Equal(t, []call{{"register", authlete.Request{JSON: "{}", Token: tc.want}}}, backend.recorded())
+		})
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	cases := []struct {
+		name    string
+		headers []string
+		want    string
+		wantErr bool
+	}{
+		{"none", nil, "", false},
+		{"empty header", []string{""}, "", false},
+		{"bearer", []string{"Bearer abc"}, "abc", false},
+		{"case-insensitive scheme", []string{"BEARER abc"}, "abc", false},
+		{"spaces", []string{"  Bearer   abc  "}, "abc", false},
+		{"padding", []string{"Bearer YWJj=="}, "YWJj==", false},
+		{"scheme only", []string{"Bearer"}, "", true},
+		{"empty token", []string{"Bearer    "}, "", true},
+		{"two headers", []string{"Bearer a", "Bearer a"}, "", true},
+		{"two tokens", []string{"Bearer a b"}, "", true},
+		{"comma list", []string{"Bearer a, Basic b"}, "", true},
+		{"tab separator", []string{"Bearer\tabc"}, "", true},
+		{"no separator", []string{"Bearerabc"}, "", true},
+		{"padding only", []string{"Bearer =="}, "", true},
+		{"padding inside", []string{"Bearer a=b"}, "", true},
+		{"quotes", []string{`Bearer "abc"`}, "", true},
+		{"basic", []string{"Basic YTpi"}, "", true},
+		{"dpop", []string{"DPoP abc"}, "", true},
+		{"non-ASCII", []string{"Bearer abcé"}, "", true},
+		{"8 KiB", []string{"Bearer " + strings.Repeat("a", 8<<10)}, strings.Repeat("a", 8<<10), false},
+		{"over 8 KiB", []string{"Bearer " + strings.Repeat("a", 8<<10+1)}, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/register/1?access_token=query", nil)
+			for _, v := range tc.headers {
+				r.Header.Add("Authorization", v)
+			}
+			got, err := dcr.BearerToken(r)
+			if tc.wantErr {
+				assert.ErrorIs(t, err, dcr.ErrMalformedAuthorization)
+			} else {
+				assert.NoError(t, err)
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestCustomExtractors(t *testing.T) {
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+	h := dcr.New(backend, dcr.Options{
+		ClientID: func(r *http.Request) string { return strings.TrimPrefix(r.URL.Path, "/clients/") },
+		Token:    func(r *http.Request) (string, error) { return r.Header.Get("X-Registration-Token"), nil },
+	})
+	r := httptest.NewRequest("GET", "/clients/abc", nil)
+	r.Header.Set("X-Registration-Token", "tok")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.Equal(t, 200, rec.Code)
+	assert.Equal(t, []call{{"get", authlete.Request{ClientID: "abc", Token: "tok"}}}, backend.recorded())
+}
+
+// routers are the ways an application mounts the handler in one line.
+var routers = []struct {
+	name  string
+	mount func(http.Handler) http.Handler
+}{
+	{"ServeMux", newRouter},
+	{"chi", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		dcr.Mount(r, "/register", h)
+		return r
+	}},
+	{"chi subrouter", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Route("/oauth", func(r chi.Router) { dcr.Mount(r, "/register/", h) })
+		return r
+	}},
+}
+
+func TestMount(t *testing.T) {
+	for _, rt := range routers {
+		t.Run(rt.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+			srv := httptest.NewServer(rt.mount(dcr.New(backend, dcr.Options{})))
+			defer srv.Close()
+			prefix := srv.URL
+			if rt.name == "chi subrouter" {
+				prefix += "/oauth"
+			}
+			for _, op := range operations {
+				r := op.request()
+				r.RequestURI = ""
+				u := prefix + op.path
+				r.URL, _ = r.URL.Parse(u)
+				r.Host = r.URL.Host
+				resp, err := srv.Client().Do(r)
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				assert.Equal(t, 200, resp.StatusCode, op.name)
+				assert.Equal(t, content, string(body))
+			}
+			var got []call
+			for _, op := range operations {
+				got = append(got, op.want)
+			}
+			assert.Equal(t, got, backend.recorded())
+
+			// Not ours: the router answers.
+			resp, err := srv.Client().Get(prefix + "/register/1/extra")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, 404, resp.StatusCode)
+		})
+	}
+}
+
+func TestMountRejectsEmptyPath(t *testing.T) {
+	for _, p := range []string{"", "/", "//"} {
+		assert.Panics(t, func() { dcr.Mount(http.NewServeMux(), p, http.NotFoundHandler()) }, "path %q", p)
+	}
+}
+
+func TestNewRejectsNilBackend(t *testing.T) {
+	assert.Panics(t, func() { dcr.New(nil, dcr.Options{}) })
+}
+
+// requireInitialToken is an application's middleware that protects
+// registration with an initial access token, and leaves client
+// configuration to the registration access token.
+func requireInitialToken(want string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.PathValue("client_id") == "" {
+				if tok, err := dcr.BearerToken(r); err != nil || tok != want {
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+					http.Error(w, `{"error":"invalid_token"}`, http.StatusUnauthorized)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func TestWrappedInMiddleware(t *testing.T) {
+	for _, rt := range routers[:2] {
+		t.Run(rt.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+			h := rt.mount(requireInitialToken("iat-1")(dcr.New(backend, dcr.Options{})))
+			cases := []struct {
+				method, path, authorization string
+				status                      int
+			}{
+				{"POST", "/register", "", 401},
+				{"POST", "/register", "Bearer wrong", 401},
+				{"POST", "/register", "Bearer iat-1", 201},
+				{"GET", "/register/" + clientID, "Bearer " + ratToken, 201},
+			}
+			for _, tc := range cases {
+				r := httptest.NewRequest(tc.method, tc.path, strings.NewReader("{}"))
+				r.Header.Set("Content-Type", "application/json")
+				if tc.authorization != "" {
+					r.Header.Set("Authorization", tc.authorization)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				assert.Equal(t, tc.status, rec.Code, "%s %s %s", tc.method, tc.path, tc.authorization)
+			}
+			assert.Equal(t, []call{
+				{"register", authlete.Request{JSON: "{}", Token: "iat-1"}},
+				{"get", authlete.Request{ClientID: clientID, Token: ratToken}},
+			}, backend.recorded())
+		})
+	}
+}
+
+func TestClientDisconnectCancelsBackendCall(t *testing.T) {
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	backend := backendFunc(func(ctx context.Context) (*authlete.Response, error) {
+		close(started)
+		<-ctx.Done()
+		done <- ctx.Err()
+		return nil, &authlete.Error{Op: "get", Err: ctx.Err()}
+	})
+	var logs bytes.Buffer
+	srv := httptest.NewServer(newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/register/1", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	go func() { <-started; cancel() }()
+	_, err := srv.Client().Do(req)
+	require.Error(t, err)
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend call was not cancelled")
+	}
+}
+
+// backendFunc answers every call with f.
+type backendFunc func(ctx context.Context) (*authlete.Response, error)
+
+func (f backendFunc) Register(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return f(ctx)
+}
+func (f backendFunc) Get(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return f(ctx)
+}
+func (f backendFunc) Update(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return f(ctx)
+}
+func (f backendFunc) Delete(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return f(ctx)
+}

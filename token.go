@@ -1,0 +1,70 @@
+package dcr
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// ErrMalformedAuthorization is returned by BearerToken when a request's
+// Authorization header is not a single RFC 6750 bearer credential.
+var ErrMalformedAuthorization = errors.New("dcr: malformed Authorization header")
+
+// maxTokenLen bounds the tokens BearerToken accepts. Authlete's tokens are
+// 43 characters; initial access tokens may be JWTs of a few kilobytes.
+const maxTokenLen = 8 << 10
+
+// BearerToken returns the bearer token in r's Authorization header
+// (RFC 6750 §2.1): the scheme "Bearer", in any case, one or more spaces,
+// then a b64token of at most 8 KiB. It returns "" and no error when r has
+// no Authorization header, or an empty one, and ErrMalformedAuthorization
+// when there are several Authorization headers, another scheme, an empty
+// or malformed token. Tokens in the query string or the body are never
+// looked at: they end up in logs and proxies.
+func BearerToken(r *http.Request) (string, error) {
+	values := r.Header["Authorization"]
+	if len(values) == 0 {
+		return "", nil
+	}
+	if len(values) > 1 {
+		return "", ErrMalformedAuthorization
+	}
+	v := strings.Trim(values[0], " \t")
+	if v == "" {
+		return "", nil
+	}
+	const scheme = "Bearer "
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", ErrMalformedAuthorization
+	}
+	token := strings.TrimLeft(v[len(scheme):], " ")
+	if !isB64Token(token) {
+		return "", ErrMalformedAuthorization
+	}
+	return token, nil
+}
+
+// isB64Token reports whether s is an RFC 6750 b64token:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	if s == "" || len(s) > maxTokenLen {
+		return false
+	}
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
