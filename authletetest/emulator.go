@@ -1,0 +1,236 @@
+// Package authletetest is an emulator of Authlete's Dynamic Client
+// Registration API for tests and local development: a real HTTP server
+// that speaks Authlete's wire format (API v3 and v2), keeps clients in
+// memory, validates metadata as RFC 7591 and OpenID Connect DCR require,
+// and injects faults on demand.
+//
+// In a test, NewServer starts one on 127.0.0.1 and closes it with the
+// test. As a command: go run ./cmd/authlete-emulator.
+//
+// What it does not reproduce of Authlete: software statements are
+// ignored, not verified; metadata beyond RFC 7591 and a few OpenID Connect
+// members is dropped rather than stored; the result codes and messages of
+// error answers are the emulator's own; service settings other than
+// unauthorizedOnClientConfigSupported, the supported token endpoint
+// authentication methods and the management endpoint are fixed.
+package authletetest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// Defaults used where an Options field is empty.
+const (
+	DefaultServiceID          = "21653835348762"
+	DefaultAccessToken        = "emulator-service-access-token"
+	DefaultAPISecret          = "emulator-api-secret"
+	DefaultManagementEndpoint = "https://as.example.com/register"
+)
+
+// DefaultAuthMethods are the token endpoint authentication methods the
+// emulated service supports when Options.AuthMethods is nil.
+var DefaultAuthMethods = []string{"none", "client_secret_basic", "client_secret_post", "client_secret_jwt",
+	"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"}
+
+// Options describe the emulated Authlete service. The zero value works.
+type Options struct {
+	// ServiceID is the numeric service ID (API v3) and API key (API v2).
+	// Empty means DefaultServiceID.
+	ServiceID string
+	// AccessToken is the service access token of API v3. Empty means
+	// DefaultAccessToken.
+	AccessToken string
+	// APISecret is the service API secret of API v2. Empty means
+	// DefaultAPISecret.
+	APISecret string
+	// ManagementEndpoint is the service's registrationManagementEndpoint:
+	// registration_client_uri is it + "/" + client ID. Empty means
+	// DefaultManagementEndpoint.
+	ManagementEndpoint string
+	// BadRequestOnClientConfig turns the service's
+	// unauthorizedOnClientConfigSupported setting off: a bad registration
+	// access token or an unknown client then gets BAD_REQUEST instead of
+	// UNAUTHORIZED.
+	BadRequestOnClientConfig bool
+	// AuthMethods are the supported token_endpoint_auth_method values. Nil
+	// means DefaultAuthMethods.
+	AuthMethods []string
+	// Now tells the time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Emulator is an http.Handler that answers Authlete's DCR calls. It is
+// safe for concurrent use.
+type Emulator struct {
+	opts     Options
+	v3Prefix string
+	v2Auth   string
+	v3Auth   string
+	mu       sync.Mutex
+	clients  map[string]*client
+	faults   []*Fault
+	calls    map[string]int
+}
+
+// client is a registered client. Its registration access token is kept
+// only as a hash.
+type client struct {
+	id        string
+	secret    string
+	tokenHash [sha256.Size]byte
+	issuedAt  time.Time
+	modified  time.Time
+	meta      *metadata
+	number    int
+}
+
+// New returns an Emulator for the service that opts describe.
+func New(opts Options) *Emulator {
+	if opts.ServiceID == "" {
+		opts.ServiceID = DefaultServiceID
+	}
+	if opts.AccessToken == "" {
+		opts.AccessToken = DefaultAccessToken
+	}
+	if opts.APISecret == "" {
+		opts.APISecret = DefaultAPISecret
+	}
+	if opts.ManagementEndpoint == "" {
+		opts.ManagementEndpoint = DefaultManagementEndpoint
+	}
+	opts.ManagementEndpoint = strings.TrimRight(opts.ManagementEndpoint, "/")
+	if opts.AuthMethods == nil {
+		opts.AuthMethods = DefaultAuthMethods
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := http.Request{Header: http.Header{}}
+	r.SetBasicAuth(opts.ServiceID, opts.APISecret)
+	return &Emulator{
+		opts:     opts,
+		v3Prefix: "/api/" + opts.ServiceID,
+		v2Auth:   r.Header.Get("Authorization"),
+		v3Auth:   "Bearer " + opts.AccessToken,
+		clients:  make(map[string]*client),
+		calls:    make(map[string]int),
+	}
+}
+
+// Options returns the settings of the emulated service, defaults filled in.
+func (e *Emulator) Options() Options { return e.opts }
+
+// operations maps the path after the API prefix to the call.
+var operations = map[string]string{
+	"/client/registration":        "register",
+	"/client/registration/get":    "get",
+	"/client/registration/update": "update",
+	"/client/registration/delete": "delete",
+}
+
+// Calls returns how many calls of op ("register", "get", "update",
+// "delete") the emulator received, or of all of them for "".
+func (e *Emulator) Calls(op string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if op != "" {
+		return e.calls[op]
+	}
+	n := 0
+	for _, c := range e.calls {
+		n += c
+	}
+	return n
+}
+
+// Clients returns how many clients are registered.
+func (e *Emulator) Clients() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.clients)
+}
+
+// ServeHTTP answers one Authlete API call.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path, auth := r.URL.Path, e.v2Auth
+	if strings.HasPrefix(path, "/api/") && strings.Count(path, "/") >= 4 && !strings.HasPrefix(path, "/api/client/") {
+		// API v3: /api/{serviceId}/client/registration...
+		rest := path[len("/api/"):]
+		i := strings.IndexByte(rest, '/')
+		if rest[:i] != e.opts.ServiceID {
+			refuse(w, http.StatusNotFound, "A001103", "The service does not exist.", "")
+			return
+		}
+		path, auth = rest[i:], e.v3Auth
+	} else {
+		path = strings.TrimPrefix(path, "/api")
+	}
+	op, ok := operations[path]
+	if !ok {
+		refuse(w, http.StatusNotFound, "A001103", "Unknown API.", "")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		refuse(w, http.StatusMethodNotAllowed, "A001104", "The method is not allowed.", "")
+		return
+	}
+	got := r.Header.Get("Authorization")
+	if got == "" {
+		refuse(w, http.StatusUnauthorized, "A001202", "Authorization header is missing.", "")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(auth)) != 1 {
+		refuse(w, http.StatusUnauthorized, "A001203", "The service credentials are invalid.", "")
+		return
+	}
+	e.mu.Lock()
+	e.calls[op]++
+	e.mu.Unlock()
+	if e.injectFault(w, r, op) {
+		return
+	}
+	var req authlete.Request
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&req); err != nil {
+		refuse(w, http.StatusBadRequest, "A001105", "The request body is not a JSON object of strings.", "")
+		return
+	}
+	var resp *authlete.Response
+	switch op {
+	case "register":
+		resp = e.register(&req)
+	case "get":
+		resp = e.get(&req)
+	case "update":
+		resp = e.update(&req)
+	case "delete":
+		resp = e.delete(&req)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// maxRequestBytes bounds the API request bodies the emulator reads.
+const maxRequestBytes = 1 << 20
+
+// refuse answers the way Authlete refuses an API call itself: an HTTP
+// error status and {"resultCode","resultMessage"}.
+func refuse(w http.ResponseWriter, status int, code, message, retryAfter string) {
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	writeJSON(w, status, map[string]string{"resultCode": code, "resultMessage": "[" + code + "] " + message})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

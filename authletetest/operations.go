@@ -1,0 +1,240 @@
+package authletetest
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// Result codes: the success codes are Authlete's; the error codes follow
+// Authlete's shape but are the emulator's own.
+var resultCodes = map[string]struct{ ok, metadata, redirect, token string }{
+	"register": {"A202001", "A202201", "A202202", ""},
+	"get":      {"A217001", "", "", "A217301"},
+	"update":   {"A213001", "A213201", "A213202", "A213301"},
+	"delete":   {"A216001", "", "", "A216301"},
+}
+
+// clientInformation is the responseContent of CREATED, OK and UPDATED:
+// RFC 7591 §3.2.1 and RFC 7592 §3.
+type clientInformation struct {
+	ClientID                string `json:"client_id"`
+	ClientSecret            string `json:"client_secret,omitempty"`
+	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
+	ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
+	RegistrationAccessToken string `json:"registration_access_token"`
+	RegistrationClientURI   string `json:"registration_client_uri"`
+	*metadata
+}
+
+func (e *Emulator) register(req *authlete.Request) *authlete.Response {
+	codes := resultCodes["register"]
+	m, _, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
+	if merr != nil {
+		return badMetadata(codes.metadata, codes.redirect, merr)
+	}
+	token := randomString(32)
+	now := e.opts.Now()
+	c := &client{tokenHash: sha256.Sum256([]byte(token)), issuedAt: now, modified: now, meta: m}
+	if m.TokenEndpointAuthMethod != "none" {
+		c.secret = randomString(64)
+	}
+	e.mu.Lock()
+	for c.id == "" || e.clients[c.id] != nil {
+		c.id = randomClientID()
+	}
+	c.number = len(e.clients) + 1
+	e.clients[c.id] = c
+	e.mu.Unlock()
+	return e.success(authlete.ActionCreated, codes.ok, "The client was created with id "+c.id+".", c, token)
+}
+
+func (e *Emulator) get(req *authlete.Request) *authlete.Response {
+	codes := resultCodes["get"]
+	e.mu.Lock()
+	c := e.authenticate(req)
+	e.mu.Unlock()
+	if c == nil {
+		return e.badToken(codes.token)
+	}
+	return e.success(authlete.ActionOK, codes.ok, "The client information has been returned.", c, req.Token)
+}
+
+func (e *Emulator) update(req *authlete.Request) *authlete.Response {
+	codes := resultCodes["update"]
+	m, raw, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.authenticate(req)
+	if c == nil {
+		return e.badToken(codes.token)
+	}
+	if merr != nil {
+		return badMetadata(codes.metadata, codes.redirect, merr)
+	}
+	// RFC 7592 §2.2: the body names the client, carries no server-issued
+	// values, and a client_secret in it must be the current one.
+	var id, secret string
+	if json.Unmarshal(raw["client_id"], &id) != nil || id != c.id {
+		return badMetadata(codes.metadata, "", invalidMetadata("The value of 'client_id' does not identify the client."))
+	}
+	for _, name := range []string{"registration_access_token", "registration_client_uri", "client_secret_expires_at", "client_id_issued_at"} {
+		if _, ok := raw[name]; ok {
+			return badMetadata(codes.metadata, "", invalidMetadata("The request must not contain '%s'.", name))
+		}
+	}
+	if v, ok := raw["client_secret"]; ok && (json.Unmarshal(v, &secret) != nil || secret != c.secret) {
+		return badMetadata(codes.metadata, "", invalidMetadata("The value of 'client_secret' does not match."))
+	}
+	switch {
+	case m.TokenEndpointAuthMethod == "none":
+		c.secret = ""
+	case c.secret == "":
+		c.secret = randomString(64)
+	}
+	c.meta, c.modified = m, e.opts.Now()
+	return e.success(authlete.ActionUpdated, codes.ok, "The client has been updated.", c, req.Token)
+}
+
+func (e *Emulator) delete(req *authlete.Request) *authlete.Response {
+	codes := resultCodes["delete"]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.authenticate(req)
+	if c == nil {
+		return e.badToken(codes.token)
+	}
+	delete(e.clients, c.id)
+	return &authlete.Response{ResultCode: codes.ok, ResultMessage: "[" + codes.ok + "] The client has been deleted.",
+		Action: authlete.ActionDeleted}
+}
+
+// authenticate returns the client that req names if req's token is its
+// registration access token. The caller holds e.mu.
+func (e *Emulator) authenticate(req *authlete.Request) *client {
+	c := e.clients[req.ClientID]
+	if c == nil || req.Token == "" {
+		return nil
+	}
+	h := sha256.Sum256([]byte(req.Token))
+	if subtle.ConstantTimeCompare(h[:], c.tokenHash[:]) != 1 {
+		return nil
+	}
+	return c
+}
+
+// success is the answer with the client's information; token is its
+// registration access token, which the emulator does not store.
+func (e *Emulator) success(action authlete.Action, code, message string, c *client, token string) *authlete.Response {
+	info := clientInformation{
+		ClientID:                c.id,
+		ClientSecret:            c.secret,
+		ClientIDIssuedAt:        c.issuedAt.Unix(),
+		RegistrationAccessToken: token,
+		RegistrationClientURI:   e.opts.ManagementEndpoint + "/" + c.id,
+		metadata:                c.meta,
+	}
+	if c.secret != "" {
+		var never int64
+		info.ClientSecretExpiresAt = &never
+	}
+	content, _ := json.Marshal(info)
+	object, _ := json.Marshal(e.authleteClient(c))
+	return &authlete.Response{ResultCode: code, ResultMessage: "[" + code + "] " + message, Action: action,
+		ResponseContent: string(content), Client: object}
+}
+
+func (e *Emulator) badToken(code string) *authlete.Response {
+	action := authlete.ActionUnauthorized
+	if e.opts.BadRequestOnClientConfig {
+		action = authlete.ActionBadRequest
+	}
+	msg := "[" + code + "] The registration access token is invalid or the client does not exist."
+	return &authlete.Response{ResultCode: code, ResultMessage: msg, Action: action,
+		ResponseContent: errorContent("invalid_token", msg, code)}
+}
+
+func badMetadata(metadataCode, redirectCode string, err *metadataError) *authlete.Response {
+	code := metadataCode
+	if err.code == "invalid_redirect_uri" && redirectCode != "" {
+		code = redirectCode
+	}
+	msg := "[" + code + "] " + err.description
+	return &authlete.Response{ResultCode: code, ResultMessage: msg, Action: authlete.ActionBadRequest,
+		ResponseContent: errorContent(err.code, msg, code)}
+}
+
+// errorContent is an RFC 7591 §3.2.2 error body shaped as Authlete's.
+func errorContent(errorCode, description, resultCode string) string {
+	body, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		URI         string `json:"error_uri"`
+	}{errorCode, description, "https://docs.authlete.com/#" + resultCode})
+	return string(body)
+}
+
+// authleteClient is the "client" object of Authlete's answer, in part.
+type authleteClient struct {
+	Number                int      `json:"number"`
+	ClientID              int64    `json:"clientId"`
+	ClientName            string   `json:"clientName,omitempty"`
+	ClientSecret          string   `json:"clientSecret,omitempty"`
+	ClientType            string   `json:"clientType"`
+	ApplicationType       string   `json:"applicationType,omitempty"`
+	RedirectURIs          []string `json:"redirectUris,omitempty"`
+	GrantTypes            []string `json:"grantTypes"`
+	ResponseTypes         []string `json:"responseTypes"`
+	TokenAuthMethod       string   `json:"tokenAuthMethod"`
+	DynamicallyRegistered bool     `json:"dynamicallyRegistered"`
+	CreatedAt             int64    `json:"createdAt"`
+	ModifiedAt            int64    `json:"modifiedAt"`
+}
+
+func (e *Emulator) authleteClient(c *client) authleteClient {
+	id, _ := strconv.ParseInt(c.id, 10, 64)
+	out := authleteClient{
+		Number: c.number, ClientID: id, ClientName: c.meta.ClientName, ClientSecret: c.secret,
+		ClientType: "CONFIDENTIAL", ApplicationType: strings.ToUpper(c.meta.ApplicationType),
+		RedirectURIs: c.meta.RedirectURIs, TokenAuthMethod: strings.ToUpper(c.meta.TokenEndpointAuthMethod),
+		DynamicallyRegistered: true, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
+		GrantTypes: []string{}, ResponseTypes: []string{},
+	}
+	if c.secret == "" {
+		out.ClientType = "PUBLIC"
+	}
+	for _, g := range c.meta.GrantTypes {
+		if i := strings.LastIndexAny(g, ":"); i >= 0 {
+			g = g[i+1:] // urn:ietf:params:oauth:grant-type:jwt-bearer → JWT_BEARER
+		}
+		out.GrantTypes = append(out.GrantTypes, strings.ToUpper(strings.ReplaceAll(g, "-", "_")))
+	}
+	order := []string{"none", "code", "id_token", "token"}
+	for _, rt := range c.meta.ResponseTypes {
+		parts := strings.Fields(rt)
+		slices.SortFunc(parts, func(a, b string) int { return slices.Index(order, a) - slices.Index(order, b) })
+		out.ResponseTypes = append(out.ResponseTypes, strings.ToUpper(strings.Join(parts, "_")))
+	}
+	return out
+}
+
+// randomString returns n random bytes, base64url-encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// randomClientID returns a 14-digit number, like Authlete's client IDs.
+func randomClientID() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(9e13))
+	return strconv.FormatInt(n.Int64()+1e13, 10)
+}
