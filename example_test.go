@@ -1,8 +1,8 @@
 package dcr_test
 
 import (
+	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -12,44 +12,46 @@ import (
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/authletetest"
 )
 
-// fakeAuthlete stands in for Authlete here; it answers every call with
-// CREATED. In tests, use the authletetest emulator instead.
-func fakeAuthlete() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"resultCode":"A202001","action":"CREATED","responseContent":"{\"client_id\":\"4711\"}"}`)
-	}))
-}
-
 func Example() {
-	authleteServer := fakeAuthlete()
-	defer authleteServer.Close()
-
-	// In production: authlete.New(authlete.ConfigFromEnv()).
+	// An Authlete emulator on 127.0.0.1; in production, use
+	// authlete.New(authlete.ConfigFromEnv()).
+	emulator := httptest.NewServer(authletetest.New(authletetest.Options{}))
+	defer emulator.Close()
 	client, err := authlete.New(authlete.Config{
-		BaseURL:            authleteServer.URL,
-		ServiceAPIKey:      "21653835348762",
-		ServiceAccessToken: "service-access-token",
+		BaseURL:            emulator.URL,
+		ServiceAPIKey:      authletetest.DefaultServiceID,
+		ServiceAccessToken: authletetest.DefaultAccessToken,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+
 	mux := http.NewServeMux()
 	dcr.Mount(mux, "/register", dcr.New(client, dcr.Options{}))
 
-	req := httptest.NewRequest("POST", "/register", strings.NewReader(`{"client_name":"My Client"}`))
+	req := httptest.NewRequest("POST", "/register", strings.NewReader(
+		`{"client_name":"My Client","redirect_uris":["http://127.0.0.1:33418/callback"],"token_endpoint_auth_method":"none"}`))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, req)
-	fmt.Println(rec.Code, rec.Header().Get("Cache-Control"), rec.Body.String())
-	// Output: 201 no-store {"client_id":"4711"}
+
+	var registered struct {
+		ClientName   string   `json:"client_name"`
+		RedirectURIs []string `json:"redirect_uris"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &registered)
+	fmt.Println(rec.Code, rec.Header().Get("Cache-Control"), registered.ClientName, registered.RedirectURIs)
+	// Output: 201 no-store My Client [http://127.0.0.1:33418/callback]
 }
 
 func ExampleMount_chi() {
-	authleteServer := fakeAuthlete()
-	defer authleteServer.Close()
-	client, err := authlete.New(authlete.Config{BaseURL: authleteServer.URL, ServiceAPIKey: "1", ServiceAccessToken: "t"})
+	emulator := httptest.NewServer(authletetest.New(authletetest.Options{}))
+	defer emulator.Close()
+	client, err := authlete.New(authlete.Config{BaseURL: emulator.URL,
+		ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken})
 	if err != nil {
 		log.Fatal(err)
 	}
