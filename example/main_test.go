@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startExample runs the example on 127.0.0.1 with env set and no AUTHLETE_*
+// settings, and returns its base URL and its log.
+func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
+	t.Helper()
+	for _, k := range []string{"AUTHLETE_BASE_URL", "AUTHLETE_API_VERSION", "AUTHLETE_SERVICE_APIKEY",
+		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_INITIAL_ACCESS_TOKEN", "DCR_RATE_LIMIT", "DCR_CORS_ORIGINS"} {
+		t.Setenv(k, env[k])
+	}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, "127.0.0.1:0", slog.New(slog.NewJSONHandler(logs, nil)), func(u string) { ready <- u })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(15 * time.Second):
+			t.Error("the example did not stop")
+		}
+	})
+	select {
+	case u := <-ready:
+		return u, logs
+	case err := <-done:
+		t.Fatalf("the example did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the example did not start in time")
+	}
+	return "", nil
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func send(t *testing.T, method, url, token, body string, header ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: string(data)}
+	if len(data) > 0 {
+		json.Unmarshal(data, &r.body)
+	}
+	return r
+}
+
+func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
+	base, logs := startExample(t, nil)
+	const metadata = `{"client_name":"MCP Inspector","redirect_uris":["http://localhost:6274/oauth/callback"],"token_endpoint_auth_method":"none"}`
+
+	reg := send(t, "POST", base+"/register", "", metadata, "Origin", "http://localhost:6274")
+	require.Equal(t, 201, reg.status, reg.raw)
+	assert.Equal(t, "*", reg.header.Get("Access-Control-Allow-Origin"))
+	uri, token := reg.body["registration_client_uri"].(string), reg.body["registration_access_token"].(string)
+	id := reg.body["client_id"].(string)
+	assert.Equal(t, base+"/register/"+id, uri, "the emulator's management base is the example's /register")
+
+	read := send(t, "GET", uri, token, "")
+	assert.Equal(t, 200, read.status)
+	assert.JSONEq(t, reg.raw, read.raw)
+
+	upd := send(t, "PUT", uri, token, `{"client_id":"`+id+`","client_name":"renamed","redirect_uris":["http://localhost:6274/oauth/callback"],"token_endpoint_auth_method":"none"}`)
+	assert.Equal(t, 200, upd.status, upd.raw)
+	assert.Equal(t, "renamed", upd.body["client_name"])
+
+	// A client that wrongly sends its token in the query string.
+	leak := send(t, "GET", uri+"?access_token="+token, "", "")
+	assert.Equal(t, 401, leak.status)
+
+	del := send(t, "DELETE", uri, token, "")
+	assert.Equal(t, 204, del.status)
+
+	again := send(t, "GET", uri, token, "")
+	assert.Equal(t, 401, again.status)
+	assert.Equal(t, `Bearer error="invalid_token"`, again.header.Get("WWW-Authenticate"))
+
+	log := logs.String()
+	assert.Contains(t, log, "embedded Authlete emulator")
+	assert.Contains(t, log, `"status":204`)
+	assert.Contains(t, log, `"query":"access_token=REDACTED"`)
+	assert.NotContains(t, log, token, "no token in the log")
+	assert.NotContains(t, log, "emulator-service-access-token", "no service credential in the log")
+}
+
+func TestInitialAccessToken(t *testing.T) {
+	base, logs := startExample(t, map[string]string{"DCR_INITIAL_ACCESS_TOKEN": "iat-s3cret"})
+	missing := send(t, "POST", base+"/register", "", `{}`)
+	assert.Equal(t, 401, missing.status)
+	assert.Equal(t, "Bearer", missing.header.Get("WWW-Authenticate"))
+	assert.Equal(t, "invalid_token", missing.body["error"])
+
+	wrong := send(t, "POST", base+"/register", "guess", `{}`)
+	assert.Equal(t, 401, wrong.status)
+	assert.Equal(t, `Bearer error="invalid_token"`, wrong.header.Get("WWW-Authenticate"))
+
+	ok := send(t, "POST", base+"/register", "iat-s3cret", `{"redirect_uris":["https://app.example/cb"]}`)
+	require.Equal(t, 201, ok.status, ok.raw)
+
+	// Client configuration uses the registration access token, not the initial one.
+	read := send(t, "GET", ok.body["registration_client_uri"].(string), ok.body["registration_access_token"].(string), "")
+	assert.Equal(t, 200, read.status)
+	assert.NotContains(t, logs.String(), "iat-s3cret")
+}
+
+func TestRateLimit(t *testing.T) {
+	base, _ := startExample(t, map[string]string{"DCR_RATE_LIMIT": "2"})
+	var last response
+	for i := 0; i < 3; i++ {
+		last = send(t, "POST", base+"/register", "", `{}`)
+	}
+	assert.Equal(t, 429, last.status)
+	assert.Equal(t, "temporarily_unavailable", last.body["error"])
+	assert.NotEmpty(t, last.header.Get("Retry-After"))
+	assert.Equal(t, "no-store", last.header.Get("Cache-Control"))
+
+	// Reads are not registrations: not limited.
+	for i := 0; i < 3; i++ {
+		assert.Equal(t, 401, send(t, "GET", base+"/register/1", "t", "").status)
+	}
+}
+
+func TestRateLimitOff(t *testing.T) {
+	base, _ := startExample(t, map[string]string{"DCR_RATE_LIMIT": "0"})
+	for i := 0; i < 70; i++ {
+		require.Equal(t, 201, send(t, "POST", base+"/register", "", `{}`).status)
+	}
+}
+
+func TestCORSPreflight(t *testing.T) {
+	base, _ := startExample(t, nil)
+	pre := send(t, "OPTIONS", base+"/register", "", "", "Origin", "http://localhost:6274",
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,content-type")
+	assert.Equal(t, 204, pre.status)
+	assert.Equal(t, "*", pre.header.Get("Access-Control-Allow-Origin"))
+	assert.Contains(t, pre.header.Get("Access-Control-Allow-Methods"), "POST")
+	assert.Contains(t, strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization")
+}
+
+func TestBadSettings(t *testing.T) {
+	t.Setenv("DCR_RATE_LIMIT", "lots")
+	err := run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
+	assert.ErrorContains(t, err, "DCR_RATE_LIMIT")
+
+	t.Setenv("DCR_RATE_LIMIT", "")
+	t.Setenv("AUTHLETE_SERVICE_APIKEY", "123") // set, but not enough
+	err = run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
+	assert.ErrorContains(t, err, "AUTHLETE_BASE_URL", "a partial Authlete configuration is an error, not a fallback to the emulator")
+}
+
+func TestRedactQuery(t *testing.T) {
+	cases := map[string]string{
+		"":                                "",
+		"access_token=abc":                "access_token=REDACTED",
+		"a=1&Registration_Access_Token=x": "Registration_Access_Token=REDACTED&a=1",
+		"client_secret=s&code=c&page=2":   "client_secret=REDACTED&code=REDACTED&page=2",
+		"api_key=k":                       "api_key=REDACTED",
+		"x=%zz&access_token=abc":          "REDACTED",
+	}
+	for in, want := range cases {
+		assert.Equal(t, want, redactQuery(in), in)
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"crypto/subtle"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/dcr-go/dcr"
+)
+
+// onRegistration applies mws to registration requests (those without a
+// client ID) only.
+func onRegistration(mws ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		wrapped := next
+		for i := len(mws) - 1; i >= 0; i-- {
+			wrapped = mws[i](wrapped)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.PathValue("client_id") == "" {
+				wrapped.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// requireInitialAccessToken protects registration with an initial access
+// token (RFC 7591 §3), compared in constant time.
+func requireInitialAccessToken(want string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				next.ServeHTTP(w, r) // the handler answers 405
+				return
+			}
+			token, err := dcr.BearerToken(r)
+			switch {
+			case err != nil || token == "":
+				writeJSONError(w, http.StatusUnauthorized, "Bearer", "invalid_token", "An initial access token is required.")
+			case subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1:
+				writeJSONError(w, http.StatusUnauthorized, `Bearer error="invalid_token"`, "invalid_token", "The initial access token is not valid.")
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// tooManyRequests answers a rate-limited registration; httprate has set
+// Retry-After.
+func tooManyRequests(w http.ResponseWriter, r *http.Request) {
+	writeJSONError(w, http.StatusTooManyRequests, "", "temporarily_unavailable", "Too many registrations from this address; try again later.")
+}
+
+func writeJSONError(w http.ResponseWriter, status int, challenge, code, description string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if challenge != "" {
+		h.Set("WWW-Authenticate", challenge)
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, `{"error":"`+code+`","error_description":"`+description+`"}`)
+}
+
+// logRequests logs one line per request. It never logs a header, and it
+// redacts query parameters that may carry credentials, such as an
+// access_token a client wrongly puts in the URL.
+func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.String("query", redactQuery(r.URL.RawQuery)),
+				slog.Int("status", ww.Status()),
+				slog.Int("bytes", ww.BytesWritten()),
+				slog.Duration("duration", time.Since(start)),
+				slog.String("client_ip", middleware.GetClientIP(r.Context())))
+		})
+	}
+}
+
+// redactQuery replaces the values of parameters whose names suggest
+// credentials. A query that does not parse is dropped whole.
+func redactQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return "REDACTED"
+	}
+	for name := range q {
+		n := strings.ToLower(name)
+		for _, s := range []string{"token", "secret", "password", "code", "assertion", "key"} {
+			if strings.Contains(n, s) {
+				q[name] = []string{"REDACTED"}
+				break
+			}
+		}
+	}
+	return q.Encode()
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+	"github.com/rs/cors"
+
+	"github.com/dcr-go/dcr"
+)
+
+// settings are the example's own knobs.
+type settings struct {
+	InitialAccessToken string   // DCR_INITIAL_ACCESS_TOKEN; "" means registration is open
+	RateLimit          int      // DCR_RATE_LIMIT: registrations per minute per client IP; 0 means no limit
+	CORSOrigins        []string // DCR_CORS_ORIGINS
+}
+
+func settingsFromEnv() (settings, error) {
+	s := settings{InitialAccessToken: os.Getenv("DCR_INITIAL_ACCESS_TOKEN"), RateLimit: 60, CORSOrigins: []string{"*"}}
+	if v := os.Getenv("DCR_RATE_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return s, fmt.Errorf("DCR_RATE_LIMIT %q is not a number of registrations per minute (0 turns the limit off)", v)
+		}
+		s.RateLimit = n
+	}
+	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {
+		s.CORSOrigins = strings.Split(v, ",")
+	}
+	return s, nil
+}
+
+// newRouter mounts the DCR endpoints on a chi router behind the
+// middleware of a real deployment.
+func newRouter(backend dcr.Backend, s settings, logger *slog.Logger) http.Handler {
+	r := chi.NewRouter()
+	// The server faces clients directly; behind a proxy, use
+	// middleware.ClientIPFromXFF with the proxy's addresses instead.
+	r.Use(middleware.ClientIPFromRemoteAddr)
+	r.Use(logRequests(logger))
+	r.Use(cors.New(cors.Options{
+		AllowedOrigins: s.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
+		AllowedHeaders: []string{"Authorization", "Content-Type"},
+		ExposedHeaders: []string{"WWW-Authenticate", "Retry-After"},
+		MaxAge:         600,
+	}).Handler)
+
+	var registration []func(http.Handler) http.Handler
+	if s.RateLimit > 0 {
+		registration = append(registration, httprate.LimitBy(s.RateLimit, time.Minute,
+			func(r *http.Request) (string, error) {
+				return httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
+			},
+			httprate.WithLimitHandler(tooManyRequests)))
+	}
+	if s.InitialAccessToken != "" {
+		registration = append(registration, requireInitialAccessToken(s.InitialAccessToken))
+	}
+	dcr.Mount(r.With(onRegistration(registration...)), "/register", dcr.New(backend, dcr.Options{Logger: logger}))
+	return r
+}
