@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -38,20 +39,22 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, opts); err != nil {
+	ln, err := net.Listen("tcp", *addr)
+	if err == nil {
+		err = run(ctx, ln, opts, os.Stdout)
+	}
+	if err != nil {
 		slog.Error("authlete-emulator stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, addr string, opts authletetest.Options) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
+// run serves the emulator on ln until ctx is done, after writing to out
+// how to point a client at it.
+func run(ctx context.Context, ln net.Listener, opts authletetest.Options, out io.Writer) error {
 	emulator := authletetest.New(opts)
 	o := emulator.Options()
-	fmt.Printf("Authlete emulator listening. Point a client at it with:\n\n"+
+	fmt.Fprintf(out, "Authlete emulator listening. Point a client at it with:\n\n"+
 		"  AUTHLETE_BASE_URL=http://%s\n  AUTHLETE_API_VERSION=V3\n  AUTHLETE_SERVICE_APIKEY=%s\n  AUTHLETE_SERVICE_ACCESSTOKEN=%s\n\n"+
 		"or, for API v2: AUTHLETE_API_VERSION=V2 AUTHLETE_SERVICE_APISECRET=%s\n",
 		ln.Addr(), o.ServiceID, o.AccessToken, o.APISecret)
