@@ -67,6 +67,30 @@ func TestMCPGoSDK(t *testing.T) {
 	})
 }
 
+// The SDK types jwks as a string, so it sends a JWK Set as a JSON string
+// where RFC 7591 §2 wants an object. The client is wrong; the case is kept:
+// the registration is refused with invalid_client_metadata, and a client
+// that needs keys must use jwks_uri.
+func TestMCPGoSDKSendsJWKSAsString(t *testing.T) {
+	s := startStack(t, "")
+	_, err := oauthex.RegisterClient(ctx, s.RegistrationEndpoint(), &oauthex.ClientRegistrationMetadata{
+		RedirectURIs:            []string{"https://app.example.com/callback"},
+		TokenEndpointAuthMethod: "private_key_jwt",
+		JWKS:                    `{"keys":[]}`,
+	}, nil)
+	var regErr *oauthex.ClientRegistrationError
+	require.ErrorAs(t, err, &regErr)
+	assert.Equal(t, "invalid_client_metadata", regErr.ErrorCode)
+
+	got, err := oauthex.RegisterClient(ctx, s.RegistrationEndpoint(), &oauthex.ClientRegistrationMetadata{
+		RedirectURIs:            []string{"https://app.example.com/callback"},
+		TokenEndpointAuthMethod: "private_key_jwt",
+		JWKSURI:                 "https://app.example.com/jwks.json",
+	}, nil)
+	require.NoError(t, err, "the workaround: jwks_uri")
+	assert.Equal(t, "https://app.example.com/jwks.json", got.JWKSURI)
+}
+
 func TestMCPGoSDKWithInitialAccessToken(t *testing.T) {
 	s := startStack(t, "iat-go-sdk")
 	meta := &oauthex.ClientRegistrationMetadata{RedirectURIs: []string{"http://127.0.0.1:8765/callback"}, TokenEndpointAuthMethod: "none"}
