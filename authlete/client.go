@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
@@ -22,6 +23,8 @@ type Client struct {
 	authorization string // the Authorization header value
 	timeout       time.Duration
 	maxResponse   int64
+	retries       int
+	backoff       time.Duration
 }
 
 // New checks cfg and returns a Client. A missing credential, a
@@ -44,6 +47,16 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.maxResponse <= 0 {
 		c.maxResponse = DefaultMaxResponseBytes
+	}
+	switch {
+	case cfg.Retries == 0:
+		c.retries = DefaultRetries
+	case cfg.Retries > 0:
+		c.retries = cfg.Retries
+	}
+	c.backoff = cfg.RetryBackoff
+	if c.backoff <= 0 {
+		c.backoff = DefaultRetryBackoff
 	}
 	if c.http == nil {
 		conns := cfg.MaxConns
@@ -71,31 +84,92 @@ func newTransport(conns int) *http.Transport {
 	}
 }
 
-// Register calls /client/registration (RFC 7591 registration).
+// Register calls /client/registration (RFC 7591 registration). It is never
+// retried: a retry after a lost answer could create a second client.
 func (c *Client) Register(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "register", "/client/registration", req)
+	return c.call(ctx, "register", "/client/registration", req, false)
 }
 
-// Get calls /client/registration/get (RFC 7592 read).
+// Get calls /client/registration/get (RFC 7592 read), with retries.
 func (c *Client) Get(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "get", "/client/registration/get", req)
+	return c.call(ctx, "get", "/client/registration/get", req, true)
 }
 
-// Update calls /client/registration/update (RFC 7592 update).
+// Update calls /client/registration/update (RFC 7592 update). It is never
+// retried.
 func (c *Client) Update(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "update", "/client/registration/update", req)
+	return c.call(ctx, "update", "/client/registration/update", req, false)
 }
 
-// Delete calls /client/registration/delete (RFC 7592 delete).
+// Delete calls /client/registration/delete (RFC 7592 delete), with
+// retries. A retry after a lost answer finds the client gone, and Authlete
+// then answers UNAUTHORIZED: set Retries to -1 if that matters more than
+// riding out Authlete's hiccups.
 func (c *Client) Delete(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "delete", "/client/registration/delete", req)
+	return c.call(ctx, "delete", "/client/registration/delete", req, true)
 }
 
-func (c *Client) call(ctx context.Context, op, path string, req *Request) (*Response, error) {
+// call sends one DCR call; idempotent calls (get, delete) are retried
+// after failures that did not come from the request itself.
+func (c *Client) call(ctx context.Context, op, path string, req *Request, idempotent bool) (*Response, error) {
 	body, err := json.Marshal(req)
 	if err != nil { // cannot happen: Request holds only strings
 		return nil, &Error{Op: op, Err: err}
 	}
+	for attempt := 0; ; attempt++ {
+		resp, err := c.attempt(ctx, op, path, body)
+		if err == nil || !idempotent || attempt >= c.retries {
+			return resp, err
+		}
+		wait, ok := c.retryWait(ctx, err, attempt)
+		if !ok {
+			return nil, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+	}
+}
+
+// MaxRetryWait is the longest Retry-After that a retry waits for; a longer
+// one ends the call with the error, so that the OAuth client can be told
+// to come back later instead of being held.
+const MaxRetryWait = 5 * time.Second
+
+// retryWait says whether err is worth another attempt and how long to wait
+// before it: exponential backoff with jitter, or Authlete's Retry-After.
+func (c *Client) retryWait(ctx context.Context, err error, attempt int) (time.Duration, bool) {
+	e, ok := err.(*Error)
+	if !ok || ctx.Err() != nil {
+		return 0, false // the caller has gone
+	}
+	switch e.StatusCode {
+	case 0: // transport failure, including a timed-out attempt
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	default:
+		return 0, false
+	}
+	wait := c.backoff
+	for i := 0; i < attempt && wait < MaxRetryWait; i++ {
+		wait *= 2
+	}
+	wait = min(wait, MaxRetryWait)
+	wait = wait/2 + rand.N(wait/2+1)
+	if e.RetryAfter > MaxRetryWait {
+		return 0, false
+	}
+	if e.RetryAfter > wait {
+		wait = e.RetryAfter
+	}
+	return wait, true
+}
+
+// attempt sends the call once.
+func (c *Client) attempt(ctx context.Context, op, path string, body []byte) (*Response, error) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)

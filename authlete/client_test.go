@@ -152,7 +152,9 @@ func TestRefusals(t *testing.T) {
 				}
 			}))
 			defer srv.Close()
-			c, err := authlete.New(v3Config(srv.URL))
+			cfg := v3Config(srv.URL)
+			cfg.Retries = -1 // see TestRetries
+			c, err := authlete.New(cfg)
 			require.NoError(t, err)
 			resp, err := c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "tok"})
 			assert.Nil(t, resp)
@@ -256,6 +258,7 @@ func TestTransportFailures(t *testing.T) {
 		defer close(release)
 		cfg := v3Config(srv.URL)
 		cfg.Timeout = 50 * time.Millisecond
+		cfg.Retries = -1
 		c, err := authlete.New(cfg)
 		require.NoError(t, err)
 		_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})

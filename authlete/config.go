@@ -23,6 +23,8 @@ const (
 	DefaultMaxConns         = 256
 	DefaultMaxResponseBytes = 4 << 20
 	DefaultV2BaseURL        = "https://api.authlete.com"
+	DefaultRetries          = 2
+	DefaultRetryBackoff     = 100 * time.Millisecond
 )
 
 // Config says which Authlete service to call and how. The zero value of
@@ -41,10 +43,19 @@ type Config struct {
 	// ServiceAccessToken is the service access token (V3 only).
 	ServiceAccessToken string
 
-	// Timeout bounds each call, from sending the request to reading the
-	// whole answer. Zero means DefaultTimeout; negative means none beyond
-	// the caller's context.
+	// Timeout bounds each attempt of a call, from sending the request to
+	// reading the whole answer. Zero means DefaultTimeout; negative means
+	// none beyond the caller's context, which bounds all attempts.
 	Timeout time.Duration
+	// Retries is how many times Get and Delete are tried again after a
+	// transport failure (a timed-out attempt included) or HTTP 429, 502,
+	// 503 or 504. Register and Update are never retried: they are not
+	// idempotent. Zero means DefaultRetries; negative means none.
+	Retries int
+	// RetryBackoff is the wait before the first retry; it doubles for each
+	// further one, with jitter, and a longer Retry-After from Authlete wins
+	// (up to MaxRetryWait). Zero means DefaultRetryBackoff.
+	RetryBackoff time.Duration
 	// HTTPClient sends the calls. Nil means a client of the package's own
 	// with a connection pool of MaxConns connections to Authlete.
 	HTTPClient *http.Client

@@ -299,6 +299,7 @@ func TestFaults(t *testing.T) {
 	srv := authletetest.NewServer(t, authletetest.Options{})
 	cfg := srv.Config()
 	cfg.Timeout = 200 * time.Millisecond
+	cfg.Retries = -1 // each fault shows once
 	c, err := authlete.New(cfg)
 	require.NoError(t, err)
 	get := &authlete.Request{ClientID: "1", Token: "t"}

@@ -1,0 +1,98 @@
+package authlete_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/authletetest"
+)
+
+func TestRetries(t *testing.T) {
+	type op = func(*authlete.Client, context.Context, *authlete.Request) (*authlete.Response, error)
+	get, del := (*authlete.Client).Get, (*authlete.Client).Delete
+	register, update := (*authlete.Client).Register, (*authlete.Client).Update
+	cases := []struct {
+		name      string
+		op        string
+		call      op
+		retries   int
+		fault     authletetest.Fault
+		wantErr   bool
+		wantCalls int
+	}{
+		{"get after 503", "get", get, 0, authletetest.Fault{Status: 503, Times: 2}, false, 3},
+		{"get after 429", "get", get, 0, authletetest.Fault{Status: 429, RetryAfter: "0", Times: 1}, false, 2},
+		{"get after 502", "get", get, 0, authletetest.Fault{Status: 502, Times: 1}, false, 2},
+		{"get after 504", "get", get, 0, authletetest.Fault{Status: 504, Times: 1}, false, 2},
+		{"get after a dropped connection", "get", get, 0, authletetest.Fault{Drop: true, Times: 1}, false, 2},
+		{"get gives up after the retries", "get", get, 0, authletetest.Fault{Status: 503, Times: 3}, true, 3},
+		{"get with more retries", "get", get, 4, authletetest.Fault{Status: 503, Times: 4}, false, 5},
+		{"get without retries", "get", get, -1, authletetest.Fault{Status: 503, Times: 1}, true, 1},
+		{"get: 500 is not retried", "get", get, 0, authletetest.Fault{Status: 500, Times: 1}, true, 1},
+		{"get: 401 is not retried", "get", get, 0, authletetest.Fault{Status: 401, Times: 1}, true, 1},
+		{"get: undecodable is not retried", "get", get, 0, authletetest.Fault{Body: "<html>", Times: 1}, true, 1},
+		{"get: Retry-After over MaxRetryWait", "get", get, 0, authletetest.Fault{Status: 429, RetryAfter: "10", Times: 1}, true, 1},
+		{"delete after 503", "delete", del, 0, authletetest.Fault{Status: 503, Times: 1}, false, 2},
+		{"delete after a dropped connection", "delete", del, 0, authletetest.Fault{Drop: true, Times: 2}, false, 3},
+		{"register never", "register", register, 5, authletetest.Fault{Status: 503, Times: 1}, true, 1},
+		{"register never after a drop", "register", register, 5, authletetest.Fault{Drop: true, Times: 1}, true, 1},
+		{"update never", "update", update, 5, authletetest.Fault{Status: 503, Times: 1}, true, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := authletetest.NewServer(t, authletetest.Options{})
+			cfg := srv.Config()
+			cfg.Retries, cfg.RetryBackoff = tc.retries, time.Millisecond
+			c, err := authlete.New(cfg)
+			require.NoError(t, err)
+
+			// A real client, so that get, update and delete can succeed.
+			resp, err := c.Register(context.Background(), &authlete.Request{JSON: `{}`})
+			require.NoError(t, err)
+			var reg struct {
+				ID    string `json:"client_id"`
+				Token string `json:"registration_access_token"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(resp.ResponseContent), &reg))
+			req := &authlete.Request{ClientID: reg.ID, Token: reg.Token}
+			if tc.op == "register" || tc.op == "update" {
+				req.JSON = `{"client_id":"` + reg.ID + `"}`
+			}
+			before := srv.Calls(tc.op)
+
+			fault := tc.fault
+			fault.Op = tc.op
+			srv.Inject(fault)
+			resp, err = tc.call(c, context.Background(), req)
+			if tc.wantErr {
+				assert.Error(t, err)
+			} else {
+				require.NoError(t, err)
+				assert.Contains(t, []authlete.Action{authlete.ActionOK, authlete.ActionDeleted}, resp.Action)
+			}
+			assert.Equal(t, tc.wantCalls, srv.Calls(tc.op)-before, "calls that reached Authlete")
+		})
+	}
+}
+
+func TestRetryWaitEndsWithCaller(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	cfg := srv.Config()
+	cfg.RetryBackoff = time.Hour // a retry would wait for ever
+	c, err := authlete.New(cfg)
+	require.NoError(t, err)
+	srv.Inject(authletetest.Fault{Status: 503})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = c.Get(ctx, &authlete.Request{ClientID: "1", Token: "t"})
+	var ae *authlete.Error
+	require.ErrorAs(t, err, &ae, "the last error, not the context's")
+	assert.Equal(t, 503, ae.StatusCode)
+	assert.Equal(t, 1, srv.Calls("get"))
+}
