@@ -119,39 +119,4 @@ func TestStackRejectsBadMetadata(t *testing.T) {
 	assert.Equal(t, "invalid_redirect_uri", e.Error, "Authlete's error body is relayed: %s", body)
 }
 
-func TestStackAuthleteFaults(t *testing.T) {
-	cases := []struct {
-		name   string
-		fault  authletetest.Fault
-		status int
-		code   string
-	}{
-		{"bad service credentials", authletetest.Fault{Status: 401}, 500, "server_error"},
-		{"locked service", authletetest.Fault{Status: 403}, 500, "server_error"},
-		{"rate limited", authletetest.Fault{Status: 429, RetryAfter: "3"}, 503, "temporarily_unavailable"},
-		{"Authlete failure", authletetest.Fault{Status: 500}, 500, "server_error"},
-		{"dropped connection", authletetest.Fault{Drop: true}, 500, "server_error"},
-		{"undecodable", authletetest.Fault{Body: "<html>"}, 500, "server_error"},
-		{"unknown action", authletetest.Fault{Action: "SURPRISE", ResponseContent: "{}"}, 500, "server_error"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var seen error
-			s := newStack(t, dcr.Options{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				seen = err
-				dcr.DefaultErrorHandler(w, r, err)
-			}}, nil)
-			s.emulator.Inject(tc.fault)
-			resp, body := s.do(t, "POST", "/register", "", `{}`)
-			assert.Equal(t, tc.status, resp.StatusCode)
-			code, _ := errorBody(t, []byte(body))
-			assert.Equal(t, tc.code, code)
-			assert.NotContains(t, body, "A001")
-			assert.NotContains(t, body, authletetest.DefaultAccessToken)
-			assert.Error(t, seen)
-			if tc.fault.RetryAfter != "" {
-				assert.Equal(t, tc.fault.RetryAfter, resp.Header.Get("Retry-After"))
-			}
-		})
-	}
-}
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
