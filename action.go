@@ -16,14 +16,22 @@ import (
 var ErrBadBackendResponse = errors.New("dcr: unusable backend response")
 
 // actionStatus is the HTTP status of each action whose body is
-// responseContent (Authlete's API reference; RFC 7591 §3.2, RFC 7592 §2).
-var actionStatus = map[authlete.Action]int{
-	authlete.ActionCreated:             http.StatusCreated,
-	authlete.ActionOK:                  http.StatusOK,
-	authlete.ActionUpdated:             http.StatusOK,
-	authlete.ActionBadRequest:          http.StatusBadRequest,
-	authlete.ActionUnauthorized:        http.StatusUnauthorized,
-	authlete.ActionInternalServerError: http.StatusInternalServerError,
+// responseContent (Authlete's API reference; RFC 7591 §3.2, RFC 7592 §2),
+// 0 for the others.
+func actionStatus(a authlete.Action) int {
+	switch a {
+	case authlete.ActionCreated:
+		return http.StatusCreated
+	case authlete.ActionOK, authlete.ActionUpdated:
+		return http.StatusOK
+	case authlete.ActionBadRequest:
+		return http.StatusBadRequest
+	case authlete.ActionUnauthorized:
+		return http.StatusUnauthorized
+	case authlete.ActionInternalServerError:
+		return http.StatusInternalServerError
+	}
+	return 0
 }
 
 // writeAction writes the response that resp's action prescribes. It writes
@@ -37,8 +45,8 @@ func writeAction(w http.ResponseWriter, resp *authlete.Response) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	status, ok := actionStatus[resp.Action]
-	if !ok {
+	status := actionStatus(resp.Action)
+	if status == 0 {
 		return fmt.Errorf("%w: action %q (result code %q)", ErrBadBackendResponse, resp.Action, resp.ResultCode)
 	}
 	if resp.ResponseContent == "" {
@@ -49,7 +57,7 @@ func writeAction(w http.ResponseWriter, resp *authlete.Response) error {
 	if resp.Action == authlete.ActionUnauthorized {
 		// RFC 6750 §3: a 401 for a bad bearer token names the scheme and
 		// the error.
-		hdr.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		hdr["Www-Authenticate"] = []string{`Bearer error="invalid_token"`}
 	}
 	w.WriteHeader(status)
 	io.WriteString(w, resp.ResponseContent)

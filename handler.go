@@ -13,7 +13,6 @@ package dcr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -199,26 +198,50 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (string, bool
 		writeError(w, errTooLarge, "")
 		return "", false
 	}
-	var buf strings.Builder
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := io.Copy(&buf, http.MaxBytesReader(w, r.Body, h.maxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, errTooLarge, "")
-		} else {
-			writeError(w, errReadBody, "")
-		}
+	data, err := readAll(r.Body, r.ContentLength, h.maxBody)
+	if err == errBodyTooLarge {
+		writeError(w, errTooLarge, "")
 		return "", false
 	}
-	body := buf.String()
-	if !isJSONObject(body) {
+	if err != nil {
+		writeError(w, errReadBody, "")
+		return "", false
+	}
+	if !isJSONObject(data) {
 		writeError(w, errNotObject, "")
 		return "", false
 	}
-	return body, true
+	return string(data), true
+}
+
+var errBodyTooLarge = errors.New("dcr: request body too large")
+
+// readAll reads r to its end, but never more than limit bytes: a longer
+// body is errBodyTooLarge, whatever its announced length (already checked
+// against limit). The first buffer is sized for the announced length, so
+// that a body is read without copies.
+func readAll(r io.Reader, length, limit int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 {
+		size = length + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 // isJSONContentType reports whether v names application/json, with or
@@ -255,10 +278,4 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, op string, req
 	h.logger.LogAttrs(r.Context(), level, "dcr: authlete call failed",
 		slog.String("op", op), slog.String("client_id", req.ClientID), slog.String("error", msg))
 	h.onError(w, r, err)
-}
-
-// isJSONObject reports whether body is one valid JSON object.
-func isJSONObject(body string) bool {
-	s := strings.TrimLeft(body, " \t\r\n")
-	return s != "" && s[0] == '{' && json.Valid([]byte(s))
 }

@@ -1,0 +1,116 @@
+package dcr_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// staticBackend answers every call at once with the response of its
+// operation, so that benchmarks measure the handler alone.
+type staticBackend map[string]*authlete.Response
+
+func (b staticBackend) Register(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return b["register"], nil
+}
+func (b staticBackend) Get(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return b["get"], nil
+}
+func (b staticBackend) Update(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return b["update"], nil
+}
+func (b staticBackend) Delete(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
+	return b["delete"], nil
+}
+
+var benchBackend = staticBackend{
+	"register": {Action: authlete.ActionCreated, ResponseContent: content},
+	"get":      {Action: authlete.ActionOK, ResponseContent: content},
+	"update":   {Action: authlete.ActionUpdated, ResponseContent: content},
+	"delete":   {Action: authlete.ActionDeleted},
+}
+
+// baseline is the same work written as the shortest hand-written handler:
+// read the body, call the backend, copy responseContent and the headers.
+// It checks nothing.
+func baseline(backend dcr.Backend) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("client_id")
+		token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		var resp *authlete.Response
+		var err error
+		status := http.StatusOK
+		switch r.Method {
+		case http.MethodPost:
+			body, _ := io.ReadAll(r.Body)
+			resp, err = backend.Register(r.Context(), &authlete.Request{JSON: string(body), Token: token})
+			status = http.StatusCreated
+		case http.MethodGet:
+			resp, err = backend.Get(r.Context(), &authlete.Request{ClientID: id, Token: token})
+		case http.MethodPut:
+			body, _ := io.ReadAll(r.Body)
+			resp, err = backend.Update(r.Context(), &authlete.Request{ClientID: id, Token: token, JSON: string(body)})
+		case http.MethodDelete:
+			resp, err = backend.Delete(r.Context(), &authlete.Request{ClientID: id, Token: token})
+			status = http.StatusNoContent
+		}
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		h := w.Header()
+		if status != http.StatusNoContent {
+			h.Set("Content-Type", "application/json")
+		}
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		w.WriteHeader(status)
+		io.WriteString(w, resp.ResponseContent)
+	})
+}
+
+// discard is a ResponseWriter that keeps nothing but its reused header.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(int)             {}
+
+func benchmark(b *testing.B, h http.Handler, op operation) {
+	r := op.request()
+	r.SetPathValue("client_id", strings.TrimPrefix(strings.TrimPrefix(op.path, "/register"), "/"))
+	body := []byte(op.body)
+	reader := bytes.NewReader(body)
+	r.Body = io.NopCloser(reader)
+	w := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		reader.Reset(body)
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkHandler and BenchmarkBaseline run the same requests; compare
+// them per operation (see README: Performance).
+func BenchmarkHandler(b *testing.B) {
+	h := dcr.New(benchBackend, dcr.Options{Logger: slog.New(slog.DiscardHandler)})
+	for _, op := range operations {
+		b.Run(op.name, func(b *testing.B) { benchmark(b, h, op) })
+	}
+}
+
+func BenchmarkBaseline(b *testing.B) {
+	h := baseline(benchBackend)
+	for _, op := range operations {
+		b.Run(op.name, func(b *testing.B) { benchmark(b, h, op) })
+	}
+}
