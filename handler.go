@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/dcr-go/dcr/authlete"
 )
@@ -54,6 +55,22 @@ type Options struct {
 	// Logger records Backend failures. Nil means slog.Default(). Tokens
 	// are never logged.
 	Logger *slog.Logger
+
+	// InitialAccessToken, when set, makes registration require an initial
+	// access token (RFC 7591 §3): it is called with the bearer token of
+	// each registration request, and any error refuses the request with
+	// 401 and WWW-Authenticate: Bearer (RFC 6750), without calling
+	// Authlete. Client configuration requests are not affected. Nil means
+	// registration is open. See StaticTokens.
+	InitialAccessToken func(ctx context.Context, token string) error
+	// Policies check, and may change, the client metadata of registration
+	// and update requests, in order, before Authlete is called; see Policy
+	// and package policy. Nil means the body goes to Authlete as it came.
+	Policies []Policy
+	// Audit receives one Event for each request, after the response is
+	// written. Events never hold tokens or secrets. Nil means none; see
+	// LogEvents.
+	Audit func(Event)
 }
 
 // Handler serves the registration endpoint and the client configuration
@@ -65,6 +82,10 @@ type Handler struct {
 	token    func(*http.Request) (string, error)
 	onError  func(http.ResponseWriter, *http.Request, error)
 	logger   *slog.Logger
+
+	initialToken func(context.Context, string) error
+	policies     []Policy
+	audit        func(Event)
 }
 
 // New returns a Handler that calls backend. It panics if backend is nil.
@@ -79,6 +100,10 @@ func New(backend Backend, opts Options) *Handler {
 		token:    opts.Token,
 		onError:  opts.ErrorHandler,
 		logger:   opts.Logger,
+
+		initialToken: opts.InitialAccessToken,
+		policies:     append([]Policy(nil), opts.Policies...),
+		audit:        opts.Audit,
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
@@ -104,69 +129,105 @@ func pathClientID(r *http.Request) string { return r.PathValue("client_id") }
 // client ID, and a client configuration request (GET, PUT, DELETE) when
 // it has one.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if id := h.clientID(r); id != "" {
-		h.configure(w, r, id)
+	var ev Event
+	if h.audit == nil {
+		h.serve(w, r, &ev)
 		return
 	}
-	h.register(w, r)
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h.serve(sw, r, &ev)
+	ev.Status, ev.Duration = sw.status, time.Since(start)
+	if ev.Status == 0 {
+		ev.Status = http.StatusOK
+	}
+	h.audit(ev)
 }
 
-func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeError(w, errMethod, "POST")
+// serve answers r, recording what happens in ev.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ev *Event) {
+	if id := h.clientID(r); id != "" {
+		h.configure(w, r, id, ev)
 		return
 	}
+	h.register(w, r, ev)
+}
+
+func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
+	if r.Method != http.MethodPost {
+		reject(w, ev, errMethod, "POST")
+		return
+	}
+	ev.Op = "register"
 	token, err := h.token(r)
 	if err != nil {
-		writeError(w, errAuthorization, "")
+		reject(w, ev, errAuthorization, "")
 		return
 	}
-	body, ok := h.readBody(w, r)
+	if h.initialToken != nil {
+		if token == "" {
+			reject(w, ev, errNoInitialToken, "")
+			return
+		}
+		if err := h.initialToken(r.Context(), token); err != nil {
+			h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: initial access token refused",
+				slog.String("error", redact(err.Error(), token)))
+			reject(w, ev, errBadInitialToken, "")
+			return
+		}
+	}
+	body, ok := h.readBody(w, r, ev)
 	if !ok {
 		return
 	}
 	req := &authlete.Request{JSON: body, Token: token}
+	if !h.applyPolicies(w, r, ev, req) {
+		return
+	}
 	resp, err := h.backend.Register(r.Context(), req)
-	h.respond(w, r, "register", req, resp, err)
+	h.respond(w, r, ev, req, resp, err)
 }
 
-func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string) {
+func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, ev *Event) {
 	var call func(context.Context, *authlete.Request) (*authlete.Response, error)
-	var op string
 	switch r.Method {
 	case http.MethodGet:
-		call, op = h.backend.Get, "get"
+		call, ev.Op = h.backend.Get, "get"
 	case http.MethodPut:
-		call, op = h.backend.Update, "update"
+		call, ev.Op = h.backend.Update, "update"
 	case http.MethodDelete:
-		call, op = h.backend.Delete, "delete"
+		call, ev.Op = h.backend.Delete, "delete"
 	default:
-		writeError(w, errMethod, "GET, PUT, DELETE")
+		reject(w, ev, errMethod, "GET, PUT, DELETE")
 		return
 	}
 	if !validClientID(id) {
-		writeError(w, errClientID, "")
+		reject(w, ev, errClientID, "")
 		return
 	}
+	ev.ClientID = id
 	token, err := h.token(r)
 	if err != nil {
-		writeError(w, errAuthorization, "")
+		reject(w, ev, errAuthorization, "")
 		return
 	}
 	if token == "" {
-		writeError(w, errNoToken, "")
+		reject(w, ev, errNoToken, "")
 		return
 	}
 	req := &authlete.Request{ClientID: id, Token: token}
 	if r.Method == http.MethodPut {
-		body, ok := h.readBody(w, r)
+		body, ok := h.readBody(w, r, ev)
 		if !ok {
 			return
 		}
 		req.JSON = body
+		if !h.applyPolicies(w, r, ev, req) {
+			return
+		}
 	}
 	resp, err := call(r.Context(), req)
-	h.respond(w, r, op, req, resp, err)
+	h.respond(w, r, ev, req, resp, err)
 }
 
 // maxClientIDLen bounds the client IDs the Handler passes on. Authlete's
@@ -189,26 +250,26 @@ func validClientID(id string) bool {
 
 // readBody reads a JSON object body, answering the request itself when the
 // body is not one.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, ev *Event) (string, bool) {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
-		writeError(w, errContentType, "")
+		reject(w, ev, errContentType, "")
 		return "", false
 	}
 	if r.ContentLength > h.maxBody {
-		writeError(w, errTooLarge, "")
+		reject(w, ev, errTooLarge, "")
 		return "", false
 	}
 	data, err := readAll(r.Body, r.ContentLength, h.maxBody)
 	if err == errBodyTooLarge {
-		writeError(w, errTooLarge, "")
+		reject(w, ev, errTooLarge, "")
 		return "", false
 	}
 	if err != nil {
-		writeError(w, errReadBody, "")
+		reject(w, ev, errReadBody, "")
 		return "", false
 	}
 	if !isJSONObject(data) {
-		writeError(w, errNotObject, "")
+		reject(w, ev, errNotObject, "")
 		return "", false
 	}
 	return string(data), true
@@ -255,27 +316,46 @@ func isJSONContentType(v string) bool {
 
 // respond relays the backend's answer, or hands its failure to the error
 // handler.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, op string, req *authlete.Request, resp *authlete.Response, err error) {
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, req *authlete.Request, resp *authlete.Response, err error) {
 	if err == nil {
 		err = writeAction(w, resp)
 		if err == nil {
+			ev.Action, ev.ResultCode = resp.Action, resp.ResultCode
+			if h.audit != nil {
+				ev.describe(resp)
+			}
 			if resp.Action == authlete.ActionInternalServerError {
 				h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: authlete answered INTERNAL_SERVER_ERROR",
-					slog.String("op", op), slog.String("result_code", resp.ResultCode),
+					slog.String("op", ev.Op), slog.String("result_code", resp.ResultCode),
 					slog.String("result_message", resp.ResultMessage))
 			}
 			return
 		}
 	}
+	h.fail(w, r, ev, req.Token, err)
+}
+
+// fail logs err, without token, and hands it to the error handler.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ev *Event, token string, err error) {
+	ev.Err = err
+	var ae *authlete.Error
+	if errors.As(err, &ae) {
+		ev.ResultCode = ae.ResultCode
+	}
 	level := slog.LevelError
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		level = slog.LevelInfo // the client went away
 	}
-	msg := err.Error()
-	if req.Token != "" { // in case a Backend put the token in its error
-		msg = strings.ReplaceAll(msg, req.Token, "REDACTED")
-	}
-	h.logger.LogAttrs(r.Context(), level, "dcr: authlete call failed",
-		slog.String("op", op), slog.String("client_id", req.ClientID), slog.String("error", msg))
+	h.logger.LogAttrs(r.Context(), level, "dcr: request failed",
+		slog.String("op", ev.Op), slog.String("client_id", ev.ClientID), slog.String("error", redact(err.Error(), token)))
 	h.onError(w, r, err)
+}
+
+// redact removes token from s, in case a Backend or a hook put it in an
+// error.
+func redact(s, token string) string {
+	if token == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, token, "REDACTED")
 }

@@ -37,16 +37,24 @@ var (
 	errMethod        = localError{http.StatusMethodNotAllowed, "invalid_request", "The method is not allowed on this endpoint.", ""}
 	errAuthorization = localError{http.StatusBadRequest, "invalid_request", "The Authorization header is not a single Bearer token.", `Bearer error="invalid_request"`}
 	// RFC 6750 §3.1: no error code in the challenge when the request had no token.
-	errNoToken     = localError{http.StatusUnauthorized, "invalid_token", "A registration access token is required in the Authorization header.", "Bearer"}
-	errClientID    = localError{http.StatusBadRequest, "invalid_request", "The client ID in the path is not valid.", ""}
-	errContentType = localError{http.StatusUnsupportedMediaType, "invalid_request", "The Content-Type must be application/json.", ""}
-	errTooLarge    = localError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.", ""}
-	errReadBody    = localError{http.StatusBadRequest, "invalid_request", "The request body could not be read.", ""}
-	errNotObject   = localError{http.StatusBadRequest, "invalid_client_metadata", "The request body must be a JSON object.", ""}
-	errServer      = localError{http.StatusInternalServerError, "server_error", "The authorization server could not process the request.", ""}
-	errUnavailable = localError{http.StatusServiceUnavailable, "temporarily_unavailable", "The authorization server is busy; try again later.", ""}
-	errTimeout     = localError{http.StatusGatewayTimeout, "server_error", "The authorization server did not get an answer in time.", ""}
+	errNoToken         = localError{http.StatusUnauthorized, "invalid_token", "A registration access token is required in the Authorization header.", "Bearer"}
+	errNoInitialToken  = localError{http.StatusUnauthorized, "invalid_token", "An initial access token is required in the Authorization header.", "Bearer"}
+	errBadInitialToken = localError{http.StatusUnauthorized, "invalid_token", "The initial access token is not valid.", `Bearer error="invalid_token"`}
+	errClientID        = localError{http.StatusBadRequest, "invalid_request", "The client ID in the path is not valid.", ""}
+	errContentType     = localError{http.StatusUnsupportedMediaType, "invalid_request", "The Content-Type must be application/json.", ""}
+	errTooLarge        = localError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.", ""}
+	errReadBody        = localError{http.StatusBadRequest, "invalid_request", "The request body could not be read.", ""}
+	errNotObject       = localError{http.StatusBadRequest, "invalid_client_metadata", "The request body must be a JSON object.", ""}
+	errServer          = localError{http.StatusInternalServerError, "server_error", "The authorization server could not process the request.", ""}
+	errUnavailable     = localError{http.StatusServiceUnavailable, "temporarily_unavailable", "The authorization server is busy; try again later.", ""}
+	errTimeout         = localError{http.StatusGatewayTimeout, "server_error", "The authorization server did not get an answer in time.", ""}
 )
+
+// reject answers the request itself with e and records it in ev.
+func reject(w http.ResponseWriter, ev *Event, e localError, allow string) {
+	ev.Error = e.code
+	writeError(w, e, allow)
+}
 
 // writeError writes e as an RFC-shaped JSON error. allow is the Allow
 // header of a 405.

@@ -1,0 +1,101 @@
+package dcr
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// Event is what happened to one request, for Options.Audit. It never
+// holds a token, a client secret or Authlete's resultMessage.
+type Event struct {
+	// Op is "register", "get", "update" or "delete"; "" for a method the
+	// endpoint does not serve.
+	Op string
+	// ClientID is the client of the request: from the path, or the one
+	// Authlete issued when a registration succeeded.
+	ClientID string
+	// Status is the HTTP status of the response.
+	Status int
+	// Action and ResultCode are Authlete's, when Authlete was called.
+	Action     authlete.Action
+	ResultCode string
+	// Error is the OAuth error code the client got (such as
+	// "invalid_redirect_uri" or "invalid_token"), "" on success or when the
+	// error handler wrote the response.
+	Error string
+	// Err is the failure that reached the error handler, if any.
+	Err error
+	// Duration is the time from the request reaching the handler to the
+	// response being written.
+	Duration time.Duration
+}
+
+// describe fills in what e learns from the body of Authlete's answer.
+func (e *Event) describe(resp *authlete.Response) {
+	if resp.ResponseContent == "" {
+		return
+	}
+	var content struct {
+		ClientID string `json:"client_id"`
+		Error    string `json:"error"`
+	}
+	if json.Unmarshal([]byte(resp.ResponseContent), &content) != nil {
+		return
+	}
+	e.Error = content.Error
+	if resp.Action == authlete.ActionCreated {
+		e.ClientID = content.ClientID
+	}
+}
+
+// LogEvents returns an Options.Audit hook that logs each Event to logger:
+// at Info, or at Error for a status of 500 or more.
+func LogEvents(logger *slog.Logger) func(Event) {
+	return func(e Event) {
+		level := slog.LevelInfo
+		if e.Status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("op", e.Op),
+			slog.String("client_id", e.ClientID),
+			slog.Int("status", e.Status),
+			slog.String("action", string(e.Action)),
+			slog.String("result_code", e.ResultCode),
+			slog.String("error", e.Error),
+			slog.Duration("duration", e.Duration),
+		}
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("err", e.Err.Error()))
+		}
+		logger.LogAttrs(context.Background(), level, "dcr: request", attrs...)
+	}
+}
+
+// statusWriter remembers the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,215 @@
+package dcr_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
+)
+
+func send(h http.Handler, method, path, authorization, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if authorization != "" {
+		r.Header.Set("Authorization", authorization)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+func TestInitialAccessToken(t *testing.T) {
+	var logs bytes.Buffer
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+	h := newRouter(dcr.New(backend, dcr.Options{
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		InitialAccessToken: func(ctx context.Context, token string) error {
+			if token != "iat-good" {
+				return fmt.Errorf("unknown token %s", token) // a careless verifier
+			}
+			return nil
+		},
+	}))
+	cases := []struct {
+		name, authorization string
+		status              int
+		challenge           string
+	}{
+		{"no token", "", 401, "Bearer"},
+		{"wrong token", "Bearer iat-wrong-123456", 401, `Bearer error="invalid_token"`},
+		{"malformed header", "Basic eDp5", 400, `Bearer error="invalid_request"`},
+		{"good token", "Bearer iat-good", 201, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := send(h, "POST", "/register", tc.authorization, `{}`)
+			assert.Equal(t, tc.status, rec.Code)
+			assert.Equal(t, tc.challenge, rec.Header().Get("WWW-Authenticate"))
+			if tc.status != 201 {
+				code, _ := errorBody(t, rec.Body.Bytes())
+				assert.Contains(t, []string{"invalid_token", "invalid_request"}, code)
+			}
+		})
+	}
+	assert.Equal(t, []call{{"register", authlete.Request{JSON: "{}", Token: "iat-good"}}}, backend.recorded(),
+		"only the good token reaches Authlete")
+	assert.NotContains(t, logs.String(), "iat-wrong-123456")
+
+	// Client configuration uses the registration access token only.
+	rec := send(h, "GET", "/register/1", "Bearer "+ratToken, "")
+	assert.Equal(t, 201, rec.Code)
+}
+
+func TestStaticTokens(t *testing.T) {
+	verify := dcr.StaticTokens("alpha", "", "beta")
+	ctx := context.Background()
+	for token, ok := range map[string]bool{"alpha": true, "beta": true, "": false, "alph": false, "alphaa": false, "gamma": false} {
+		assert.Equal(t, ok, verify(ctx, token) == nil, "token %q", token)
+	}
+	assert.Error(t, dcr.StaticTokens()(ctx, ""), "no tokens: nothing is accepted")
+}
+
+func TestPolicies(t *testing.T) {
+	var seen []string
+	record := func(r *http.Request, m dcr.Metadata) error {
+		seen = append(seen, r.Method)
+		return nil
+	}
+	rejectEvil := func(r *http.Request, m dcr.Metadata) error {
+		if name, _ := m.String("client_name"); name == "evil" {
+			return dcr.Reject(dcr.InvalidClientMetadata, "No evil clients.")
+		}
+		return nil
+	}
+	stamp := func(r *http.Request, m dcr.Metadata) error {
+		m["software_id"] = "stamped"
+		delete(m, "logo_uri")
+		return nil
+	}
+	fails := func(r *http.Request, m dcr.Metadata) error {
+		if _, ok := m["explode"]; ok {
+			return errors.New("policy store unreachable")
+		}
+		return nil
+	}
+	var hookErr error
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+	h := newRouter(dcr.New(backend, dcr.Options{
+		Logger:   slog.New(slog.DiscardHandler),
+		Policies: []dcr.Policy{record, rejectEvil, stamp, fails},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			hookErr = err
+			dcr.DefaultErrorHandler(w, r, err)
+		},
+	}))
+
+	rec := send(h, "POST", "/register", "", `{"client_name":"evil","logo_uri":"https://x"}`)
+	assert.Equal(t, 400, rec.Code)
+	assert.Equal(t, noStore(), rec.Header())
+	assert.JSONEq(t, `{"error":"invalid_client_metadata","error_description":"No evil clients."}`, rec.Body.String())
+	assert.Empty(t, backend.recorded(), "a rejected registration never reaches Authlete")
+
+	rec = send(h, "POST", "/register", "", `{"client_name":"<ok>","logo_uri":"https://x","big":12345678901234567890123,"f":1.50}`)
+	assert.Equal(t, 200, rec.Code)
+	require.Len(t, backend.recorded(), 1)
+	assert.JSONEq(t, `{"client_name":"<ok>","software_id":"stamped","big":12345678901234567890123,"f":1.50}`, backend.recorded()[0].req.JSON)
+	assert.Contains(t, backend.recorded()[0].req.JSON, `12345678901234567890123`, "numbers keep their digits")
+	assert.Contains(t, backend.recorded()[0].req.JSON, `"<ok>"`, "no HTML escaping")
+
+	rec = send(h, "PUT", "/register/1", "Bearer t", `{"client_id":"1","client_name":"evil"}`)
+	assert.Equal(t, 400, rec.Code, "policies run on update")
+	send(h, "GET", "/register/1", "Bearer t", "")
+	send(h, "DELETE", "/register/1", "Bearer t", "")
+	assert.Equal(t, []string{"POST", "POST", "PUT"}, seen, "and only on register and update")
+
+	rec = send(h, "POST", "/register", "", `{"explode":true}`)
+	assert.Equal(t, 500, rec.Code)
+	assert.NotContains(t, rec.Body.String(), "unreachable")
+	assert.EqualError(t, hookErr, "policy store unreachable")
+}
+
+func TestMetadataAccessors(t *testing.T) {
+	m := dcr.Metadata{"s": "x", "a": []any{"p", "q"}, "mixed": []any{"p", 1.0}, "n": 1.0}
+	s, ok := m.String("s")
+	assert.True(t, ok)
+	assert.Equal(t, "x", s)
+	_, ok = m.String("n")
+	assert.False(t, ok)
+	a, ok := m.Strings("a")
+	assert.True(t, ok)
+	assert.Equal(t, []string{"p", "q"}, a)
+	_, ok = m.Strings("mixed")
+	assert.False(t, ok)
+	_, ok = m.Strings("missing")
+	assert.False(t, ok)
+}
+
+func TestAudit(t *testing.T) {
+	var mu sync.Mutex
+	var events []dcr.Event
+	created := `{"client_id":"4711","client_secret":"s3cr3t-value","registration_access_token":"` + ratToken + `"}`
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResultCode: "A202001", ResponseContent: created}}
+	opts := dcr.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		Policies: []dcr.Policy{func(r *http.Request, m dcr.Metadata) error {
+			if _, ok := m["reject"]; ok {
+				return dcr.Reject(dcr.InvalidRedirectURI, "no")
+			}
+			return nil
+		}},
+		Audit: func(e dcr.Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
+	}
+	h := newRouter(dcr.New(backend, opts))
+
+	send(h, "POST", "/register", "Bearer iat-123456789", `{}`)
+	send(h, "GET", "/register/4711", "", "")
+	send(h, "PATCH", "/register/4711", "", "")
+	send(h, "POST", "/register", "", `{"reject":1}`)
+	backend.resp = &authlete.Response{Action: authlete.ActionUnauthorized, ResultCode: "A217301", ResponseContent: `{"error":"invalid_token"}`}
+	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
+	backend.resp, backend.err = nil, &authlete.Error{Op: "delete", StatusCode: 500, ResultCode: "A001101", ResultMessage: "internal"}
+	send(h, "DELETE", "/register/4711", "Bearer "+ratToken, "")
+
+	require.Len(t, events, 6)
+	for _, e := range events {
+		assert.Positive(t, e.Duration)
+		printed := fmt.Sprintf("%+v", e)
+		for _, secret := range []string{ratToken, "iat-123456789", "s3cr3t-value"} {
+			assert.NotContains(t, printed, secret)
+		}
+	}
+	strip := func(e dcr.Event) dcr.Event { e.Duration, e.Err = 0, nil; return e }
+	assert.Equal(t, dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001"}, strip(events[0]))
+	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, Error: "invalid_token"}, strip(events[1]))
+	assert.Equal(t, dcr.Event{Status: 405, Error: "invalid_request"}, strip(events[2]))
+	assert.Equal(t, dcr.Event{Op: "register", Status: 400, Error: "invalid_redirect_uri"}, strip(events[3]))
+	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, Action: authlete.ActionUnauthorized, ResultCode: "A217301", Error: "invalid_token"}, strip(events[4]))
+	assert.Equal(t, dcr.Event{Op: "delete", ClientID: "4711", Status: 500, ResultCode: "A001101"}, strip(events[5]))
+	assert.ErrorIs(t, events[5].Err, backend.err)
+}
+
+func TestLogEvents(t *testing.T) {
+	var logs bytes.Buffer
+	backend := &scripted{err: errors.New("down")}
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler), Audit: dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))}))
+	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
+	out := logs.String()
+	for _, want := range []string{`"level":"ERROR"`, `"msg":"dcr: request"`, `"op":"get"`, `"client_id":"4711"`, `"status":500`, `"err":"down"`} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, ratToken)
+}
