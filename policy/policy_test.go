@@ -1,0 +1,155 @@
+package policy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/policy"
+)
+
+func metadata(t *testing.T, doc string) dcr.Metadata {
+	t.Helper()
+	var m dcr.Metadata
+	require.NoError(t, json.Unmarshal([]byte(doc), &m))
+	return m
+}
+
+// code returns the RFC 7591 error code of err, "" for nil.
+func code(t *testing.T, err error) string {
+	t.Helper()
+	if err == nil {
+		return ""
+	}
+	var pe *dcr.PolicyError
+	require.ErrorAs(t, err, &pe)
+	assert.NotEmpty(t, pe.Description)
+	return pe.Code
+}
+
+func TestPolicies(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	hosts := policy.RedirectURIHosts("localhost", "127.0.0.1", "[::1]", "*.example.com")
+	schemes := policy.RedirectURISchemes("https", "http", "com.example.app")
+	cases := []struct {
+		name   string
+		policy dcr.Policy
+		doc    string
+		want   string
+	}{
+		{"hosts: loopback and subdomain", hosts, `{"redirect_uris":["http://localhost:33418/cb","http://127.0.0.1/cb","http://[::1]:8080/cb","https://app.example.com/cb"]}`, ""},
+		{"hosts: other host", hosts, `{"redirect_uris":["https://app.example.com/cb","https://evil.test/cb"]}`, dcr.InvalidRedirectURI},
+		{"hosts: the apex is not a subdomain", hosts, `{"redirect_uris":["https://example.com/cb"]}`, dcr.InvalidRedirectURI},
+		{"hosts: suffix trick", hosts, `{"redirect_uris":["https://evilexample.com/cb"]}`, dcr.InvalidRedirectURI},
+		{"hosts: case", hosts, `{"redirect_uris":["https://APP.Example.COM/cb"]}`, ""},
+		{"hosts: private-use scheme left to schemes", hosts, `{"redirect_uris":["com.example.app:/cb"]}`, ""},
+		{"hosts: no redirect URIs", hosts, `{}`, ""},
+		{"schemes: allowed", schemes, `{"redirect_uris":["https://a/cb","HTTP://b/cb","com.example.app:/cb"]}`, ""},
+		{"schemes: other", schemes, `{"redirect_uris":["javascript:alert(1)"]}`, dcr.InvalidRedirectURI},
+		{"schemes: no scheme", schemes, `{"redirect_uris":["/cb"]}`, dcr.InvalidRedirectURI},
+		{"max: at the limit", policy.MaxRedirectURIs(2), `{"redirect_uris":["https://a/1","https://a/2"]}`, ""},
+		{"max: over", policy.MaxRedirectURIs(2), `{"redirect_uris":["https://a/1","https://a/2","https://a/3"]}`, dcr.InvalidRedirectURI},
+		{"grants: allowed", policy.GrantTypes("authorization_code", "refresh_token"), `{"grant_types":["authorization_code","refresh_token"]}`, ""},
+		{"grants: default", policy.GrantTypes("authorization_code"), `{}`, ""},
+		{"grants: default not allowed", policy.GrantTypes("client_credentials"), `{}`, dcr.InvalidClientMetadata},
+		{"grants: other", policy.GrantTypes("authorization_code"), `{"grant_types":["authorization_code","password"]}`, dcr.InvalidClientMetadata},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, code(t, tc.policy(r, metadata(t, tc.doc))))
+		})
+	}
+}
+
+func TestSoftwareStatement(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	verify := func(ctx context.Context, statement string, m dcr.Metadata) error {
+		switch statement {
+		case "good.jwt.sig":
+			m["software_id"] = "from-statement" // claims take precedence
+			return nil
+		case "unapproved.jwt.sig":
+			return dcr.Reject(dcr.UnapprovedSoftwareStatement, "Not on the list.")
+		}
+		return errors.New("bad signature")
+	}
+	optional, required := policy.SoftwareStatement(false, verify), policy.SoftwareStatement(true, verify)
+	cases := []struct {
+		name   string
+		policy dcr.Policy
+		doc    string
+		want   string
+	}{
+		{"good", optional, `{"software_statement":"good.jwt.sig","software_id":"claimed"}`, ""},
+		{"bad signature", optional, `{"software_statement":"forged.jwt.sig"}`, dcr.InvalidSoftwareStatement},
+		{"unapproved", optional, `{"software_statement":"unapproved.jwt.sig"}`, dcr.UnapprovedSoftwareStatement},
+		{"absent, optional", optional, `{}`, ""},
+		{"absent, required", required, `{}`, dcr.InvalidSoftwareStatement},
+		{"empty", optional, `{"software_statement":""}`, dcr.InvalidSoftwareStatement},
+		{"not a string", optional, `{"software_statement":42}`, dcr.InvalidSoftwareStatement},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := metadata(t, tc.doc)
+			assert.Equal(t, tc.want, code(t, tc.policy(r, m)))
+			if tc.name == "good" {
+				assert.Equal(t, "from-statement", m["software_id"])
+			}
+		})
+	}
+}
+
+func TestNativeLoopback(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	cases := []struct {
+		name, doc, want string // want: the application_type after the policy, "" for none
+	}{
+		{"localhost", `{"redirect_uris":["http://localhost:33418/callback"]}`, "native"},
+		{"127.0.0.1 and [::1]", `{"redirect_uris":["http://127.0.0.1:6274/cb","http://[::1]/cb"]}`, "native"},
+		{"private-use schemes", `{"redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback","com.example.app:/cb"]}`, "native"},
+		{"loopback and https", `{"redirect_uris":["http://localhost/cb","https://app.example.com/cb"]}`, ""},
+		{"https only", `{"redirect_uris":["https://claude.ai/api/mcp/auth_callback"]}`, ""},
+		{"http on a LAN host", `{"redirect_uris":["http://192.168.1.5/cb"]}`, ""},
+		{"javascript", `{"redirect_uris":["javascript:alert(1)"]}`, ""},
+		{"no redirect URIs", `{}`, ""},
+		{"explicit web kept", `{"application_type":"web","redirect_uris":["http://localhost/cb"]}`, "web"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := metadata(t, tc.doc)
+			require.NoError(t, policy.NativeLoopback()(r, m))
+			got, _ := m.String("application_type")
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestNativeLoopbackEndToEnd registers a Claude Code-like client through the
+// handler and the emulator: Authlete gets, and echoes, application_type native.
+func TestNativeLoopbackEndToEnd(t *testing.T) {
+	emulator := authletetest.NewServer(t, authletetest.Options{})
+	mux := http.NewServeMux()
+	dcr.Mount(mux, "/register", dcr.New(emulator.Client(t), dcr.Options{
+		Logger:   slog.New(slog.DiscardHandler),
+		Policies: []dcr.Policy{policy.NativeLoopback(), policy.MaxRedirectURIs(3)},
+	}))
+	r := httptest.NewRequest("POST", "/register", strings.NewReader(
+		`{"client_name":"Claude Code","redirect_uris":["http://localhost:54545/callback"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"]}`))
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, r)
+	require.Equal(t, 201, rec.Code, rec.Body.String())
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	assert.Equal(t, "native", got["application_type"])
+}
