@@ -111,6 +111,7 @@ func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
 	uri, token := reg.body["registration_client_uri"].(string), reg.body["registration_access_token"].(string)
 	id := reg.body["client_id"].(string)
 	assert.Equal(t, base+"/register/"+id, uri, "the emulator's management base is the example's /register")
+	assert.Equal(t, "native", reg.body["application_type"], "policy.NativeLoopback: a loopback redirect URI makes a native client")
 
 	read := send(t, "GET", uri, token, "")
 	assert.Equal(t, 200, read.status)
@@ -130,6 +131,19 @@ func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
 	again := send(t, "GET", uri, token, "")
 	assert.Equal(t, 401, again.status)
 	assert.Equal(t, `Bearer error="invalid_token"`, again.header.Get("WWW-Authenticate"))
+
+	metrics := send(t, "GET", base+"/metrics", "", "")
+	assert.Equal(t, 200, metrics.status)
+	for _, line := range []string{
+		`dcr_requests_total{op="register",status="201",error=""} 1`,
+		`dcr_requests_total{op="get",status="200",error=""} 1`,
+		`dcr_requests_total{op="get",status="401",error="invalid_token"} 2`,
+		`dcr_requests_total{op="update",status="200",error=""} 1`,
+		`dcr_requests_total{op="delete",status="204",error=""} 1`,
+		`dcr_request_duration_seconds_sum{op="register"} `,
+	} {
+		assert.Contains(t, metrics.raw, line)
+	}
 
 	log := logs.String()
 	assert.Contains(t, log, "embedded Authlete emulator")

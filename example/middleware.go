@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/subtle"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,12 +9,11 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
-
-	"github.com/dcr-go/dcr"
 )
 
 // onRegistration applies mws to registration requests (those without a
-// client ID) only.
+// client ID) only: the rate limit is for registrations, not for a client
+// reading its configuration.
 func onRegistration(mws ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		wrapped := next
@@ -28,28 +26,6 @@ func onRegistration(mws ...func(http.Handler) http.Handler) func(http.Handler) h
 				return
 			}
 			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-// requireInitialAccessToken protects registration with an initial access
-// token (RFC 7591 §3), compared in constant time.
-func requireInitialAccessToken(want string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodPost {
-				next.ServeHTTP(w, r) // the handler answers 405
-				return
-			}
-			token, err := dcr.BearerToken(r)
-			switch {
-			case err != nil || token == "":
-				writeJSONError(w, http.StatusUnauthorized, "Bearer", "invalid_token", "An initial access token is required.")
-			case subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1:
-				writeJSONError(w, http.StatusUnauthorized, `Bearer error="invalid_token"`, "invalid_token", "The initial access token is not valid.")
-			default:
-				next.ServeHTTP(w, r)
-			}
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/policy"
 )
 
 // settings are the example's own knobs.
@@ -40,8 +41,10 @@ func settingsFromEnv() (settings, error) {
 }
 
 // newRouter mounts the DCR endpoints on a chi router behind the
-// middleware of a real deployment.
+// middleware of a real deployment, with metrics made from the handler's
+// audit events at /metrics.
 func newRouter(backend dcr.Backend, s settings, logger *slog.Logger) http.Handler {
+	m := newMetrics()
 	r := chi.NewRouter()
 	// The server faces clients directly; behind a proxy, use
 	// middleware.ClientIPFromXFF with the proxy's addresses instead.
@@ -55,17 +58,29 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger) http.Handle
 		MaxAge:         600,
 	}).Handler)
 
-	var registration []func(http.Handler) http.Handler
+	opts := dcr.Options{
+		Logger: logger,
+		Policies: []dcr.Policy{
+			policy.NativeLoopback(), // desktop MCP clients that omit application_type
+			policy.MaxRedirectURIs(10),
+		},
+		Audit: m.record,
+	}
+	if s.InitialAccessToken != "" {
+		opts.InitialAccessToken = dcr.StaticTokens(s.InitialAccessToken)
+	}
+	h := dcr.New(backend, opts)
 	if s.RateLimit > 0 {
-		registration = append(registration, httprate.LimitBy(s.RateLimit, time.Minute,
+		limit := httprate.LimitBy(s.RateLimit, time.Minute,
 			func(r *http.Request) (string, error) {
 				return httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
 			},
-			httprate.WithLimitHandler(tooManyRequests)))
+			httprate.WithLimitHandler(tooManyRequests))
+		dcr.Mount(r.With(onRegistration(limit)), "/register", h)
+	} else {
+		dcr.Mount(r, "/register", h)
 	}
-	if s.InitialAccessToken != "" {
-		registration = append(registration, requireInitialAccessToken(s.InitialAccessToken))
-	}
-	dcr.Mount(r.With(onRegistration(registration...)), "/register", dcr.New(backend, dcr.Options{Logger: logger}))
+	// In production, serve metrics on an internal address instead.
+	r.Handle("GET /metrics", m)
 	return r
 }
