@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -13,7 +12,7 @@ import (
 )
 
 // stack is an authorization server's DCR endpoints (the dcr handler on a
-// ServeMux, with an optional initial access token) in front of the
+// ServeMux, with Options.InitialAccessToken when one is given) in front of the
 // Authlete emulator, listening on 127.0.0.1.
 type stack struct {
 	URL      string // the issuer
@@ -34,11 +33,11 @@ func startStack(t *testing.T, initialAccessToken string) *stack {
 	s := &stack{URL: srv.URL}
 	s.emulator = authletetest.NewServer(t, authletetest.Options{ManagementEndpoint: s.RegistrationEndpoint()})
 
-	var h http.Handler = dcr.New(s.emulator.Client(t), dcr.Options{Logger: slog.New(slog.DiscardHandler)})
+	opts := dcr.Options{Logger: slog.New(slog.DiscardHandler)}
 	if initialAccessToken != "" {
-		h = requireInitialAccessToken(initialAccessToken, h)
+		opts.InitialAccessToken = dcr.StaticTokens(initialAccessToken)
 	}
-	dcr.Mount(mux, "/register", h)
+	dcr.Mount(mux, "/register", dcr.New(s.emulator.Client(t), opts))
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{
@@ -53,24 +52,6 @@ func startStack(t *testing.T, initialAccessToken string) *stack {
 		})
 	})
 	return s
-}
-
-// requireInitialAccessToken lets registrations through only with the
-// initial access token (RFC 7591 §3).
-func requireInitialAccessToken(want string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.PathValue("client_id") == "" {
-			token, err := dcr.BearerToken(r)
-			if err != nil || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				w.WriteHeader(http.StatusUnauthorized)
-				w.Write([]byte(`{"error":"invalid_token","error_description":"An initial access token is required."}`))
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // bearerTransport adds an initial access token to every request, for
