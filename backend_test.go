@@ -51,3 +51,23 @@ func (s *scripted) recorded() []call {
 	defer s.mu.Unlock()
 	return append([]call(nil), s.calls...)
 }
+
+// backendFunc is a Backend that answers every call with f, told which
+// call it is.
+type backendFunc func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error)
+
+func (f backendFunc) Register(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return f(ctx, "register", req)
+}
+
+func (f backendFunc) Get(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return f(ctx, "get", req)
+}
+
+func (f backendFunc) Update(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return f(ctx, "update", req)
+}
+
+func (f backendFunc) Delete(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	return f(ctx, "delete", req)
+}

@@ -13,29 +13,18 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 )
 
-// staticBackend answers every call at once with the response of its
-// operation, so that benchmarks measure the handler alone.
-type staticBackend map[string]*authlete.Response
-
-func (b staticBackend) Register(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return b["register"], nil
-}
-func (b staticBackend) Get(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return b["get"], nil
-}
-func (b staticBackend) Update(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return b["update"], nil
-}
-func (b staticBackend) Delete(_ context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return b["delete"], nil
-}
-
-var benchBackend = staticBackend{
+// benchResponses are the answers of the in-process backend of the
+// benchmarks, which answers at once, so that they measure the handler alone.
+var benchResponses = map[string]*authlete.Response{
 	"register": {Action: authlete.ActionCreated, ResponseContent: content},
 	"get":      {Action: authlete.ActionOK, ResponseContent: content},
 	"update":   {Action: authlete.ActionUpdated, ResponseContent: content},
 	"delete":   {Action: authlete.ActionDeleted},
 }
+
+var benchBackend = backendFunc(func(_ context.Context, op string, _ *authlete.Request) (*authlete.Response, error) {
+	return benchResponses[op], nil
+})
 
 // baseline is the same work written as the shortest hand-written handler:
 // read the body, call the backend, copy responseContent and the headers.

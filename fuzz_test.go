@@ -108,25 +108,12 @@ func (b fuzzBackend) answer(ctx context.Context, op string, req *authlete.Reques
 	}
 }
 
-func (b fuzzBackend) Register(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
-	return b.answer(ctx, "register", req)
-}
-func (b fuzzBackend) Get(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
-	return b.answer(ctx, "get", req)
-}
-func (b fuzzBackend) Update(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
-	return b.answer(ctx, "update", req)
-}
-func (b fuzzBackend) Delete(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
-	return b.answer(ctx, "delete", req)
-}
-
 // FuzzHandler sends the handler random methods, client IDs, headers and
 // bodies, with a backend that fails in every way it can.
 func FuzzHandler(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, clientID, authorization, contentType string, body []byte, behaviour byte) {
 		var logs bytes.Buffer
-		h := dcr.New(fuzzBackend(behaviour), dcr.Options{MaxBodyBytes: 1 << 10, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		h := dcr.New(backendFunc(fuzzBackend(behaviour).answer), dcr.Options{MaxBodyBytes: 1 << 10, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		r := &http.Request{Method: method, URL: &url.URL{Path: "/register"}, Header: http.Header{},
 			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
 		r = r.WithContext(context.Background())

@@ -546,7 +546,7 @@ func TestWrappedInMiddleware(t *testing.T) {
 func TestClientDisconnectCancelsBackendCall(t *testing.T) {
 	started := make(chan struct{})
 	done := make(chan error, 1)
-	backend := backendFunc(func(ctx context.Context) (*authlete.Response, error) {
+	backend := backendFunc(func(ctx context.Context, _ string, _ *authlete.Request) (*authlete.Response, error) {
 		close(started)
 		<-ctx.Done()
 		done <- ctx.Err()
@@ -567,20 +567,4 @@ func TestClientDisconnectCancelsBackendCall(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the backend call was not cancelled")
 	}
-}
-
-// backendFunc answers every call with f.
-type backendFunc func(ctx context.Context) (*authlete.Response, error)
-
-func (f backendFunc) Register(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return f(ctx)
-}
-func (f backendFunc) Get(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return f(ctx)
-}
-func (f backendFunc) Update(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return f(ctx)
-}
-func (f backendFunc) Delete(ctx context.Context, _ *authlete.Request) (*authlete.Response, error) {
-	return f(ctx)
 }
