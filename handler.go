@@ -52,8 +52,9 @@ type Options struct {
 	// with something the Handler cannot relay. Nil means
 	// DefaultErrorHandler. The error is never meant for the OAuth client.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// Logger records Backend failures. Nil means slog.Default(). Tokens
-	// are never logged.
+	// Logger records failures of the Backend and of policies (at Error),
+	// clients that went away and refused initial access tokens (at Info).
+	// Nil means slog.Default(). Tokens are never logged.
 	Logger *slog.Logger
 
 	// InitialAccessToken, when set, makes registration require an initial
