@@ -18,17 +18,21 @@ import (
 // BenchmarkClientGet reads a client through the emulator over loopback
 // HTTP with 1, 16 and 256 concurrent callers. Besides ns/op (the inverse
 // of throughput) and allocations it reports conns: the TCP connections
-// opened in all, which must stay at or below the number of callers. The
+// opened in all, which must stay at or below the number of callers, and
+// closed: those closed while the benchmark ran (churn). The
 // go-default-transport runs are the baseline: Go's default pool.
 func BenchmarkClientGet(b *testing.B) {
 	for _, callers := range []int{1, 16, 256} {
 		for _, pool := range []string{"default", "MaxConns=callers", "go-default-transport"} {
 			b.Run(fmt.Sprintf("callers=%d/%s", callers, pool), func(b *testing.B) {
-				var opened atomic.Int64
+				var opened, closed atomic.Int64
 				srv := httptest.NewUnstartedServer(authletetest.New(authletetest.Options{}))
 				srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-					if s == http.StateNew {
+					switch s {
+					case http.StateNew:
 						opened.Add(1)
+					case http.StateClosed:
+						closed.Add(1)
 					}
 				}
 				srv.Start()
@@ -78,6 +82,7 @@ func BenchmarkClientGet(b *testing.B) {
 					b.Fatalf("%d of %d calls failed", failed.Load(), b.N)
 				}
 				b.ReportMetric(float64(opened.Load()), "conns")
+				b.ReportMetric(float64(closed.Load()), "closed")
 			})
 		}
 	}
