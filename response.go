@@ -12,8 +12,8 @@ import (
 )
 
 // setNoStore sets the headers that keep responses with credentials out of
-// caches (RFC 7591 §3.2.1, RFC 7592 §2).
-// The keys are canonical already, which spares Header.Set's work.
+// caches (RFC 7591 §3.2.1, RFC 7592 §2). The keys are written in canonical
+// form, which spares Header.Set's work.
 func setNoStore(h http.Header) {
 	h["Cache-Control"] = []string{"no-store"}
 	h["Pragma"] = []string{"no-cache"}

@@ -11,15 +11,12 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// onRegistration applies mws to registration requests (those without a
+// onRegistration applies mw to registration requests (those without a
 // client ID) only: the rate limit is for registrations, not for a client
 // reading its configuration.
-func onRegistration(mws ...func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+func onRegistration(mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		wrapped := next
-		for i := len(mws) - 1; i >= 0; i-- {
-			wrapped = mws[i](wrapped)
-		}
+		wrapped := mw(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.PathValue("client_id") == "" {
 				wrapped.ServeHTTP(w, r)
@@ -30,22 +27,15 @@ func onRegistration(mws ...func(http.Handler) http.Handler) func(http.Handler) h
 	}
 }
 
-// tooManyRequests answers a rate-limited registration; httprate has set
-// Retry-After.
+// tooManyRequests answers a rate-limited registration with an RFC-shaped
+// JSON error; httprate has set Retry-After.
 func tooManyRequests(w http.ResponseWriter, r *http.Request) {
-	writeJSONError(w, http.StatusTooManyRequests, "", "temporarily_unavailable", "Too many registrations from this address; try again later.")
-}
-
-func writeJSONError(w http.ResponseWriter, status int, challenge, code, description string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	if challenge != "" {
-		h.Set("WWW-Authenticate", challenge)
-	}
-	w.WriteHeader(status)
-	io.WriteString(w, `{"error":"`+code+`","error_description":"`+description+`"}`)
+	w.WriteHeader(http.StatusTooManyRequests)
+	io.WriteString(w, `{"error":"temporarily_unavailable","error_description":"Too many registrations from this address; try again later."}`)
 }
 
 // logRequests logs one line per request. It never logs a header, and it
