@@ -410,3 +410,44 @@ func TestNewServerClosesWithTest(t *testing.T) {
 	_, err := http.Post(url+"/api/client/registration", "application/json", strings.NewReader("{}"))
 	assert.Error(t, err, "the server is closed when the test that started it ends")
 }
+
+// TestReadDuringUpdateSeesWholeClient protects against a read that copies
+// a client while an update rewrites it: under -race the race is reported,
+// and without it a read could return a half-updated client (a secret
+// without its expiry, or an auth method without its secret).
+func TestReadDuringUpdateSeesWholeClient(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	c := srv.Client(t)
+	reg := register(t, c, `{"redirect_uris":["https://a.example/cb"]}`)
+	id, token := reg["client_id"].(string), reg["registration_access_token"].(string)
+	bodies := []string{
+		`{"client_id":"` + id + `","redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}`,
+		`{"client_id":"` + id + `","redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic"}`,
+	}
+	const rounds = 200
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < rounds; i++ {
+			_, err := c.Update(ctx, &authlete.Request{ClientID: id, Token: token, JSON: bodies[i%2]})
+			assert.NoError(t, err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := 0; i < rounds; i++ {
+			resp, err := c.Get(ctx, &authlete.Request{ClientID: id, Token: token})
+			if !assert.NoError(t, err) || !assert.Equal(t, authlete.ActionOK, resp.Action) {
+				return
+			}
+			got := info(t, resp)
+			_, hasSecret := got["client_secret"]
+			_, hasExpiry := got["client_secret_expires_at"]
+			public := got["token_endpoint_auth_method"] == "none"
+			assert.Equal(t, hasSecret, hasExpiry, "a secret comes with its expiry: %v", got)
+			assert.Equal(t, !public, hasSecret, "a confidential client has a secret, a public one none: %v", got)
+		}
+	}()
+	wg.Wait()
+}

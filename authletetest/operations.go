@@ -53,15 +53,15 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 	}
 	c.number = len(e.clients) + 1
 	e.clients[c.id] = c
-	e.mu.Unlock()
+	defer e.mu.Unlock()
 	return e.success(authlete.ActionCreated, codes.ok, "The client was created with id "+c.id+".", c, token)
 }
 
 func (e *Emulator) get(req *authlete.Request) *authlete.Response {
 	codes := resultCodes["get"]
 	e.mu.Lock()
+	defer e.mu.Unlock() // success reads c, which update may be changing
 	c := e.authenticate(req)
-	e.mu.Unlock()
 	if c == nil {
 		return e.badToken(codes.token)
 	}
@@ -132,7 +132,8 @@ func (e *Emulator) authenticate(req *authlete.Request) *client {
 }
 
 // success is the answer with the client's information; token is its
-// registration access token, which the emulator does not store.
+// registration access token, which the emulator does not store. The caller
+// holds e.mu.
 func (e *Emulator) success(action authlete.Action, code, message string, c *client, token string) *authlete.Response {
 	info := clientInformation{
 		ClientID:                c.id,
