@@ -3,8 +3,10 @@ package dcr
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
@@ -28,7 +30,10 @@ type Event struct {
 	// "invalid_redirect_uri" or "invalid_token"), "" on success or when the
 	// error handler wrote the response.
 	Error string
-	// Err is the failure that reached the error handler, if any.
+	// Err is the failure that reached the error handler, if any, made safe
+	// to log: its text has neither the request's token nor Authlete's
+	// resultMessage. errors.Is finds what the failure wrapped, and
+	// errors.As an *authlete.Error without its ResultMessage.
 	Err error
 	// Duration is the time from the request reaching the handler to the
 	// response being written.
@@ -51,6 +56,42 @@ func (e *Event) describe(resp *authlete.Response) {
 	if resp.Action == authlete.ActionCreated {
 		e.ClientID = content.ClientID
 	}
+}
+
+// eventError is a failure as an Event holds it; see Event.Err.
+type eventError struct {
+	text string
+	err  error           // the failure, for Is only: its text is not safe
+	ae   *authlete.Error // a copy of the failure's *authlete.Error, without ResultMessage
+}
+
+// safeError returns err as an Event may hold it, without token.
+func safeError(err error, token string) error {
+	e := &eventError{text: err.Error(), err: err}
+	var ae *authlete.Error
+	if errors.As(err, &ae) {
+		clean := *ae
+		clean.ResultMessage = ""
+		e.ae = &clean
+		e.text = strings.ReplaceAll(e.text, ae.Error(), clean.Error())
+		if ae.ResultMessage != "" {
+			e.text = strings.ReplaceAll(e.text, ae.ResultMessage, "")
+		}
+	}
+	e.text = redact(e.text, token)
+	return e
+}
+
+func (e *eventError) Error() string { return e.text }
+
+func (e *eventError) Is(target error) bool { return errors.Is(e.err, target) }
+
+func (e *eventError) As(target any) bool {
+	if p, ok := target.(**authlete.Error); ok && e.ae != nil {
+		*p = e.ae
+		return true
+	}
+	return false
 }
 
 // LogEvents returns an Options.Audit hook that logs each Event to logger:

@@ -338,7 +338,9 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, req
 
 // fail logs err, without token, and hands it to the error handler.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ev *Event, token string, err error) {
-	ev.Err = err
+	if h.audit != nil {
+		ev.Err = safeError(err, token)
+	}
 	var ae *authlete.Error
 	if errors.As(err, &ae) {
 		ev.ResultCode = ae.ResultCode
@@ -352,10 +354,16 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ev *Event, token 
 	h.onError(w, r, err)
 }
 
-// redact removes token from s, in case a Backend or a hook put it in an
-// error.
+// minRedactedLen is the length from which a token is redacted from log
+// text. The Handler never puts a token into a message itself; redaction
+// catches a Backend or a hook that does. A shorter token is no secret, and
+// replacing it everywhere would garble the line (a token "t" would turn
+// "authlete get" into "auREDACTEDhleREDACTEDe geREDACTED").
+const minRedactedLen = 8
+
+// redact removes token from s when it is long enough to be a secret.
 func redact(s, token string) string {
-	if token == "" {
+	if len(token) < minRedactedLen {
 		return s
 	}
 	return strings.ReplaceAll(s, token, "REDACTED")

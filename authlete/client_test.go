@@ -406,3 +406,19 @@ func TestConfigHidesSecrets(t *testing.T) {
 		assert.NotContains(t, s, apiSecret)
 	}
 }
+
+// TestErrorText pins the whole text of an Error, for each kind of failure.
+func TestErrorText(t *testing.T) {
+	for _, tc := range []struct {
+		err  authlete.Error
+		want string
+	}{
+		{authlete.Error{Op: "register", Err: errors.New("connection refused")}, "authlete register: connection refused"},
+		{authlete.Error{Op: "get", StatusCode: 401, ResultCode: "A001202", ResultMessage: "No header."}, `authlete get: HTTP 401 A001202 "No header."`},
+		{authlete.Error{Op: "get", StatusCode: 429}, "authlete get: HTTP 429"},
+		{authlete.Error{Op: "update", StatusCode: 200, Err: authlete.ErrMalformedResponse}, "authlete update: HTTP 200: malformed response"},
+		{authlete.Error{Op: "delete"}, "authlete delete:"},
+	} {
+		assert.Equal(t, tc.want, tc.err.Error())
+	}
+}

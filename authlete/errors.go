@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,20 +42,24 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := "authlete " + e.Op + ":"
+	var b strings.Builder
+	b.WriteString("authlete " + e.Op + ":")
 	if e.StatusCode != 0 {
-		s += " HTTP " + strconv.Itoa(e.StatusCode)
+		b.WriteString(" HTTP " + strconv.Itoa(e.StatusCode))
 	}
 	if e.ResultCode != "" {
-		s += " " + e.ResultCode
+		b.WriteString(" " + e.ResultCode)
 	}
 	if e.ResultMessage != "" {
-		s += " " + strconv.Quote(e.ResultMessage)
+		b.WriteString(" " + strconv.Quote(e.ResultMessage))
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		if e.StatusCode != 0 || e.ResultCode != "" || e.ResultMessage != "" {
+			b.WriteString(":")
+		}
+		b.WriteString(" " + e.Err.Error())
 	}
-	return s
+	return b.String()
 }
 
 func (e *Error) Unwrap() error { return e.Err }
