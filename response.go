@@ -75,17 +75,23 @@ func writeError(w http.ResponseWriter, e localError, allow string) {
 	w.Write(body)
 }
 
+// maxRetryAfter bounds the Retry-After that DefaultErrorHandler passes on:
+// Authlete asking for more (or for a date far in the future) is a fault,
+// not advice for an OAuth client.
+const maxRetryAfter = time.Hour
+
 // DefaultErrorHandler answers a request whose Backend call failed. It
 // never writes the error's text. Authlete rate limiting or unavailability
 // (HTTP 429 or 503) becomes 503 temporarily_unavailable with Authlete's
-// Retry-After; a timeout, 504 server_error; anything else, 500
+// Retry-After (at most an hour); a timeout, 504 server_error; anything else, 500
 // server_error.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *authlete.Error
 	switch {
 	case errors.As(err, &ae) && (ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode == http.StatusServiceUnavailable):
 		if ae.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((ae.RetryAfter+time.Second-1)/time.Second)))
+			wait := min(ae.RetryAfter, maxRetryAfter)
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		}
 		writeError(w, errUnavailable, "")
 	case errors.Is(err, context.DeadlineExceeded):
