@@ -181,12 +181,14 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 	if !ok {
 		return
 	}
-	req := &authlete.Request{JSON: body, Token: token}
-	if !h.applyPolicies(w, r, ev, req) {
+	// The initial access token, checked above, is not sent: Authlete
+	// ignores it on registration, and a secret goes only where needed.
+	req := &authlete.Request{JSON: body}
+	if !h.applyPolicies(w, r, ev, req, token) {
 		return
 	}
 	resp, err := h.backend.Register(r.Context(), req)
-	h.respond(w, r, ev, req, resp, err)
+	h.respond(w, r, ev, token, resp, err)
 }
 
 func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, ev *Event) {
@@ -223,12 +225,12 @@ func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, e
 			return
 		}
 		req.JSON = body
-		if !h.applyPolicies(w, r, ev, req) {
+		if !h.applyPolicies(w, r, ev, req, token) {
 			return
 		}
 	}
 	resp, err := call(r.Context(), req)
-	h.respond(w, r, ev, req, resp, err)
+	h.respond(w, r, ev, token, resp, err)
 }
 
 // maxClientIDLen bounds the client IDs the Handler passes on. Authlete's
@@ -316,8 +318,8 @@ func isJSONContentType(v string) bool {
 }
 
 // respond relays the backend's answer, or hands its failure to the error
-// handler.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, req *authlete.Request, resp *authlete.Response, err error) {
+// handler. token is the request's bearer token, kept out of the logs.
+func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, token string, resp *authlete.Response, err error) {
 	if err == nil {
 		err = writeAction(w, resp)
 		if err == nil {
@@ -333,7 +335,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, req
 			return
 		}
 	}
-	h.fail(w, r, ev, req.Token, err)
+	h.fail(w, r, ev, token, err)
 }
 
 // fail logs err, without token, and hands it to the error handler.

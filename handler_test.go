@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -60,7 +61,7 @@ type operation struct {
 
 var operations = []operation{
 	{"register", http.MethodPost, "/register", metadata,
-		call{"register", authlete.Request{JSON: metadata, Token: ratToken}}},
+		call{"register", authlete.Request{JSON: metadata}}}, // the bearer token is not forwarded on registration
 	{"get", http.MethodGet, "/register/" + clientID, "",
 		call{"get", authlete.Request{ClientID: clientID, Token: ratToken}}},
 	{"update", http.MethodPut, "/register/" + clientID, metadata,
@@ -174,6 +175,12 @@ func TestBackendFailures(t *testing.T) {
 		{"rate limited", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: 1500 * time.Millisecond}, 503,
 			with(noStore(), "Retry-After", "2"), "temporarily_unavailable"},
 		{"unavailable", &authlete.Error{Op: "x", StatusCode: 503}, 503, noStore(), "temporarily_unavailable"},
+		{"retry after an hour", &authlete.Error{Op: "x", StatusCode: 503, RetryAfter: time.Hour}, 503,
+			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
+		{"retry after a year", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: 365 * 24 * time.Hour}, 503,
+			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
+		{"retry after forever", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: math.MaxInt64}, 503,
+			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
 		{"timeout", &authlete.Error{Op: "x", Err: context.DeadlineExceeded}, 504, noStore(), "server_error"},
 		{"malformed", &authlete.Error{Op: "x", StatusCode: 200, Err: authlete.ErrMalformedResponse}, 500, noStore(), "server_error"},
 		{"other backend", errors.New("db: password=hunter2 " + ratToken), 500, noStore(), "server_error"},
@@ -206,6 +213,27 @@ func TestBackendFailures(t *testing.T) {
 				assert.NotContains(t, logs.String(), ratToken)
 			})
 		}
+	}
+}
+
+// TestRetryAfterFarFutureIsClamped protects OAuth clients from a negative
+// or absurd Retry-After when Authlete answers 429 with a date in the year
+// 9999: over real HTTP, through the Authlete client's parsing.
+func TestRetryAfterFarFutureIsClamped(t *testing.T) {
+	authleteSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"resultCode":"A001106","resultMessage":"Too many requests."}`)
+	}))
+	defer authleteSrv.Close()
+	client, err := authlete.New(authlete.Config{BaseURL: authleteSrv.URL, ServiceAPIKey: "1", ServiceAccessToken: "sat"})
+	require.NoError(t, err)
+	h := newRouter(dcr.New(client, dcr.Options{Logger: slog.New(slog.DiscardHandler)}))
+	for _, op := range operations {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, op.request())
+		assert.Equal(t, 503, rec.Code, op.name)
+		assert.Equal(t, "3600", rec.Header().Get("Retry-After"), op.name)
 	}
 }
 
@@ -344,26 +372,34 @@ func TestMaxBodyBytes(t *testing.T) {
 
 func TestTokenPassedThrough(t *testing.T) {
 	cases := []struct{ name, authorization, want string }{
-		{"no token on registration", "", ""},
-		{"initial access token", "Bearer iat-123", "iat-123"},
-		{"lower case scheme", "bearer iat-123", "iat-123"},
-		{"mixed case scheme", "bEaReR iat-123", "iat-123"},
-		{"extra spaces", "Bearer    iat-123   ", "iat-123"},
+		{"registration access token", "Bearer rat-123", "rat-123"},
+		{"lower case scheme", "bearer rat-123", "rat-123"},
+		{"mixed case scheme", "bEaReR rat-123", "rat-123"},
+		{"extra spaces", "Bearer    rat-123   ", "rat-123"},
 		{"b64token padding", "Bearer abc/+~._-==", "abc/+~._-=="},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
-			r := httptest.NewRequest("POST", "/register", strings.NewReader("{}"))
-			r.Header.Set("Content-Type", "application/json")
-			if tc.authorization != "" {
-				r.Header.Set("Authorization", tc.authorization)
-			}
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+			r := httptest.NewRequest("GET", "/register/4711", nil)
+			r.Header.Set("Authorization", tc.authorization)
 			rec := httptest.NewRecorder()
 			newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, r)
-			require.Equal(t, 201, rec.Code)
-			assert.Equal(t, []call{{"register", authlete.Request{JSON: "{}", Token: tc.want}}}, backend.recorded())
+			require.Equal(t, 200, rec.Code)
+			assert.Equal(t, []call{{"get", authlete.Request{ClientID: "4711", Token: tc.want}}}, backend.recorded())
 		})
+	}
+}
+
+// TestInitialAccessTokenNotForwarded protects the initial access token
+// from going where it is not needed: the handler checks it, and Authlete
+// ignores a token on registration.
+func TestInitialAccessTokenNotForwarded(t *testing.T) {
+	for _, opts := range []dcr.Options{{}, {InitialAccessToken: mustStaticTokens(t, "iat-12345678")}} {
+		backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+		rec := send(newRouter(dcr.New(backend, opts)), "POST", "/register", "Bearer iat-12345678", "{}")
+		require.Equal(t, 201, rec.Code)
+		assert.Equal(t, []call{{"register", authlete.Request{JSON: "{}"}}}, backend.recorded())
 	}
 }
 
@@ -536,7 +572,7 @@ func TestWrappedInMiddleware(t *testing.T) {
 				assert.Equal(t, tc.status, rec.Code, "%s %s %s", tc.method, tc.path, tc.authorization)
 			}
 			assert.Equal(t, []call{
-				{"register", authlete.Request{JSON: "{}", Token: "iat-1"}},
+				{"register", authlete.Request{JSON: "{}"}},
 				{"get", authlete.Request{ClientID: clientID, Token: ratToken}},
 			}, backend.recorded())
 		})

@@ -65,7 +65,7 @@ func TestInitialAccessToken(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, []call{{"register", authlete.Request{JSON: "{}", Token: "iat-good"}}}, backend.recorded(),
+	assert.Equal(t, []call{{"register", authlete.Request{JSON: "{}"}}}, backend.recorded(),
 		"only the good token reaches Authlete")
 	assert.NotContains(t, logs.String(), "iat-wrong-123456")
 
@@ -75,12 +75,51 @@ func TestInitialAccessToken(t *testing.T) {
 }
 
 func TestStaticTokens(t *testing.T) {
-	verify := dcr.StaticTokens("alpha", "", "beta")
+	verify := mustStaticTokens(t, "alpha", "beta")
 	ctx := context.Background()
 	for token, ok := range map[string]bool{"alpha": true, "beta": true, "": false, "alph": false, "alphaa": false, "gamma": false} {
 		assert.Equal(t, ok, verify(ctx, token) == nil, "token %q", token)
 	}
-	assert.Error(t, dcr.StaticTokens()(ctx, ""), "no tokens: nothing is accepted")
+}
+
+// TestStaticTokensRefusesTokensNoClientCanPresent protects operators from
+// an initial access token that BearerToken would never return: every
+// registration would be refused.
+func TestStaticTokensRefusesTokensNoClientCanPresent(t *testing.T) {
+	const rule = "RFC 6750 b64token"
+	for _, tc := range []struct {
+		tokens []string
+		want   string
+	}{
+		{nil, "at least one"},
+		{[]string{"s3cr3t!"}, `token 1 of 1 has a character that a bearer token cannot hold, "!" at byte 7`},
+		{[]string{"good", "s3cr3t\n"}, `token 2 of 2 has a character that a bearer token cannot hold, "\n" at byte 7`},
+		{[]string{"s3cr3t\n"}, `"\n" at byte 7`},
+		{[]string{"a b"}, `" " at byte 2`},
+		{[]string{"ab=c"}, `"=" at byte 3`},
+		{[]string{""}, "token 1 of 1 is empty"},
+		{[]string{strings.Repeat("a", 8<<10+1)}, "is 8193 bytes long"},
+	} {
+		verify, err := dcr.StaticTokens(tc.tokens...)
+		assert.Nil(t, verify, "%q", tc.tokens)
+		require.Error(t, err, "%q", tc.tokens)
+		assert.Contains(t, err.Error(), tc.want)
+		if len(tc.tokens) > 0 {
+			assert.Contains(t, err.Error(), rule, "the error names the rule")
+		}
+	}
+	// The edges of what is accepted: the longest token, padding, every
+	// special character.
+	_, err := dcr.StaticTokens(strings.Repeat("a", 8<<10), "a-._~+/==", "Z9")
+	assert.NoError(t, err)
+}
+
+// mustStaticTokens is dcr.StaticTokens for tokens known to be good.
+func mustStaticTokens(t *testing.T, tokens ...string) func(context.Context, string) error {
+	t.Helper()
+	verify, err := dcr.StaticTokens(tokens...)
+	require.NoError(t, err)
+	return verify
 }
 
 func TestPolicies(t *testing.T) {

@@ -70,8 +70,9 @@ func (e *PolicyError) Error() string { return "dcr: rejected: " + e.Code + ": " 
 
 // applyPolicies runs the policies on req.JSON and puts what they leave
 // back into it. It answers the request itself and reports false when a
-// policy rejects it or fails.
-func (h *Handler) applyPolicies(w http.ResponseWriter, r *http.Request, ev *Event, req *authlete.Request) bool {
+// policy rejects it or fails. token is the request's bearer token, kept
+// out of the logs.
+func (h *Handler) applyPolicies(w http.ResponseWriter, r *http.Request, ev *Event, req *authlete.Request, token string) bool {
 	if len(h.policies) == 0 {
 		return true
 	}
@@ -92,14 +93,14 @@ func (h *Handler) applyPolicies(w http.ResponseWriter, r *http.Request, ev *Even
 			reject(w, ev, localError{http.StatusBadRequest, pe.Code, pe.Description, ""}, "")
 			return false
 		}
-		h.fail(w, r, ev, req.Token, err)
+		h.fail(w, r, ev, token, err)
 		return false
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
-		h.fail(w, r, ev, req.Token, err)
+		h.fail(w, r, ev, token, err)
 		return false
 	}
 	req.JSON = strings.TrimSuffix(buf.String(), "\n")

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -73,14 +74,22 @@ func isB64Token(s string) bool {
 }
 
 // StaticTokens returns an Options.InitialAccessToken verifier that accepts
-// the given tokens, compared in constant time. Empty tokens are never
-// accepted.
-func StaticTokens(tokens ...string) func(ctx context.Context, token string) error {
-	hashes := make([][sha256.Size]byte, 0, len(tokens))
-	for _, t := range tokens {
-		if t != "" {
-			hashes = append(hashes, sha256.Sum256([]byte(t)))
+// the given tokens, compared in constant time. It returns an error when
+// there are none, or when one could never be presented: BearerToken only
+// reads RFC 6750 b64tokens of at most 8 KiB (letters, digits and -._~+/,
+// then optional '='), so a token with another character, such as '!' or
+// a trailing newline from a secrets file, would refuse every
+// registration.
+func StaticTokens(tokens ...string) (func(ctx context.Context, token string) error, error) {
+	if len(tokens) == 0 {
+		return nil, errors.New("dcr: StaticTokens needs at least one initial access token")
+	}
+	hashes := make([][sha256.Size]byte, len(tokens))
+	for i, t := range tokens {
+		if err := checkToken(t); err != nil {
+			return nil, fmt.Errorf("dcr: initial access token %d of %d %w", i+1, len(tokens), err)
 		}
+		hashes[i] = sha256.Sum256([]byte(t))
 	}
 	return func(_ context.Context, token string) error {
 		got := sha256.Sum256([]byte(token))
@@ -88,11 +97,30 @@ func StaticTokens(tokens ...string) func(ctx context.Context, token string) erro
 		for _, h := range hashes {
 			match |= subtle.ConstantTimeCompare(got[:], h[:])
 		}
-		if match != 1 || token == "" {
+		if match != 1 {
 			return errUnknownToken
 		}
 		return nil
+	}, nil
+}
+
+// checkToken says why t is not a token that BearerToken can return, and
+// never repeats t itself.
+func checkToken(t string) error {
+	const rule = "(RFC 6750 b64token: letters, digits and -._~+/, then optional '=', at most 8 KiB)"
+	switch {
+	case t == "":
+		return errors.New("is empty " + rule)
+	case len(t) > maxTokenLen:
+		return fmt.Errorf("is %d bytes long %s", len(t), rule)
+	case !isB64Token(t):
+		i := strings.IndexFunc(t, func(c rune) bool { return !isB64Token(string(c)) && c != '=' })
+		if i < 0 {
+			i = strings.IndexByte(t, '=') // '=' before the end of the token
+		}
+		return fmt.Errorf("has a character that a bearer token cannot hold, %q at byte %d %s", t[i:i+1], i+1, rule)
 	}
+	return nil
 }
 
 var errUnknownToken = errors.New("dcr: unknown initial access token")

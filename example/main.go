@@ -17,7 +17,7 @@
 //	                          the Authlete service (see package authlete)
 //	DCR_INITIAL_ACCESS_TOKEN  if set, registration requires this bearer token
 //	DCR_RATE_LIMIT            registrations per minute per client IP (default 60; 0: off)
-//	DCR_CORS_ORIGINS          comma-separated allowed origins (default *)
+//	DCR_CORS_ORIGINS          comma-separated allowed origins, spaces ignored (default *)
 package main
 
 import (
@@ -74,7 +74,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 		srv.Shutdown(shutdown)
 	}()
 	logger.Info("serving DCR endpoints", "register", baseURL+"/register",
-		"initial_access_token", s.InitialAccessToken != "", "rate_limit_per_minute", s.RateLimit)
+		"initial_access_token", s.InitialAccessToken != nil, "rate_limit_per_minute", s.RateLimit)
 	if ready != nil {
 		ready(baseURL)
 	}

@@ -207,6 +207,32 @@ func TestCORSPreflight(t *testing.T) {
 	assert.Contains(t, strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization")
 }
 
+// TestCORSOriginsWithSpaces protects the second and later origins of a
+// list written with spaces after the commas.
+func TestCORSOriginsWithSpaces(t *testing.T) {
+	base, _ := startExample(t, map[string]string{"DCR_CORS_ORIGINS": "https://a.example, https://b.example ,https://c.example"})
+	for _, origin := range []string{"https://a.example", "https://b.example", "https://c.example"} {
+		reg := send(t, "POST", base+"/register", "", `{}`, "Origin", origin)
+		assert.Equal(t, origin, reg.header.Get("Access-Control-Allow-Origin"), origin)
+	}
+	other := send(t, "POST", base+"/register", "", `{}`, "Origin", "https://evil.example")
+	assert.Empty(t, other.header.Get("Access-Control-Allow-Origin"))
+}
+
+// TestUnpresentableInitialAccessTokenStopsStartup protects operators from
+// an initial access token that no client could send: the example refuses
+// to start, naming the variable and the rule, without printing the value.
+func TestUnpresentableInitialAccessTokenStopsStartup(t *testing.T) {
+	for _, token := range []string{"s3cr3t!", "s3cr3t-from-a-file\n", strings.Repeat("x", 8<<10+1)} {
+		t.Setenv("DCR_INITIAL_ACCESS_TOKEN", token)
+		err := run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
+		require.Error(t, err, "%q", token)
+		assert.Contains(t, err.Error(), "DCR_INITIAL_ACCESS_TOKEN")
+		assert.Contains(t, err.Error(), "RFC 6750 b64token")
+		assert.NotContains(t, err.Error(), "s3cr3t")
+	}
+}
+
 func TestBadSettings(t *testing.T) {
 	t.Setenv("DCR_RATE_LIMIT", "lots")
 	err := run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,13 +21,22 @@ import (
 
 // settings are the example's own knobs.
 type settings struct {
-	InitialAccessToken string   // DCR_INITIAL_ACCESS_TOKEN; "" means registration is open
+	// InitialAccessToken checks DCR_INITIAL_ACCESS_TOKEN; nil means
+	// registration is open.
+	InitialAccessToken func(ctx context.Context, token string) error
 	RateLimit          int      // DCR_RATE_LIMIT: registrations per minute per client IP; 0 means no limit
 	CORSOrigins        []string // DCR_CORS_ORIGINS
 }
 
 func settingsFromEnv() (settings, error) {
-	s := settings{InitialAccessToken: os.Getenv("DCR_INITIAL_ACCESS_TOKEN"), RateLimit: 60, CORSOrigins: []string{"*"}}
+	s := settings{RateLimit: 60, CORSOrigins: []string{"*"}}
+	if v := os.Getenv("DCR_INITIAL_ACCESS_TOKEN"); v != "" {
+		verify, err := dcr.StaticTokens(v)
+		if err != nil {
+			return s, fmt.Errorf("DCR_INITIAL_ACCESS_TOKEN: %w", err)
+		}
+		s.InitialAccessToken = verify
+	}
 	if v := os.Getenv("DCR_RATE_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -35,7 +45,15 @@ func settingsFromEnv() (settings, error) {
 		s.RateLimit = n
 	}
 	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {
-		s.CORSOrigins = strings.Split(v, ",")
+		s.CORSOrigins = s.CORSOrigins[:0]
+		for _, origin := range strings.Split(v, ",") {
+			if origin = strings.TrimSpace(origin); origin != "" {
+				s.CORSOrigins = append(s.CORSOrigins, origin)
+			}
+		}
+		if len(s.CORSOrigins) == 0 {
+			return s, fmt.Errorf("DCR_CORS_ORIGINS %q names no origin", v)
+		}
 	}
 	return s, nil
 }
@@ -66,9 +84,7 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger) http.Handle
 		},
 		Audit: m.record,
 	}
-	if s.InitialAccessToken != "" {
-		opts.InitialAccessToken = dcr.StaticTokens(s.InitialAccessToken)
-	}
+	opts.InitialAccessToken = s.InitialAccessToken
 	h := dcr.New(backend, opts)
 	if s.RateLimit > 0 {
 		limit := httprate.LimitBy(s.RateLimit, time.Minute,

@@ -35,7 +35,11 @@ func startStack(t *testing.T, initialAccessToken string) *stack {
 
 	opts := dcr.Options{Logger: slog.New(slog.DiscardHandler)}
 	if initialAccessToken != "" {
-		opts.InitialAccessToken = dcr.StaticTokens(initialAccessToken)
+		verify, err := dcr.StaticTokens(initialAccessToken)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.InitialAccessToken = verify
 	}
 	dcr.Mount(mux, "/register", dcr.New(s.emulator.Client(t), opts))
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
