@@ -22,18 +22,37 @@ import (
 	"github.com/dcr-go/dcr"
 )
 
-// redirectURIs returns the redirect URIs of m; a member of the wrong type
-// is left to Authlete to reject.
-func redirectURIs(m dcr.Metadata) []string {
-	uris, _ := m.Strings("redirect_uris")
-	return uris
+// redirectURIs returns the redirect URIs of m. A member that is present
+// but not an array of strings (RFC 7591 §2) is rejected: a policy that
+// skipped it would let the request through unchecked, and Authlete may
+// read it in its own way. A null member counts as absent.
+func redirectURIs(m dcr.Metadata) ([]string, error) {
+	return stringArray(m, "redirect_uris")
+}
+
+// stringArray returns the member name of m, which must be an array of
+// strings, absent or null.
+func stringArray(m dcr.Metadata, name string) ([]string, error) {
+	v, present := m[name]
+	if !present || v == nil {
+		return nil, nil
+	}
+	values, ok := m.Strings(name)
+	if !ok {
+		return nil, dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf("The value of %q must be an array of strings.", name))
+	}
+	return values, nil
 }
 
 // RedirectURISchemes accepts only redirect URIs whose scheme is one of
 // schemes (compared without case).
 func RedirectURISchemes(schemes ...string) dcr.Policy {
 	return func(_ *http.Request, m dcr.Metadata) error {
-		for _, u := range redirectURIs(m) {
+		uris, err := redirectURIs(m)
+		if err != nil {
+			return err
+		}
+		for _, u := range uris {
 			scheme, _, ok := strings.Cut(u, ":")
 			if !ok || !slices.ContainsFunc(schemes, func(s string) bool { return strings.EqualFold(s, scheme) }) {
 				return dcr.Reject(dcr.InvalidRedirectURI, fmt.Sprintf("The scheme of the redirect URI %q is not allowed.", u))
@@ -53,7 +72,11 @@ func RedirectURIHosts(hosts ...string) dcr.Policy {
 		allowed[i] = strings.ToLower(strings.Trim(h, "[]"))
 	}
 	return func(_ *http.Request, m dcr.Metadata) error {
-		for _, raw := range redirectURIs(m) {
+		uris, err := redirectURIs(m)
+		if err != nil {
+			return err
+		}
+		for _, raw := range uris {
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 				continue
@@ -77,7 +100,11 @@ func hostMatches(pattern, host string) bool {
 // MaxRedirectURIs accepts at most n redirect URIs.
 func MaxRedirectURIs(n int) dcr.Policy {
 	return func(_ *http.Request, m dcr.Metadata) error {
-		if uris := redirectURIs(m); len(uris) > n {
+		uris, err := redirectURIs(m)
+		if err != nil {
+			return err
+		}
+		if len(uris) > n {
 			return dcr.Reject(dcr.InvalidRedirectURI, fmt.Sprintf("At most %d redirect URIs are allowed.", n))
 		}
 		return nil
@@ -85,11 +112,16 @@ func MaxRedirectURIs(n int) dcr.Policy {
 }
 
 // GrantTypes accepts only the given grant types. A client that names none
-// asks for authorization_code (RFC 7591 §2), which must then be allowed.
+// (no member, null or an empty array) asks for authorization_code
+// (RFC 7591 §2), which must then be allowed. A member that is not an array
+// of strings is rejected.
 func GrantTypes(allowed ...string) dcr.Policy {
 	return func(_ *http.Request, m dcr.Metadata) error {
-		grants, ok := m.Strings("grant_types")
-		if !ok || len(grants) == 0 {
+		grants, err := stringArray(m, "grant_types")
+		if err != nil {
+			return err
+		}
+		if len(grants) == 0 {
 			grants = []string{"authorization_code"}
 		}
 		for _, g := range grants {
@@ -132,17 +164,23 @@ func SoftwareStatement(required bool, verify func(ctx context.Context, statement
 
 // NativeLoopback sets application_type to "native" when a client omits it
 // and all its redirect URIs are loopback (http://localhost,
-// http://127.0.0.1, http://[::1], any port) or use a private-use scheme
-// (such as com.example.app: or cursor:). Desktop and CLI clients, MCP
-// clients among them (Claude Code, Cursor, ...), register such URIs
-// without an application_type, and an OpenID Connect server that takes
-// the default "web" rejects them.
+// http://127.0.0.1, http://[::1], any port) or use a private-use scheme,
+// which RFC 8252 §7.1 makes a reverse domain name (com.example.app:/cb).
+// Desktop and CLI clients, MCP clients among them (Claude Code, ...),
+// register such URIs without an application_type, and an OpenID Connect
+// server that takes the default "web" rejects them. Other schemes
+// (ftp:, wss:, mailto:, urn:, or cursor: which has no dot) do not make a
+// client native. A redirect_uris member that is not an array of strings
+// is rejected.
 func NativeLoopback() dcr.Policy {
 	return func(_ *http.Request, m dcr.Metadata) error {
+		uris, err := redirectURIs(m)
+		if err != nil {
+			return err
+		}
 		if _, present := m["application_type"]; present {
 			return nil
 		}
-		uris := redirectURIs(m)
 		if len(uris) == 0 {
 			return nil
 		}
@@ -168,8 +206,9 @@ func isNativeRedirectURI(raw string) bool {
 			return true
 		}
 		return false
-	case "https", "javascript", "data", "file", "vbscript", "about", "blob":
+	case "https":
 		return false
 	}
-	return true // a private-use scheme (RFC 8252 §7.1)
+	// RFC 8252 §7.1: a private-use scheme is a reverse domain name.
+	return strings.Contains(u.Scheme, ".")
 }

@@ -63,11 +63,49 @@ func TestPolicies(t *testing.T) {
 		{"grants: default", policy.GrantTypes("authorization_code"), `{}`, ""},
 		{"grants: default not allowed", policy.GrantTypes("client_credentials"), `{}`, dcr.InvalidClientMetadata},
 		{"grants: other", policy.GrantTypes("authorization_code"), `{"grant_types":["authorization_code","password"]}`, dcr.InvalidClientMetadata},
+		{"grants: one named", policy.GrantTypes("authorization_code"), `{"grant_types":["client_credentials"]}`, dcr.InvalidClientMetadata},
+		{"grants: empty array is the default", policy.GrantTypes("authorization_code"), `{"grant_types":[]}`, ""},
+		{"grants: empty array, default not allowed", policy.GrantTypes("client_credentials"), `{"grant_types":[]}`, dcr.InvalidClientMetadata},
+		{"grants: null is the default", policy.GrantTypes("authorization_code"), `{"grant_types":null}`, ""},
+		{"hosts: http URI checked too", hosts, `{"redirect_uris":["http://evil.test/cb"]}`, dcr.InvalidRedirectURI},
+		{"hosts: private-use scheme then a forbidden host", hosts, `{"redirect_uris":["com.example.app:/cb","https://evil.test/cb"]}`, dcr.InvalidRedirectURI},
+		{"schemes: data", schemes, `{"redirect_uris":["data:text/html,x"]}`, dcr.InvalidRedirectURI},
+		{"max: null", policy.MaxRedirectURIs(0), `{"redirect_uris":null}`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, code(t, tc.policy(r, metadata(t, tc.doc))))
 		})
+	}
+}
+
+// TestPoliciesRejectWronglyTypedMembers protects the security policies
+// from failing open: a member they check that is present but not the type
+// RFC 7591 gives it is rejected, not skipped.
+func TestPoliciesRejectWronglyTypedMembers(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	redirectPolicies := map[string]dcr.Policy{
+		"schemes": policy.RedirectURISchemes("https"),
+		"hosts":   policy.RedirectURIHosts("app.example.com"),
+		"max":     policy.MaxRedirectURIs(1),
+		"native":  policy.NativeLoopback(),
+	}
+	for _, doc := range []string{
+		`{"redirect_uris":"javascript:alert(1)"}`,
+		`{"redirect_uris":["https://app.example.com/cb",null]}`,
+		`{"redirect_uris":["https://app.example.com/cb",42]}`,
+		`{"redirect_uris":[["https://evil.test/cb"]]}`,
+		`{"redirect_uris":{"0":"https://evil.test/cb"}}`,
+		`{"redirect_uris":true}`,
+	} {
+		for name, p := range redirectPolicies {
+			assert.Equal(t, dcr.InvalidClientMetadata, code(t, p(r, metadata(t, doc))), "%s: %s", name, doc)
+		}
+	}
+	grants := policy.GrantTypes("authorization_code")
+	for _, doc := range []string{`{"grant_types":"authorization_code"}`, `{"grant_types":"client_credentials"}`,
+		`{"grant_types":["authorization_code",7]}`, `{"grant_types":{}}`} {
+		assert.Equal(t, dcr.InvalidClientMetadata, code(t, grants(r, metadata(t, doc))), doc)
 	}
 }
 
@@ -116,7 +154,17 @@ func TestNativeLoopback(t *testing.T) {
 	}{
 		{"localhost", `{"redirect_uris":["http://localhost:33418/callback"]}`, "native"},
 		{"127.0.0.1 and [::1]", `{"redirect_uris":["http://127.0.0.1:6274/cb","http://[::1]/cb"]}`, "native"},
-		{"private-use schemes", `{"redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback","com.example.app:/cb"]}`, "native"},
+		{"private-use schemes", `{"redirect_uris":["com.example.app:/cb","io.cursor.mcp://oauth/callback"]}`, "native"},
+		// RFC 8252 §7.1: a private-use scheme is a reverse domain name;
+		// other schemes do not make a client native.
+		{"ftp", `{"redirect_uris":["ftp://evil.example/cb"]}`, ""},
+		{"wss", `{"redirect_uris":["wss://evil.example/cb"]}`, ""},
+		{"mailto", `{"redirect_uris":["mailto:a@evil.example"]}`, ""},
+		{"urn", `{"redirect_uris":["urn:ietf:wg:oauth:2.0:oob"]}`, ""},
+		{"scheme without a dot", `{"redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback"]}`, ""},
+		{"forbidden schemes", `{"redirect_uris":["data:text/html,x","file:///etc/passwd","vbscript:x","about:blank","blob:https://a/1"]}`, ""},
+		{"relative", `{"redirect_uris":["/callback"]}`, ""},
+		{"loopback and ftp", `{"redirect_uris":["http://localhost/cb","ftp://evil.example/cb"]}`, ""},
 		{"loopback and https", `{"redirect_uris":["http://localhost/cb","https://app.example.com/cb"]}`, ""},
 		{"https only", `{"redirect_uris":["https://claude.ai/api/mcp/auth_callback"]}`, ""},
 		{"http on a LAN host", `{"redirect_uris":["http://192.168.1.5/cb"]}`, ""},
