@@ -112,10 +112,15 @@ func (c *Client) Delete(ctx context.Context, req *Request) (*Response, error) {
 // call sends one DCR call; idempotent calls (get, delete) are retried
 // after failures that did not come from the request itself.
 func (c *Client) call(ctx context.Context, op, path string, req *Request, idempotent bool) (*Response, error) {
-	body, err := json.Marshal(req)
-	if err != nil { // cannot happen: Request holds only strings
+	// Without HTML escaping: json.Marshal would send each '<', '>' and '&'
+	// of the client's metadata as six bytes.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(req); err != nil { // cannot happen: Request holds only strings
 		return nil, &Error{Op: op, Err: err}
 	}
+	body := buf.Bytes()
 	for attempt := 0; ; attempt++ {
 		resp, err := c.attempt(ctx, op, path, body)
 		if err == nil || !idempotent || attempt >= c.retries {
@@ -149,8 +154,11 @@ func (c *Client) retryWait(ctx context.Context, err error, attempt int) (time.Du
 	}
 	switch e.StatusCode {
 	case 0: // transport failure, including a timed-out attempt
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 	default:
+		// Including 429: Authlete counts every call, and a client
+		// configuration request has proven nothing before Authlete
+		// checks its token; a retry would spend the quota again.
 		return 0, false
 	}
 	wait := c.backoff

@@ -422,3 +422,23 @@ func TestErrorText(t *testing.T) {
 		assert.Equal(t, tc.want, tc.err.Error())
 	}
 }
+
+// TestMetadataIsNotHTMLEscaped protects Authlete's quota and bandwidth
+// from metadata full of '<', '>' and '&': each went out as six bytes.
+func TestMetadataIsNotHTMLEscaped(t *testing.T) {
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		io.WriteString(w, `{"action":"BAD_REQUEST","responseContent":"{}"}`)
+	}))
+	defer srv.Close()
+	c, err := authlete.New(v3Config(srv.URL))
+	require.NoError(t, err)
+	metadata := `{"client_name":"` + strings.Repeat("<&>", 1000) + `"}`
+	_, err = c.Register(context.Background(), &authlete.Request{JSON: metadata})
+	require.NoError(t, err)
+	assert.Less(t, len(got), len(metadata)+len(metadata)/10, "the body grew from %d to %d bytes", len(metadata), len(got))
+	var sent authlete.Request
+	require.NoError(t, json.Unmarshal(got, &sent))
+	assert.Equal(t, metadata, sent.JSON)
+}

@@ -48,9 +48,11 @@ type Config struct {
 	// none beyond the caller's context, which bounds all attempts.
 	Timeout time.Duration
 	// Retries is how many times Get and Delete are tried again after a
-	// transport failure (a timed-out attempt included) or HTTP 429, 502,
-	// 503 or 504. Register and Update are never retried: they are not
-	// idempotent. Zero means DefaultRetries; negative means none.
+	// transport failure (a timed-out attempt included) or HTTP 502, 503 or
+	// 504. Register and Update are never retried: they are not idempotent.
+	// HTTP 429 is never retried: Authlete counts every call, and a client
+	// configuration request has proven nothing before Authlete checks its
+	// token. Zero means DefaultRetries; negative means none.
 	Retries int
 	// RetryBackoff is the wait before the first retry; it doubles for each
 	// further one, with jitter, and a longer Retry-After from Authlete wins
