@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -22,6 +23,7 @@ type Client struct {
 	prefix        string // e.g. https://us.authlete.com/api/123
 	authorization string // the Authorization header value
 	timeout       time.Duration
+	total         time.Duration
 	maxResponse   int64
 	retries       int
 	backoff       time.Duration
@@ -44,6 +46,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
+	}
+	c.total = cfg.TotalTimeout
+	if c.total == 0 {
+		c.total = DefaultTotalTimeout
 	}
 	if c.maxResponse <= 0 {
 		c.maxResponse = DefaultMaxResponseBytes
@@ -121,6 +127,11 @@ func (c *Client) call(ctx context.Context, op, path string, req *Request, idempo
 		return nil, &Error{Op: op, Err: err}
 	}
 	body := buf.Bytes()
+	if c.total > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.total)
+		defer cancel()
+	}
 	for attempt := 0; ; attempt++ {
 		resp, err := c.attempt(ctx, op, path, body)
 		if err == nil || !idempotent || attempt >= c.retries {
@@ -130,6 +141,9 @@ func (c *Client) call(ctx context.Context, op, path string, req *Request, idempo
 		if !ok {
 			return nil, err
 		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return nil, err // no time left for another attempt
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -138,6 +152,24 @@ func (c *Client) call(ctx context.Context, op, path string, req *Request, idempo
 			return nil, err
 		}
 	}
+}
+
+// Check proves that Authlete accepts the Client's credentials, without a
+// side effect: it reads the configuration of a client that cannot exist,
+// once. Authlete checks the service's credentials first: it refuses them
+// with HTTP 401, 403 or 404 (an *Error whose Refused reports true), and
+// answers with an action when it accepts them. Any other failure (Authlete
+// unreachable, too slow, failing) is an *Error too, with Refused false.
+func (c *Client) Check(ctx context.Context) error {
+	body := []byte(`{"clientId":"0","token":"dcr-credentials-check"}`)
+	resp, err := c.attempt(ctx, "check", "/client/registration/get", body)
+	if err != nil {
+		return err
+	}
+	if resp.Action == "" {
+		return &Error{Op: "check", StatusCode: http.StatusOK, ResultCode: resp.ResultCode, Err: malformed(errors.New("no action"))}
+	}
+	return nil
 }
 
 // MaxRetryWait is the longest Retry-After that a retry waits for; a longer

@@ -20,6 +20,7 @@ const (
 // Defaults used where a Config field is zero.
 const (
 	DefaultTimeout          = 10 * time.Second
+	DefaultTotalTimeout     = 20 * time.Second
 	DefaultMaxConns         = 256
 	DefaultMaxResponseBytes = 4 << 20
 	DefaultV2BaseURL        = "https://api.authlete.com"
@@ -47,6 +48,15 @@ type Config struct {
 	// reading the whole answer. Zero means DefaultTimeout; negative means
 	// none beyond the caller's context, which bounds all attempts.
 	Timeout time.Duration
+	// TotalTimeout bounds a whole call: every attempt, the waits between
+	// them and a Retry-After. A call that runs out of it fails with
+	// context.DeadlineExceeded (a 504 from dcr.DefaultErrorHandler), and a
+	// retry that could not finish in time is not started. An HTTP server
+	// in front of the Client must allow a request this long after reading
+	// its body (WriteTimeout > ReadTimeout + TotalTimeout), or its clients
+	// get an empty reply instead of the 504. Zero means
+	// DefaultTotalTimeout; negative means none beyond the caller's context.
+	TotalTimeout time.Duration
 	// Retries is how many times Get and Delete are tried again after a
 	// transport failure (a timed-out attempt included) or HTTP 502, 503 or
 	// 504. Register and Update are never retried: they are not idempotent.

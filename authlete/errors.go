@@ -25,7 +25,7 @@ var (
 // may describe the service's configuration, so never send it to an OAuth
 // client. It never holds tokens or service credentials.
 type Error struct {
-	// Op is the call: "register", "get", "update" or "delete".
+	// Op is the call: "register", "get", "update", "delete" or "check".
 	Op string
 	// StatusCode is the HTTP status of Authlete's answer, 0 if there was
 	// none (a transport failure).
@@ -63,6 +63,18 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Refused reports whether Authlete refused the call's credentials or
+// service: HTTP 401 (a wrong service access token or API secret), 403 (a
+// token without the permission, a locked service) or 404 (no such
+// service). Retrying will not help; the configuration must change.
+func (e *Error) Refused() bool {
+	switch e.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return true
+	}
+	return false
+}
 
 // Transport reports whether the call failed before Authlete answered:
 // connection refused or dropped, a timeout, a cancelled context.
