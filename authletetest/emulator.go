@@ -33,6 +33,7 @@ const (
 	DefaultAccessToken        = "emulator-service-access-token"
 	DefaultAPISecret          = "emulator-api-secret"
 	DefaultManagementEndpoint = "https://as.example.com/register"
+	DefaultMaxClients         = 10000
 )
 
 // DefaultAuthMethods are the token endpoint authentication methods the
@@ -60,6 +61,10 @@ type Options struct {
 	// access token or an unknown client then gets BAD_REQUEST instead of
 	// UNAUTHORIZED.
 	BadRequestOnClientConfig bool
+	// MaxClients is how many clients the service holds at most: a
+	// registration beyond it gets action INTERNAL_SERVER_ERROR with a
+	// server_error body. Zero means DefaultMaxClients; negative, no limit.
+	MaxClients int
 	// AuthMethods are the supported token_endpoint_auth_method values. Nil
 	// means DefaultAuthMethods.
 	AuthMethods []string
@@ -107,6 +112,9 @@ func New(opts Options) *Emulator {
 		opts.ManagementEndpoint = DefaultManagementEndpoint
 	}
 	opts.ManagementEndpoint = strings.TrimRight(opts.ManagementEndpoint, "/")
+	if opts.MaxClients == 0 {
+		opts.MaxClients = DefaultMaxClients
+	}
 	if opts.AuthMethods == nil {
 		opts.AuthMethods = DefaultAuthMethods
 	}

@@ -451,3 +451,27 @@ func TestReadDuringUpdateSeesWholeClient(t *testing.T) {
 	}()
 	wg.Wait()
 }
+
+// TestMaxClients protects the emulator's memory: registrations beyond the
+// cap are answered as a failure of the service, and a deletion makes room.
+func TestMaxClients(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{MaxClients: 2})
+	c := srv.Client(t)
+	first := register(t, c, `{}`)
+	register(t, c, `{}`)
+	resp, err := c.Register(ctx, &authlete.Request{JSON: `{}`})
+	require.NoError(t, err)
+	assert.Equal(t, authlete.ActionInternalServerError, resp.Action)
+	assert.Equal(t, "server_error", info(t, resp)["error"])
+	assert.Equal(t, 2, srv.Clients())
+
+	_, err = c.Delete(ctx, &authlete.Request{ClientID: first["client_id"].(string), Token: first["registration_access_token"].(string)})
+	require.NoError(t, err)
+	register(t, c, `{}`)
+
+	assert.Equal(t, authletetest.DefaultMaxClients, authletetest.New(authletetest.Options{}).Options().MaxClients)
+	unlimited := authletetest.NewServer(t, authletetest.Options{MaxClients: -1})
+	for i := 0; i < 3; i++ {
+		register(t, unlimited.Client(t), `{}`)
+	}
+}

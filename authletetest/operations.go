@@ -16,11 +16,11 @@ import (
 
 // Result codes: the success codes are Authlete's; the error codes follow
 // Authlete's shape but are the emulator's own.
-var resultCodes = map[string]struct{ ok, metadata, redirect, token string }{
-	"register": {"A202001", "A202201", "A202202", ""},
-	"get":      {"A217001", "", "", "A217301"},
-	"update":   {"A213001", "A213201", "A213202", "A213301"},
-	"delete":   {"A216001", "", "", "A216301"},
+var resultCodes = map[string]struct{ ok, metadata, redirect, token, full string }{
+	"register": {"A202001", "A202201", "A202202", "", "A202301"},
+	"get":      {"A217001", "", "", "A217301", ""},
+	"update":   {"A213001", "A213201", "A213202", "A213301", ""},
+	"delete":   {"A216001", "", "", "A216301", ""},
 }
 
 // clientInformation is the responseContent of CREATED, OK and UPDATED:
@@ -48,12 +48,17 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 		c.secret = randomString(64)
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.opts.MaxClients > 0 && len(e.clients) >= e.opts.MaxClients {
+		msg := "[" + codes.full + "] The service holds as many clients as it may."
+		return &authlete.Response{ResultCode: codes.full, ResultMessage: msg, Action: authlete.ActionInternalServerError,
+			ResponseContent: errorContent("server_error", msg, codes.full)}
+	}
 	for c.id == "" || e.clients[c.id] != nil {
 		c.id = randomClientID()
 	}
 	c.number = len(e.clients) + 1
 	e.clients[c.id] = c
-	defer e.mu.Unlock()
 	return e.success(authlete.ActionCreated, codes.ok, "The client was created with id "+c.id+".", c, token)
 }
 

@@ -25,14 +25,21 @@ import (
 	"github.com/dcr-go/dcr/authletetest"
 )
 
+// defaultManagementEndpoint is the registration endpoint of the example
+// at its default address, so that the README's session works as printed.
+const defaultManagementEndpoint = "http://127.0.0.1:8080/register"
+
 func main() {
 	var opts authletetest.Options
 	addr := flag.String("addr", "127.0.0.1:9000", "address to listen on")
 	flag.StringVar(&opts.ServiceID, "service-id", authletetest.DefaultServiceID, "numeric service ID (API v3) and API key (API v2)")
 	flag.StringVar(&opts.AccessToken, "access-token", authletetest.DefaultAccessToken, "service access token (API v3)")
 	flag.StringVar(&opts.APISecret, "api-secret", authletetest.DefaultAPISecret, "service API secret (API v2)")
-	flag.StringVar(&opts.ManagementEndpoint, "management-endpoint", authletetest.DefaultManagementEndpoint,
-		"registration management endpoint: registration_client_uri is it + \"/\" + client ID")
+	flag.StringVar(&opts.ManagementEndpoint, "management-endpoint", defaultManagementEndpoint,
+		"the service's registrationManagementEndpoint: registration_client_uri is it + \"/\" + client ID; "+
+			"the public URL of your DCR endpoint (the example's DCR_PUBLIC_URL + /register)")
+	flag.IntVar(&opts.MaxClients, "max-clients", authletetest.DefaultMaxClients,
+		"clients the service holds at most; registrations beyond get INTERNAL_SERVER_ERROR (negative: no limit)")
 	flag.BoolVar(&opts.BadRequestOnClientConfig, "bad-request-on-client-config", false,
 		"answer BAD_REQUEST instead of UNAUTHORIZED for bad registration access tokens (unauthorizedOnClientConfigSupported off)")
 	flag.Parse()
@@ -56,9 +63,10 @@ func run(ctx context.Context, ln net.Listener, opts authletetest.Options, out io
 	o := emulator.Options()
 	fmt.Fprintf(out, "Authlete emulator listening. Point a client at it with:\n\n"+
 		"  AUTHLETE_BASE_URL=http://%s\n  AUTHLETE_API_VERSION=V3\n  AUTHLETE_SERVICE_APIKEY=%s\n  AUTHLETE_SERVICE_ACCESSTOKEN=%s\n\n"+
-		"or, for API v2: AUTHLETE_API_VERSION=V2 AUTHLETE_SERVICE_APISECRET=%s\n",
-		ln.Addr(), o.ServiceID, o.AccessToken, o.APISecret)
-	srv := &http.Server{Handler: emulator, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 90 * time.Second}
+		"or, for API v2: AUTHLETE_API_VERSION=V2 AUTHLETE_SERVICE_APISECRET=%s\n\n"+
+		"registration_client_uri: %s/{client_id} (-management-endpoint; it must be your DCR endpoint's public URL)\n",
+		ln.Addr(), o.ServiceID, o.AccessToken, o.APISecret, o.ManagementEndpoint)
+	srv := newServer(emulator)
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -67,4 +75,17 @@ func run(ctx context.Context, ln net.Listener, opts authletetest.Options, out io
 		return err
 	}
 	return nil
+}
+
+// newServer bounds what a slow or silent caller can hold: headers within
+// 5 s, a whole request within 10 s (a half-sent body is dropped then).
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"testing"
@@ -38,4 +40,27 @@ func TestServesWhatItPrints(t *testing.T) {
 	assert.Contains(t, printed, "AUTHLETE_BASE_URL=http://"+ln.Addr().String())
 	assert.Regexp(t, regexp.MustCompile(`AUTHLETE_SERVICE_APIKEY=42\n`), printed)
 	assert.Contains(t, printed, "AUTHLETE_SERVICE_ACCESSTOKEN=tok")
+	assert.Contains(t, printed, "registration_client_uri: https://as.example.com/register/{client_id} (-management-endpoint")
+}
+
+// TestHalfSentBodyIsDropped protects the emulator from callers that send
+// part of a body and wait: the server's ReadTimeout ends the request.
+func TestHalfSentBodyIsDropped(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go run(ctx, ln, authletetest.Options{}, io.Discard)
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/%s/client/registration HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"json\":", authletetest.DefaultServiceID, authletetest.DefaultAccessToken)
+	start := time.Now()
+	conn.SetReadDeadline(start.Add(time.Minute))
+	_, err = io.ReadAll(conn)
+	assert.NoError(t, err, "the server ends the connection")
+	assert.Less(t, time.Since(start), 30*time.Second, "within its ReadTimeout, not the test's minute")
 }
