@@ -1,9 +1,10 @@
 // Command example is an authorization server's DCR endpoints on a chi
 // router: POST /register (RFC 7591) and GET, PUT, DELETE
-// /register/{client_id} (RFC 7592), with the middleware a real deployment
-// uses: request logging that never writes a token, an optional initial
-// access token for registration, CORS for browser-based clients, and a
-// per-IP registration rate limit.
+// /register/{client_id} (RFC 7592), with what a deployment needs: request
+// logging that never writes a token, an optional initial access token,
+// CORS for browser-based clients, per-IP rate limits (in Redis when
+// several replicas share them), a start-up check of the Authlete
+// credentials, /healthz, /readyz and /metrics.
 //
 //	go run ./example -addr 127.0.0.1:8080
 //
@@ -14,27 +15,51 @@
 //
 //	AUTHLETE_BASE_URL, AUTHLETE_API_VERSION, AUTHLETE_SERVICE_APIKEY,
 //	AUTHLETE_SERVICE_APISECRET, AUTHLETE_SERVICE_ACCESSTOKEN
-//	                          the Authlete service (see package authlete)
-//	DCR_INITIAL_ACCESS_TOKEN  if set, registration requires this bearer token
-//	DCR_RATE_LIMIT            registrations per minute per client IP (default 60; 0: off)
-//	DCR_CORS_ORIGINS          comma-separated allowed origins, spaces ignored (default *)
+//	                           the Authlete service (see package authlete)
+//	DCR_PUBLIC_URL             the URL clients reach the server at, e.g. https://auth.example.com
+//	                           (default: the listening address)
+//	DCR_INITIAL_ACCESS_TOKEN   if set, registration requires this bearer token
+//	DCR_RATE_LIMIT             registrations per minute per client IP (default 60; 0: off)
+//	DCR_MANAGEMENT_RATE_LIMIT  client configuration requests per minute per client IP (default 600; 0: off)
+//	DCR_REDIS_URL              redis://host:port/db: count the rate limits there, for all replicas
+//	DCR_CORS_ORIGINS           comma-separated allowed origins, spaces ignored (default *)
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
+)
+
+// The time budget. Each call to Authlete, its retries included, ends
+// within authleteBudget (authlete.Config.TotalTimeout). A request may take
+// readTimeout to arrive, then the Authlete call: the server's
+// WriteTimeout leaves a margin beyond both, so that every request gets
+// its answer (a 504 at worst) before the server would cut the connection.
+const (
+	readTimeout    = 15 * time.Second
+	authleteBudget = 20 * time.Second
+	writeTimeout   = readTimeout + authleteBudget + 5*time.Second
+	// startupCheckTimeout bounds the start-up check of the credentials.
+	startupCheckTimeout = 10 * time.Second
 )
 
 func main() {
@@ -56,27 +81,63 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the embedded emulator and the readiness checks
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	baseURL := "http://" + ln.Addr().String()
-	backend, err := newBackend(ctx, baseURL+"/register", logger)
+	defer ln.Close()
+	localURL := "http://" + ln.Addr().String()
+	publicURL := s.PublicURL
+	if publicURL == "" {
+		publicURL = localURL
+		if ip := ln.Addr().(*net.TCPAddr).IP; ip.IsUnspecified() {
+			publicURL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+			logger.Warn("listening on all interfaces without DCR_PUBLIC_URL: registration_client_uri will name localhost; set DCR_PUBLIC_URL to the URL clients reach this server at")
+		}
+	}
+	registrationEndpoint := publicURL + "/register"
+
+	client, err := newClient(ctx, registrationEndpoint, logger)
 	if err != nil {
-		ln.Close()
 		return err
 	}
-	srv := newServer(newRouter(backend, s, logger))
+	health := &readiness{}
+	if err := checkCredentials(ctx, client, logger); err != nil {
+		if errors.Is(err, errRefused) {
+			return err
+		}
+		health.set(err, logger)
+	} else {
+		health.set(nil, logger)
+	}
+	go health.watch(ctx, client, logger)
+
+	var rdb *redis.Client
+	if s.RedisURL != "" {
+		if rdb, err = newRedis(s.RedisURL); err != nil {
+			return err
+		}
+		defer rdb.Close()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			logger.Warn("DCR_REDIS_URL does not answer; rate limits count in memory until it does", "error", err)
+		}
+	}
+
+	backend := &uriWatcher{Backend: client, want: registrationEndpoint + "/", logger: logger}
+	srv := newServer(newRouter(backend, s, logger, rdb, health))
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(shutdown)
 	}()
-	logger.Info("serving DCR endpoints", "register", baseURL+"/register",
-		"initial_access_token", s.InitialAccessToken != nil, "rate_limit_per_minute", s.RateLimit)
+	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
+		"initial_access_token", s.InitialAccessToken != nil, "rate_limit_per_minute", s.RateLimit,
+		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", limitStore(s.RedisURL))
 	if ready != nil {
-		ready(baseURL)
+		ready(localURL)
 	}
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -84,40 +145,94 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	return nil
 }
 
-// newBackend returns the Authlete service of the AUTHLETE_* variables or,
-// when none is set, an embedded emulator on 127.0.0.1 that runs until ctx
-// is done. managementEndpoint is the base of the emulator's
-// registration_client_uri.
-func newBackend(ctx context.Context, managementEndpoint string, logger *slog.Logger) (dcr.Backend, error) {
+func limitStore(redisURL string) string {
+	if redisURL == "" {
+		return "memory"
+	}
+	return "redis"
+}
+
+// checkCredentials proves the Authlete credentials at start-up. It
+// returns an error wrapping errRefused when Authlete refuses them, and
+// another error when Authlete cannot tell (unreachable, hanging, failing).
+func checkCredentials(ctx context.Context, c *authlete.Client, logger *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, startupCheckTimeout)
+	defer cancel()
+	err := c.Check(ctx)
+	var ae *authlete.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ae) && ae.Refused():
+		return fmt.Errorf("%w (%v)", errRefused, err)
+	}
+	logger.Warn("Authlete does not answer the start-up check; serving, and /readyz says not ready until it does", "error", err)
+	return err
+}
+
+// newClient returns a client of the Authlete service of the AUTHLETE_*
+// variables or, when none is set, of an embedded emulator on 127.0.0.1
+// that runs until ctx is done. registrationEndpoint is the base of the
+// emulator's registration_client_uri.
+func newClient(ctx context.Context, registrationEndpoint string, logger *slog.Logger) (*authlete.Client, error) {
 	cfg := authlete.ConfigFromEnv()
-	if cfg != (authlete.Config{}) {
+	if cfg == (authlete.Config{}) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		emulator := authletetest.New(authletetest.Options{ManagementEndpoint: registrationEndpoint})
+		srv := newServer(emulator)
+		go srv.Serve(ln)
+		go func() { <-ctx.Done(); srv.Close() }()
+		opts := emulator.Options()
+		cfg = authlete.Config{BaseURL: "http://" + ln.Addr().String(), ServiceAPIKey: opts.ServiceID, ServiceAccessToken: opts.AccessToken}
+		logger.Info("AUTHLETE_* not set: using the embedded Authlete emulator; clients live in memory until exit",
+			"authlete_base_url", cfg.BaseURL)
+	} else {
 		logger.Info("using Authlete", "authlete", cfg)
-		return authlete.New(cfg)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	emulator := authletetest.New(authletetest.Options{ManagementEndpoint: managementEndpoint})
-	srv := newServer(emulator)
-	go srv.Serve(ln)
-	go func() { <-ctx.Done(); srv.Close() }()
-	opts := emulator.Options()
-	cfg = authlete.Config{BaseURL: "http://" + ln.Addr().String(), ServiceAPIKey: opts.ServiceID, ServiceAccessToken: opts.AccessToken}
-	logger.Info("AUTHLETE_* not set: using the embedded Authlete emulator; clients live in memory until exit",
-		"authlete_base_url", cfg.BaseURL)
+	cfg.TotalTimeout = authleteBudget
 	return authlete.New(cfg)
 }
 
 // newServer sets the timeouts that keep slow clients from holding
-// connections: headers within 5 s, the whole request within 15 s.
+// connections, and that let every request be answered: see the budget.
 func newServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 	}
+}
+
+// uriWatcher warns once when Authlete's registration_client_uri does not
+// start with want, the example's public registration endpoint: with real
+// Authlete, the service's registrationManagementEndpoint must be it, or
+// clients are sent elsewhere for RFC 7592.
+type uriWatcher struct {
+	dcr.Backend
+	want   string
+	logger *slog.Logger
+	once   sync.Once
+}
+
+func (u *uriWatcher) Register(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
+	resp, err := u.Backend.Register(ctx, req)
+	if err == nil && resp.Action == authlete.ActionCreated {
+		var content struct {
+			URI string `json:"registration_client_uri"`
+		}
+		if json.Unmarshal([]byte(resp.ResponseContent), &content) == nil && !strings.HasPrefix(content.URI, u.want) {
+			u.once.Do(func() {
+				u.logger.Warn("Authlete's registration_client_uri is not under this server's registration endpoint: "+
+					"set the service's registrationManagementEndpoint to it in Authlete's console",
+					"registration_client_uri", content.URI, "want_prefix", u.want)
+			})
+		}
+	}
+	return resp, err
 }

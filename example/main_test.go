@@ -39,7 +39,8 @@ func (b *syncBuffer) String() string {
 func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
 	for _, k := range []string{"AUTHLETE_BASE_URL", "AUTHLETE_API_VERSION", "AUTHLETE_SERVICE_APIKEY",
-		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_INITIAL_ACCESS_TOKEN", "DCR_RATE_LIMIT", "DCR_CORS_ORIGINS"} {
+		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_INITIAL_ACCESS_TOKEN", "DCR_RATE_LIMIT",
+		"DCR_MANAGEMENT_RATE_LIMIT", "DCR_CORS_ORIGINS", "DCR_PUBLIC_URL", "DCR_REDIS_URL"} {
 		t.Setenv(k, env[k])
 	}
 	logs := &syncBuffer{}
@@ -67,6 +68,22 @@ func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
 		t.Fatal("the example did not start in time")
 	}
 	return "", nil
+}
+
+// printFailures logs the example's log lines of level WARN and above, and
+// the first lines of the rest, so that a failed test shows its cause.
+func printFailures(t *testing.T, logs *syncBuffer) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	shown := 0
+	for _, line := range lines {
+		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+			if shown++; shown <= 50 {
+				t.Log("example: " + line)
+			}
+		}
+	}
+	t.Logf("example: %d log lines, %d at WARN or above", len(lines), shown)
 }
 
 type response struct {
@@ -135,12 +152,14 @@ func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
 	metrics := send(t, "GET", base+"/metrics", "", "")
 	assert.Equal(t, 200, metrics.status)
 	for _, line := range []string{
-		`dcr_requests_total{op="register",status="201",error=""} 1`,
-		`dcr_requests_total{op="get",status="200",error=""} 1`,
-		`dcr_requests_total{op="get",status="401",error="invalid_token"} 2`,
-		`dcr_requests_total{op="update",status="200",error=""} 1`,
-		`dcr_requests_total{op="delete",status="204",error=""} 1`,
-		`dcr_request_duration_seconds_sum{op="register"} `,
+		`dcr_requests_total{error="",op="register",status="201"} 1`,
+		`dcr_requests_total{error="",op="get",status="200"} 1`,
+		`dcr_requests_total{error="invalid_token",op="get",status="401"} 2`,
+		`dcr_requests_total{error="",op="update",status="200"} 1`,
+		`dcr_requests_total{error="",op="delete",status="204"} 1`,
+		`dcr_request_duration_seconds_count{op="get"} 3`,
+		`dcr_request_duration_seconds_bucket{op="get",le="+Inf"} 3`,
+		`dcr_request_duration_seconds_count{op="register"} 1`,
 	} {
 		assert.Contains(t, metrics.raw, line)
 	}
@@ -148,7 +167,7 @@ func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
 	log := logs.String()
 	assert.Contains(t, log, "embedded Authlete emulator")
 	assert.Contains(t, log, `"status":204`)
-	assert.Contains(t, log, `"query":"access_token=REDACTED"`)
+	assert.Contains(t, log, `"query":"access_token"`)
 	assert.NotContains(t, log, token, "no token in the log")
 	assert.NotContains(t, log, "emulator-service-access-token", "no service credential in the log")
 }
@@ -244,16 +263,28 @@ func TestBadSettings(t *testing.T) {
 	assert.ErrorContains(t, err, "AUTHLETE_BASE_URL", "a partial Authlete configuration is an error, not a fallback to the emulator")
 }
 
-func TestRedactQuery(t *testing.T) {
+// TestQueryValuesNeverLogged protects tokens a client puts in the URL:
+// the log has the parameter names only.
+func TestQueryValuesNeverLogged(t *testing.T) {
 	cases := map[string]string{
 		"":                                "",
-		"access_token=abc":                "access_token=REDACTED",
-		"a=1&Registration_Access_Token=x": "Registration_Access_Token=REDACTED&a=1",
-		"client_secret=s&code=c&page=2":   "client_secret=REDACTED&code=REDACTED&page=2",
-		"api_key=k":                       "api_key=REDACTED",
-		"x=%zz&access_token=abc":          "REDACTED",
+		"access_token=abc":                "access_token",
+		"a=1&Registration_Access_Token=x": "Registration_Access_Token,a",
+		"jwt=SECRET&pwd=SECRET&sig=SECRET&rat=SECRET&auth=SECRET&bearer=SECRET&credential=SECRET&passwd=SECRET&authorization=SECRET": "auth,authorization,bearer,credential,jwt,passwd,pwd,rat,sig",
+		"page=1&page=2": "page",
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SECRET": "?",
+		"x=%zz&access_token=abc":                      "access_token,x",
+		"%zz=1":                                       "?",
+		"SECRET":                                      "?",
+		"a=1&SECRET":                                  "?,a",
 	}
 	for in, want := range cases {
-		assert.Equal(t, want, redactQuery(in), in)
+		assert.Equal(t, want, queryNames(in), in)
 	}
+
+	base, logs := startExample(t, nil)
+	send(t, "GET", base+"/register/1?jwt=SECRET1&access_token=SECRET2", "", "")
+	send(t, "POST", base+"/register?SECRET3", "", `{}`)
+	assert.Contains(t, logs.String(), `"query":"access_token,jwt"`)
+	assert.NotContains(t, logs.String(), "SECRET")
 }

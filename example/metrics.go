@@ -1,58 +1,52 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
-	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dcr-go/dcr"
 )
 
-// metrics turns the handler's audit events into counters, served in the
-// Prometheus text format. A real deployment would use its metrics library
-// in record the same way.
+// metrics are the example's Prometheus metrics, in a registry of their
+// own (no global state): the handler's audit events as a counter and a
+// latency histogram by operation, and the rate limiter's store failures.
 type metrics struct {
-	mu       sync.Mutex
-	requests map[[3]string]uint64 // op, status, error → count
-	seconds  map[string]float64   // op → total duration
+	registry           *prometheus.Registry
+	requests           *prometheus.CounterVec
+	duration           *prometheus.HistogramVec
+	limiterStoreErrors *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
-	return &metrics{requests: map[[3]string]uint64{}, seconds: map[string]float64{}}
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dcr_requests_total",
+			Help: "DCR requests by operation, HTTP status and OAuth error code.",
+		}, []string{"op", "status", "error"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dcr_request_duration_seconds",
+			Help:    "Time to answer a DCR request, Authlete's call included, by operation.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 40},
+		}, []string{"op"}),
+		limiterStoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dcr_rate_limit_store_errors_total",
+			Help: "Failed calls to the rate limit's Redis; each made the limit count in memory for a while.",
+		}, []string{"limit"}),
+	}
+	m.registry.MustRegister(m.requests, m.duration, m.limiterStoreErrors)
+	return m
 }
 
 // record is an Options.Audit hook.
 func (m *metrics) record(e dcr.Event) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.requests[[3]string{e.Op, strconv.Itoa(e.Status), e.Error}]++
-	m.seconds[e.Op] += e.Duration.Seconds()
+	m.requests.WithLabelValues(e.Op, strconv.Itoa(e.Status), e.Error).Inc()
+	m.duration.WithLabelValues(e.Op).Observe(e.Duration.Seconds())
 }
 
-func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintln(w, "# TYPE dcr_requests_total counter")
-	keys := make([][3]string, 0, len(m.requests))
-	for k := range m.requests {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b [3]string) int {
-		return slices.Compare(a[:], b[:])
-	})
-	for _, k := range keys {
-		fmt.Fprintf(w, "dcr_requests_total{op=%q,status=%q,error=%q} %d\n", k[0], k[1], k[2], m.requests[k])
-	}
-	fmt.Fprintln(w, "# TYPE dcr_request_duration_seconds_sum counter")
-	ops := make([]string, 0, len(m.seconds))
-	for op := range m.seconds {
-		ops = append(ops, op)
-	}
-	slices.Sort(ops)
-	for _, op := range ops {
-		fmt.Fprintf(w, "dcr_request_duration_seconds_sum{op=%q} %g\n", op, m.seconds[op])
-	}
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }

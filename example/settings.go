@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dcr-go/dcr"
+)
+
+// settings are the example's own knobs, from DCR_* variables.
+type settings struct {
+	// PublicURL is DCR_PUBLIC_URL, without a trailing slash: the base URL
+	// clients reach the server at, e.g. https://auth.example.com. Empty
+	// means the listening address.
+	PublicURL string
+	// InitialAccessToken checks DCR_INITIAL_ACCESS_TOKEN; nil means
+	// registration is open.
+	InitialAccessToken func(ctx context.Context, token string) error
+	// RateLimit is DCR_RATE_LIMIT: registrations per minute per client IP;
+	// 0 means no limit.
+	RateLimit int
+	// ManagementRateLimit is DCR_MANAGEMENT_RATE_LIMIT: client
+	// configuration requests (GET, PUT, DELETE) per minute per client IP;
+	// 0 means no limit.
+	ManagementRateLimit int
+	// RedisURL is DCR_REDIS_URL: where the rate limits are counted, shared
+	// by every replica. Empty means in memory, per process.
+	RedisURL string
+	// CORSOrigins is DCR_CORS_ORIGINS.
+	CORSOrigins []string
+}
+
+// Defaults of the settings.
+const (
+	defaultRateLimit           = 60
+	defaultManagementRateLimit = 600
+)
+
+func settingsFromEnv() (settings, error) {
+	s := settings{RateLimit: defaultRateLimit, ManagementRateLimit: defaultManagementRateLimit,
+		CORSOrigins: []string{"*"}, RedisURL: os.Getenv("DCR_REDIS_URL")}
+	if v := os.Getenv("DCR_PUBLIC_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return s, fmt.Errorf("DCR_PUBLIC_URL %q is not an http or https URL without user, query or fragment, such as https://auth.example.com", v)
+		}
+		s.PublicURL = strings.TrimRight(u.String(), "/")
+	}
+	if v := os.Getenv("DCR_INITIAL_ACCESS_TOKEN"); v != "" {
+		verify, err := dcr.StaticTokens(v)
+		if err != nil {
+			return s, fmt.Errorf("DCR_INITIAL_ACCESS_TOKEN: %w", err)
+		}
+		s.InitialAccessToken = verify
+	}
+	for name, limit := range map[string]*int{"DCR_RATE_LIMIT": &s.RateLimit, "DCR_MANAGEMENT_RATE_LIMIT": &s.ManagementRateLimit} {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return s, fmt.Errorf("%s %q is not a number of requests per minute (0 turns the limit off)", name, v)
+			}
+			*limit = n
+		}
+	}
+	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {
+		s.CORSOrigins = nil
+		for _, origin := range strings.Split(v, ",") {
+			if origin = strings.TrimSpace(origin); origin != "" {
+				s.CORSOrigins = append(s.CORSOrigins, origin)
+			}
+		}
+		if len(s.CORSOrigins) == 0 {
+			return s, fmt.Errorf("DCR_CORS_ORIGINS %q names no origin", v)
+		}
+	}
+	return s, nil
+}
