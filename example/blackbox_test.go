@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr/authletetest"
+)
+
+// The black-box tests run the built example (and a race-built emulator, and
+// a real redis-server) as an operator would, on 127.0.0.1.
+
+var (
+	buildMu  sync.Mutex
+	builtDir string
+	built    = map[string]string{}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
+}
+
+// binary builds the command pkg once per test binary, with the race
+// detector when race is true.
+func binary(t *testing.T, pkg string, race bool) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	key := fmt.Sprint(pkg, race)
+	if bin, ok := built[key]; ok {
+		return bin
+	}
+	if builtDir == "" {
+		dir, err := os.MkdirTemp("", "dcr-blackbox-")
+		require.NoError(t, err)
+		builtDir = dir
+	}
+	bin := filepath.Join(builtDir, fmt.Sprintf("bin%d", len(built)))
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, pkg)...).CombinedOutput()
+	require.NoError(t, err, "go build %s: %s", pkg, out)
+	built[key] = bin
+	return bin
+}
+
+// process is a running command whose output is kept, and printed when the
+// test fails.
+type process struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+func start(t *testing.T, bin string, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	require.NoError(t, p.cmd.Start())
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("output of %s %v:\n%s", filepath.Base(bin), args, p.out.String())
+		}
+	})
+	return p
+}
+
+// waitFor waits until the output matches re and returns the first group.
+func (p *process) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(p.out.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("the process ended (%v) before printing %s:\n%s", p.err, re, p.out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %s within %v:\n%s", re, timeout, p.out.String())
+	return ""
+}
+
+var listenRE = regexp.MustCompile(`serving DCR endpoints.* listen=(\S+)`)
+
+// startExampleBinary runs the built example on a free port of 127.0.0.1
+// (or addr) and returns its local base URL.
+func startExampleBinary(t *testing.T, env []string, addr string) (string, *process) {
+	t.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	env = append([]string{"AUTHLETE_BASE_URL=", "AUTHLETE_API_VERSION=", "AUTHLETE_SERVICE_APIKEY=", "AUTHLETE_SERVICE_APISECRET=",
+		"AUTHLETE_SERVICE_ACCESSTOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=", "DCR_RATE_LIMIT=", "DCR_MANAGEMENT_RATE_LIMIT=",
+		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS="}, env...)
+	p := start(t, binary(t, ".", false), env, "-addr", addr)
+	listen := p.waitFor(t, listenRE, 30*time.Second)
+	_, port, err := net.SplitHostPort(listen)
+	require.NoError(t, err)
+	return "http://127.0.0.1:" + port, p
+}
+
+func emulatorEnv(url, token string) []string {
+	return []string{"AUTHLETE_BASE_URL=" + url, "AUTHLETE_API_VERSION=V3",
+		"AUTHLETE_SERVICE_APIKEY=" + authletetest.DefaultServiceID, "AUTHLETE_SERVICE_ACCESSTOKEN=" + token}
+}
+
+func TestBlackBoxPublicURL(t *testing.T) {
+	t.Parallel()
+	base, p := startExampleBinary(t, []string{"DCR_PUBLIC_URL=https://dcr.test.example/"}, "0.0.0.0:0")
+	reg := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"]}`)
+	require.Equal(t, 201, reg.status, reg.raw)
+	assert.True(t, strings.HasPrefix(reg.body["registration_client_uri"].(string), "https://dcr.test.example/register/"), reg.raw)
+	assert.Contains(t, p.out.String(), "register=https://dcr.test.example/register ")
+	assert.NotContains(t, p.out.String(), "registration_client_uri is not under", "the embedded emulator follows DCR_PUBLIC_URL")
+	assert.Equal(t, 200, send(t, "GET", base+"/healthz", "", "").status)
+	assert.Equal(t, 200, send(t, "GET", base+"/readyz", "", "").status)
+}
+
+// TestBlackBoxManagementEndpointMismatch: an Authlete service whose
+// registrationManagementEndpoint is not the example's public URL is
+// reported at the first registration.
+func TestBlackBoxManagementEndpointMismatch(t *testing.T) {
+	t.Parallel()
+	emulator := authletetest.NewServer(t, authletetest.Options{ManagementEndpoint: "https://elsewhere.example/dcr"})
+	base, p := startExampleBinary(t, append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "DCR_PUBLIC_URL=https://dcr.test.example"), "")
+	require.Equal(t, 201, send(t, "POST", base+"/register", "", `{}`).status)
+	require.Equal(t, 201, send(t, "POST", base+"/register", "", `{}`).status)
+	p.waitFor(t, regexp.MustCompile(`(registrationManagementEndpoint)`), 5*time.Second)
+	assert.Equal(t, 1, strings.Count(p.out.String(), "registrationManagementEndpoint"), "warned once")
+}
+
+// TestBlackBoxHangingAuthlete: with an Authlete that accepts connections
+// and never answers, the example starts, is not ready, and answers a read
+// with a JSON 5xx before its server would cut the connection.
+func TestBlackBoxHangingAuthlete(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, conn); conn.Close() }() // read, never answer
+		}
+	}()
+	base, p := startExampleBinary(t, emulatorEnv("http://"+ln.Addr().String(), "token"), "")
+	assert.Contains(t, p.out.String(), "does not answer the start-up check")
+	ready := send(t, "GET", base+"/readyz", "", "")
+	assert.Equal(t, 503, ready.status)
+
+	start := time.Now()
+	read := send(t, "GET", base+"/register/12345", "some-registration-token", "")
+	assert.Equal(t, 504, read.status, read.raw)
+	assert.Equal(t, "server_error", read.body["error"])
+	assert.Equal(t, "application/json", read.header.Get("Content-Type"))
+	assert.Less(t, time.Since(start), 60*time.Second)
+	t.Logf("read answered %d after %v", read.status, time.Since(start).Round(time.Millisecond))
+}
+
+// TestBlackBoxRefusedCredentials: a wrong service access token stops the
+// example at start-up, naming the credentials.
+func TestBlackBoxRefusedCredentials(t *testing.T) {
+	t.Parallel()
+	emulator := authletetest.NewServer(t, authletetest.Options{})
+	for _, env := range [][]string{
+		emulatorEnv(emulator.URL, "wrong-token"),
+		append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "AUTHLETE_SERVICE_APIKEY=1234"),
+	} {
+		p := start(t, binary(t, ".", false), append(env, "DCR_PUBLIC_URL="), "-addr", "127.0.0.1:0")
+		select {
+		case <-p.done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the example did not stop within 20 s")
+		}
+		require.Error(t, p.err, "exit status")
+		assert.Contains(t, p.out.String(), "Authlete refused the service credentials")
+		assert.Contains(t, p.out.String(), "AUTHLETE_SERVICE_ACCESSTOKEN")
+		assert.NotContains(t, p.out.String(), "serving DCR endpoints")
+		assert.NotContains(t, p.out.String(), "wrong-token", "no secret in the log")
+	}
+}
+
+// TestBlackBoxSettingsRefused: settings that cannot work stop the example.
+func TestBlackBoxSettingsRefused(t *testing.T) {
+	t.Parallel()
+	for env, want := range map[string]string{
+		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t!": "DCR_INITIAL_ACCESS_TOKEN",
+		"DCR_PUBLIC_URL=auth.example.com":  "DCR_PUBLIC_URL",
+		"DCR_REDIS_URL=http://x":           "DCR_REDIS_URL",
+	} {
+		p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCESS_TOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=", env}, "-addr", "127.0.0.1:0")
+		<-p.done
+		assert.Error(t, p.err, env)
+		assert.Contains(t, p.out.String(), want)
+		assert.NotContains(t, p.out.String(), "s3cr3t")
+	}
+}
+
+// TestBlackBoxEmulatorRaceUnderGetAndPut: the race-built standalone
+// emulator, behind the example, reports no data race while one client is
+// read and updated at once.
+func TestBlackBoxEmulatorRaceUnderGetAndPut(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	emu := start(t, binary(t, "../cmd/authlete-emulator", true), []string{"GORACE=halt_on_error=1"}, "-addr", "127.0.0.1:"+port,
+		"-management-endpoint", "http://127.0.0.1:1/register")
+	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
+	base, _ := startExampleBinary(t, append(emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken),
+		"DCR_MANAGEMENT_RATE_LIMIT=0"), "")
+	reg := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"]}`)
+	require.Equal(t, 201, reg.status, reg.raw)
+	id, token := reg.body["client_id"].(string), reg.body["registration_access_token"].(string)
+	uri := base + "/register/" + id
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				if w%2 == 0 {
+					method := []string{"none", "client_secret_basic"}[i%2]
+					upd := send(t, "PUT", uri, token, `{"client_id":"`+id+`","redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"`+method+`"}`)
+					assert.Equal(t, 200, upd.status, upd.raw)
+				} else {
+					assert.Equal(t, 200, send(t, "GET", uri, token, "").status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.NotContains(t, emu.out.String(), "DATA RACE")
+	select {
+	case <-emu.done:
+		t.Fatalf("the emulator stopped: %v", emu.err)
+	default:
+	}
+}
+
+// TestBlackBoxExampleHardening: the findings of the adversarial probe, on
+// the built example.
+func TestBlackBoxExampleHardening(t *testing.T) {
+	t.Parallel()
+	base, p := startExampleBinary(t, []string{"DCR_CORS_ORIGINS=https://a.example, https://b.example",
+		"DCR_MANAGEMENT_RATE_LIMIT=5", "DCR_RATE_LIMIT=100"}, "")
+	for _, origin := range []string{"https://a.example", "https://b.example"} {
+		assert.Equal(t, origin, send(t, "POST", base+"/register", "", `{}`, "Origin", origin).header.Get("Access-Control-Allow-Origin"))
+	}
+	waitOutsideMinuteEdge()
+	var last response
+	for i := 0; i < 6; i++ {
+		last = send(t, "GET", base+"/register/1?jwt=SECRET", "made-up-token", "")
+		if i < 5 {
+			assert.Equal(t, 401, last.status, "request %d", i+1)
+		}
+	}
+	assert.Equal(t, 429, last.status)
+	assert.NotEmpty(t, last.header.Get("Retry-After"))
+	reg := send(t, "POST", base+"/register", "", `{"redirect_uris":["ftp://evil.example/cb"]}`)
+	assert.Equal(t, 201, reg.status, "registrations keep their own limit: %s", reg.raw)
+	assert.NotEqual(t, "native", reg.body["application_type"])
+	assert.NotContains(t, p.out.String(), "SECRET")
+	assert.Contains(t, p.out.String(), "query=jwt ")
+}
+
+// waitOutsideMinuteEdge waits, if need be, so that a test of a per-minute
+// limit does not straddle two of httprate's windows.
+func waitOutsideMinuteEdge() {
+	if left := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)); left < 10*time.Second {
+		time.Sleep(left + 100*time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// redisServer is a real redis-server on 127.0.0.1.
+type redisServer struct {
+	t    *testing.T
+	port string
+	p    *process
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("DCR_REQUIRE_REDIS") != "" {
+			t.Fatal("redis-server is not installed (apt-get install -y redis-server); scripts/test.sh installs it")
+		}
+		t.Skip("redis-server is not installed; scripts/test.sh installs it")
+	}
+	r := &redisServer{t: t, port: freePort(t)}
+	r.start(bin)
+	return r
+}
+
+func (r *redisServer) start(bin string) {
+	r.p = start(r.t, bin, nil, "--port", r.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	r.p.waitFor(r.t, regexp.MustCompile(`(Ready to accept connections)`), 20*time.Second)
+}
+
+func (r *redisServer) stop() {
+	r.p.cmd.Process.Kill()
+	<-r.p.done
+}
+
+func (r *redisServer) url() string { return "redis://127.0.0.1:" + r.port + "/0" }
+
+// TestBlackBoxSharedRateLimit: two replicas sharing one Redis and one
+// Authlete enforce one limit; with Redis stopped, registrations go on.
+func TestBlackBoxSharedRateLimit(t *testing.T) {
+	t.Parallel()
+	redisSrv := startRedis(t)
+	emulator := authletetest.NewServer(t, authletetest.Options{})
+	env := append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "DCR_RATE_LIMIT=4", "DCR_REDIS_URL="+redisSrv.url())
+	a, pa := startExampleBinary(t, env, "")
+	b, pb := startExampleBinary(t, env, "")
+
+	waitOutsideMinuteEdge()
+	var statuses []int
+	for i := 0; i < 8; i++ {
+		base := []string{a, b}[i%2]
+		statuses = append(statuses, send(t, "POST", base+"/register", "", `{}`).status)
+	}
+	assert.Equal(t, []int{201, 201, 201, 201, 429, 429, 429, 429}, statuses, "one limit across the replicas")
+
+	redisSrv.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, base := range []string{a, b} {
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/register", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		// The replicas' memory has not counted the registrations that
+		// Redis counted: each allows its own 4.
+		assert.Equal(t, 201, resp.StatusCode, "replica %d with Redis stopped", i)
+	}
+	for _, p := range []*process{pa, pb} {
+		p.waitFor(t, regexp.MustCompile(`(rate limit store failed)`), 5*time.Second)
+	}
+	metrics := send(t, "GET", a+"/metrics", "", "")
+	assert.Regexp(t, `dcr_rate_limit_store_errors_total\{limit="register"\} [1-9]`, metrics.raw)
+}
