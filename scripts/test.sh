@@ -1,12 +1,41 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine with Go and Node:
-# the module's unit tests, examples and fuzz seed corpora under the race
-# detector, then the interoperability suite (third-party Go and Node DCR
-# clients against the handler and the Authlete emulator).
-set -euo pipefail
+# the module's unit, black-box and load tests, examples and fuzz seed
+# corpora under the race detector (with a real redis-server, installed
+# from Debian's packages when missing), then the interoperability suite
+# (third-party Go and Node DCR clients against the handler and the
+# Authlete emulator). Every stage runs; the script fails at the end if
+# any of them failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-go test -race -count=1 -timeout 15m ./...
+failed=()
+stage() {
+	local name=$1
+	shift
+	echo "=== $name"
+	if ! "$@"; then
+		echo "--- FAILED: $name"
+		failed+=("$name")
+	fi
+}
 
-(cd interop/node && npm ci --no-audit --no-fund)
-(cd interop && go test -race -count=1 -timeout 10m ./...)
+install_redis() {
+	command -v redis-server >/dev/null && return 0
+	local sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo=sudo
+	$sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null
+	command -v redis-server >/dev/null
+}
+
+stage "install redis-server" install_redis
+export DCR_REQUIRE_REDIS=1
+stage "go test (module)" go test -race -count=1 -timeout 20m ./...
+stage "npm ci (interop)" bash -c 'cd interop/node && npm ci --no-audit --no-fund'
+stage "go test (interop)" bash -c 'cd interop && go test -race -count=1 -timeout 10m ./...'
+
+if [ ${#failed[@]} -gt 0 ]; then
+	printf 'FAILED stages: %s\n' "${failed[*]}"
+	exit 1
+fi
+echo "all stages passed"
