@@ -405,6 +405,13 @@ func TestConfigHidesSecrets(t *testing.T) {
 		assert.NotContains(t, s, accessToken)
 		assert.NotContains(t, s, apiSecret)
 	}
+
+	// An empty secret is shown empty, not as an escaped pair of quotes.
+	cfg.ServiceAPISecret = ""
+	logged.Reset()
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "authlete", cfg)
+	assert.Contains(t, logged.String(), `authlete.service_api_secret="" authlete.service_access_token=REDACTED`)
+	assert.Equal(t, `authlete.Config{BaseURL:"https://us.authlete.com" APIVersion:"" ServiceAPIKey:"21653835348762" ServiceAPISecret:"" ServiceAccessToken:"REDACTED"}`, cfg.String())
 }
 
 // TestErrorText pins the whole text of an Error, for each kind of failure.

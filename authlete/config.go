@@ -98,7 +98,7 @@ func ConfigFromEnv() Config {
 
 // String describes c without its secrets.
 func (c Config) String() string {
-	return fmt.Sprintf("authlete.Config{BaseURL:%q APIVersion:%q ServiceAPIKey:%q ServiceAPISecret:%s ServiceAccessToken:%s}",
+	return fmt.Sprintf("authlete.Config{BaseURL:%q APIVersion:%q ServiceAPIKey:%q ServiceAPISecret:%q ServiceAccessToken:%q}",
 		c.BaseURL, c.APIVersion, c.ServiceAPIKey, redacted(c.ServiceAPISecret), redacted(c.ServiceAccessToken))
 }
 
@@ -113,9 +113,10 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
+// redacted stands for a secret: "" for none, REDACTED for any other.
 func redacted(secret string) string {
 	if secret == "" {
-		return `""`
+		return ""
 	}
 	return "REDACTED"
 }
