@@ -208,46 +208,64 @@ func (c *Client) retryWait(ctx context.Context, err error, attempt int) (time.Du
 	return wait, true
 }
 
-// attempt sends the call once.
+// attempt sends a DCR call once.
 func (c *Client) attempt(ctx context.Context, op, path string, body []byte) (*Response, error) {
+	resp := new(Response)
+	if err := c.send(ctx, op, http.MethodPost, path, body, http.StatusOK, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// send makes one request to Authlete, bounded by the attempt timeout, and
+// decodes an answer of status want into out (unless out is nil). Any other
+// status is an *Error with Authlete's resultCode and resultMessage.
+func (c *Client) send(ctx context.Context, op, method, path string, body []byte, want int, out any) error {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.prefix+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
 	}
-	hreq.Header["Content-Type"] = []string{"application/json"}
+	hreq, err := http.NewRequestWithContext(ctx, method, c.prefix+path, reader)
+	if err != nil {
+		return &Error{Op: op, Err: err}
+	}
+	if body != nil {
+		hreq.Header["Content-Type"] = []string{"application/json"}
+	}
 	hreq.Header["Accept"] = []string{"application/json"}
 	hreq.Header["Authorization"] = []string{c.authorization}
 
 	hresp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, &Error{Op: op, Err: err}
+		return &Error{Op: op, Err: err}
 	}
 	defer hresp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxResponse+1))
 	if err != nil {
-		return nil, &Error{Op: op, StatusCode: hresp.StatusCode, Err: err}
+		return &Error{Op: op, StatusCode: hresp.StatusCode, Err: err}
 	}
 	if int64(len(data)) > c.maxResponse {
-		return nil, &Error{Op: op, StatusCode: hresp.StatusCode, Err: ErrResponseTooLarge}
+		return &Error{Op: op, StatusCode: hresp.StatusCode, Err: ErrResponseTooLarge}
 	}
 
-	if hresp.StatusCode != http.StatusOK {
+	if hresp.StatusCode != want {
 		e := &Error{Op: op, StatusCode: hresp.StatusCode,
 			RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now())}
 		var result struct{ ResultCode, ResultMessage string }
 		if json.Unmarshal(data, &result) == nil {
 			e.ResultCode, e.ResultMessage = result.ResultCode, result.ResultMessage
 		}
-		return nil, e
+		return e
 	}
-	resp := new(Response)
-	if err := json.Unmarshal(data, resp); err != nil {
-		return nil, &Error{Op: op, StatusCode: hresp.StatusCode, Err: malformed(err)}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return &Error{Op: op, StatusCode: hresp.StatusCode, Err: malformed(err)}
+		}
 	}
-	return resp, nil
+	return nil
 }

@@ -7,12 +7,16 @@
 // In a test, NewServer starts one on 127.0.0.1 and closes it with the
 // test. As a command: go run ./cmd/authlete-emulator.
 //
+// Beyond DCR it answers the calls that manage clients and read the
+// service: client/get/list, client/get, client/delete,
+// client/lock_flag/update, auth/token/create, auth/token/get/list and
+// service/get (see Calls).
+//
 // What it does not reproduce of Authlete: software statements are
 // ignored, not verified; metadata beyond RFC 7591 and a few OpenID Connect
 // members is dropped rather than stored; the result codes and messages of
-// error answers are the emulator's own; service settings other than
-// unauthorizedOnClientConfigSupported, the supported token endpoint
-// authentication methods and the management endpoint are fixed.
+// error answers are the emulator's own; service settings other than those
+// of Options are fixed.
 package authletetest
 
 import (
@@ -61,6 +65,14 @@ type Options struct {
 	// access token or an unknown client then gets BAD_REQUEST instead of
 	// UNAUTHORIZED.
 	BadRequestOnClientConfig bool
+	// NoDynamicRegistration turns the service's
+	// dynamicRegistrationSupported setting off: registrations get
+	// BAD_REQUEST.
+	NoDynamicRegistration bool
+	// FixedLoopbackPort turns the service's loopbackRedirectionUriVariable
+	// setting off, as /service/get reports it (the emulator has no
+	// authorization endpoint that it would change).
+	FixedLoopbackPort bool
 	// MaxClients is how many clients the service holds at most: a
 	// registration beyond it gets action INTERNAL_SERVER_ERROR with a
 	// server_error body. Zero means DefaultMaxClients; negative, no limit.
@@ -81,6 +93,7 @@ type Emulator struct {
 	v3Auth   string
 	mu       sync.Mutex
 	clients  map[string]*client
+	tokens   map[string][]*token // by client ID
 	faults   []*Fault
 	calls    map[string]int
 }
@@ -95,6 +108,7 @@ type client struct {
 	modified  time.Time
 	meta      *metadata
 	number    int
+	locked    bool
 }
 
 // New returns an Emulator for the service that opts describe.
@@ -129,6 +143,7 @@ func New(opts Options) *Emulator {
 		v2Auth:   r.Header.Get("Authorization"),
 		v3Auth:   "Bearer " + opts.AccessToken,
 		clients:  make(map[string]*client),
+		tokens:   make(map[string][]*token),
 		calls:    make(map[string]int),
 	}
 }
@@ -144,8 +159,12 @@ var operations = map[string]string{
 	"/client/registration/delete": "delete",
 }
 
-// Calls returns how many calls of op ("register", "get", "update",
-// "delete") the emulator received, or of all of them for "".
+// Calls returns how many calls of op the emulator received, or of all of
+// them for "". The DCR calls are "register", "get", "update" and
+// "delete"; the others are named by their path without the API prefix and
+// parameters: "client/get/list", "client/get", "client/delete",
+// "client/lock_flag/update", "auth/token/create", "auth/token/get/list",
+// "service/get".
 func (e *Emulator) Calls(op string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -169,25 +188,24 @@ func (e *Emulator) Clients() int {
 // ServeHTTP answers one Authlete API call.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path, auth := r.URL.Path, e.v2Auth
-	if strings.HasPrefix(path, "/api/") && strings.Count(path, "/") >= 4 && !strings.HasPrefix(path, "/api/client/") {
-		// API v3: /api/{serviceId}/client/registration...
-		rest := path[len("/api/"):]
-		i := strings.IndexByte(rest, '/')
-		if rest[:i] != e.opts.ServiceID {
+	rest, _ := strings.CutPrefix(path, "/api/")
+	if id, after, ok := strings.Cut(rest, "/"); ok && isDigits(id) {
+		// API v3: /api/{serviceId}/...
+		if id != e.opts.ServiceID {
 			refuse(w, http.StatusNotFound, "A001103", "The service does not exist.", "")
 			return
 		}
-		path, auth = rest[i:], e.v3Auth
+		path, auth = "/"+after, e.v3Auth
 	} else {
 		path = strings.TrimPrefix(path, "/api")
 	}
-	op, ok := operations[path]
-	if !ok {
+	op, method, arg := route(path)
+	if op == "" {
 		refuse(w, http.StatusNotFound, "A001103", "Unknown API.", "")
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+	if r.Method != method {
+		w.Header().Set("Allow", method)
 		refuse(w, http.StatusMethodNotAllowed, "A001104", "The method is not allowed.", "")
 		return
 	}
@@ -204,6 +222,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.calls[op]++
 	e.mu.Unlock()
 	if e.injectFault(w, r, op) {
+		return
+	}
+	if _, dcr := operations[path]; !dcr {
+		e.manage(w, r, op, arg)
 		return
 	}
 	var req authlete.Request
@@ -223,6 +245,33 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp = e.delete(&req)
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// route returns the call that path names, the method it takes and its
+// path parameter, if any; "" for an unknown path.
+func route(path string) (op, method, arg string) {
+	if op, ok := operations[path]; ok {
+		return op, http.MethodPost, ""
+	}
+	for _, m := range managementRoutes {
+		if m.param {
+			if arg, ok := strings.CutPrefix(path, m.path+"/"); ok && arg != "" && !strings.Contains(arg, "/") {
+				return m.path[1:], m.method, arg
+			}
+		} else if path == m.path {
+			return m.path[1:], m.method, ""
+		}
+	}
+	return "", "", ""
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // maxRequestBytes bounds the API request bodies the emulator reads.

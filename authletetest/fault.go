@@ -14,8 +14,8 @@ import (
 // application's tests of Authlete's bad days. The first of its fields that
 // is set, in the order below, decides the answer; Delay adds to any.
 type Fault struct {
-	// Op limits the fault to one call: "register", "get", "update" or
-	// "delete". Empty means every call.
+	// Op limits the fault to one call, named as Emulator.Calls names it
+	// ("register", "get", "service/get", ...). Empty means every call.
 	Op string
 	// Times is how many calls the fault applies to. Zero means every call
 	// until ClearFaults.

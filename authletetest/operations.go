@@ -17,7 +17,7 @@ import (
 // Result codes: the success codes are Authlete's; the error codes follow
 // Authlete's shape but are the emulator's own.
 var resultCodes = map[string]struct{ ok, metadata, redirect, token, full string }{
-	"register": {"A202001", "A202201", "A202202", "", "A202301"},
+	"register": {"A202001", "A202201", "A202202", "A202302", "A202301"},
 	"get":      {"A217001", "", "", "A217301", ""},
 	"update":   {"A213001", "A213201", "A213202", "A213301", ""},
 	"delete":   {"A216001", "", "", "A216301", ""},
@@ -37,6 +37,11 @@ type clientInformation struct {
 
 func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 	codes := resultCodes["register"]
+	if e.opts.NoDynamicRegistration {
+		msg := "[" + codes.token + "] The service does not support dynamic client registration."
+		return &authlete.Response{ResultCode: codes.token, ResultMessage: msg, Action: authlete.ActionBadRequest,
+			ResponseContent: errorContent("invalid_request", msg, codes.token)}
+	}
 	m, _, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
 	if merr != nil {
 		return badMetadata(codes.metadata, codes.redirect, merr)
@@ -67,7 +72,7 @@ func (e *Emulator) get(req *authlete.Request) *authlete.Response {
 	e.mu.Lock()
 	defer e.mu.Unlock() // success reads c, which update may be changing
 	c := e.authenticate(req)
-	if c == nil {
+	if c == nil || c.locked {
 		return e.badToken(codes.token)
 	}
 	return e.success(authlete.ActionOK, codes.ok, "The client information has been returned.", c, req.Token)
@@ -79,7 +84,7 @@ func (e *Emulator) update(req *authlete.Request) *authlete.Response {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.authenticate(req)
-	if c == nil {
+	if c == nil || c.locked {
 		return e.badToken(codes.token)
 	}
 	if merr != nil {
@@ -118,6 +123,7 @@ func (e *Emulator) delete(req *authlete.Request) *authlete.Response {
 		return e.badToken(codes.token)
 	}
 	delete(e.clients, c.id)
+	delete(e.tokens, c.id)
 	return &authlete.Response{ResultCode: codes.ok, ResultMessage: "[" + codes.ok + "] The client has been deleted.",
 		Action: authlete.ActionDeleted}
 }
@@ -201,6 +207,7 @@ type authleteClient struct {
 	ResponseTypes         []string `json:"responseTypes"`
 	TokenAuthMethod       string   `json:"tokenAuthMethod"`
 	DynamicallyRegistered bool     `json:"dynamicallyRegistered"`
+	Locked                bool     `json:"locked"`
 	CreatedAt             int64    `json:"createdAt"`
 	ModifiedAt            int64    `json:"modifiedAt"`
 }
@@ -211,7 +218,7 @@ func (e *Emulator) authleteClient(c *client) authleteClient {
 		Number: c.number, ClientID: id, ClientName: c.meta.ClientName, ClientSecret: c.secret,
 		ClientType: "CONFIDENTIAL", ApplicationType: strings.ToUpper(c.meta.ApplicationType),
 		RedirectURIs: c.meta.RedirectURIs, TokenAuthMethod: strings.ToUpper(c.meta.TokenEndpointAuthMethod),
-		DynamicallyRegistered: true, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
+		DynamicallyRegistered: true, Locked: c.locked, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
 		GrantTypes: []string{}, ResponseTypes: []string{},
 	}
 	if c.secret == "" {
