@@ -109,6 +109,7 @@ type client struct {
 	meta      *metadata
 	number    int
 	locked    bool
+	static    bool // registered through the console, not DCR
 }
 
 // New returns an Emulator for the service that opts describe.
@@ -176,6 +177,23 @@ func (e *Emulator) Calls(op string) int {
 		n += c
 	}
 	return n
+}
+
+// AddStaticClient adds a client as an administrator would through
+// Authlete's console: dynamicallyRegistered is false. It returns the
+// client ID, or "" if metadata is not acceptable.
+func (e *Emulator) AddStaticClient(metadata string) string {
+	resp := e.register(&authlete.Request{JSON: metadata})
+	var info struct {
+		ClientID string `json:"client_id"`
+	}
+	if resp.Action != authlete.ActionCreated || json.Unmarshal([]byte(resp.ResponseContent), &info) != nil {
+		return ""
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.clients[info.ClientID].static = true
+	return info.ClientID
 }
 
 // Clients returns how many clients are registered.

@@ -218,7 +218,7 @@ func (e *Emulator) authleteClient(c *client) authleteClient {
 		Number: c.number, ClientID: id, ClientName: c.meta.ClientName, ClientSecret: c.secret,
 		ClientType: "CONFIDENTIAL", ApplicationType: strings.ToUpper(c.meta.ApplicationType),
 		RedirectURIs: c.meta.RedirectURIs, TokenAuthMethod: strings.ToUpper(c.meta.TokenEndpointAuthMethod),
-		DynamicallyRegistered: true, Locked: c.locked, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
+		DynamicallyRegistered: !c.static, Locked: c.locked, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
 		GrantTypes: []string{}, ResponseTypes: []string{},
 	}
 	if c.secret == "" {
