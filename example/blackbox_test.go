@@ -385,3 +385,21 @@ func TestBlackBoxSharedRateLimit(t *testing.T) {
 	metrics := send(t, "GET", a+"/metrics", "", "")
 	assert.Regexp(t, `dcr_rate_limit_store_errors_total\{limit="register"\} [1-9]`, metrics.raw)
 }
+
+// TestBlackBoxServiceDoctor: started against the standalone emulator with
+// unauthorizedOnClientConfigSupported and loopbackRedirectionUriVariable
+// off, the example logs a warning naming each setting and its fix.
+func TestBlackBoxServiceDoctor(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	emu := start(t, binary(t, "../cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port,
+		"-bad-request-on-client-config", "-fixed-loopback-port", "-management-endpoint", "https://dcr.test.example/register")
+	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
+	_, p := startExampleBinary(t, append(emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken),
+		"DCR_PUBLIC_URL=https://dcr.test.example"), "")
+	log := p.out.String()
+	assert.Regexp(t, `level=WARN msg="Authlete service setting breaks DCR clients" setting=unauthorizedOnClientConfigSupported .*fix="Turn on unauthorizedOnClientConfigSupported`, log)
+	assert.Regexp(t, `level=WARN msg="Authlete service setting breaks DCR clients" setting=loopbackRedirectionUriVariable .*fix="Turn on loopbackRedirectionUriVariable`, log)
+	assert.NotContains(t, log, "setting=registrationManagementEndpoint")
+	assert.NotContains(t, log, "setting=dynamicRegistrationSupported")
+}

@@ -47,6 +47,7 @@ import (
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/doctor"
 )
 
 // The time budget. Each call to Authlete, its retries included, ends
@@ -111,6 +112,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 		health.set(err, logger)
 	} else {
 		health.set(nil, logger)
+		reportService(ctx, client, registrationEndpoint, logger)
 	}
 	go health.watch(ctx, client, logger)
 
@@ -168,6 +170,31 @@ func checkCredentials(ctx context.Context, c *authlete.Client, logger *slog.Logg
 	}
 	logger.Warn("Authlete does not answer the start-up check; serving, and /readyz says not ready until it does", "error", err)
 	return err
+}
+
+// reportService logs each setting of the Authlete service that breaks DCR
+// or MCP clients (package doctor). A service access token that may not
+// read the service is worth a warning, not a failure.
+func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint string, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, startupCheckTimeout)
+	defer cancel()
+	findings, err := doctor.Diagnose(ctx, c, registrationEndpoint)
+	var ae *authlete.Error
+	switch {
+	case errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden:
+		logger.Warn("the service access token may not read the service's settings; they were not checked (go run ./cmd/dcr-doctor with a token that may)")
+		return
+	case err != nil:
+		logger.Warn("the service's settings could not be read; they were not checked", "error", err)
+		return
+	}
+	for _, f := range findings {
+		level := slog.LevelWarn
+		if f.Severity == doctor.Error {
+			level = slog.LevelError
+		}
+		logger.Log(ctx, level, "Authlete service setting breaks DCR clients", "setting", f.Setting, "problem", f.Problem, "fix", f.Fix)
+	}
 }
 
 // newClient returns a client of the Authlete service of the AUTHLETE_*

@@ -42,6 +42,10 @@ func main() {
 		"clients the service holds at most; registrations beyond get INTERNAL_SERVER_ERROR (negative: no limit)")
 	flag.BoolVar(&opts.BadRequestOnClientConfig, "bad-request-on-client-config", false,
 		"answer BAD_REQUEST instead of UNAUTHORIZED for bad registration access tokens (unauthorizedOnClientConfigSupported off)")
+	flag.BoolVar(&opts.NoDynamicRegistration, "no-dynamic-registration", false,
+		"turn dynamicRegistrationSupported off: registrations get BAD_REQUEST")
+	flag.BoolVar(&opts.FixedLoopbackPort, "fixed-loopback-port", false,
+		"report loopbackRedirectionUriVariable off in service/get")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

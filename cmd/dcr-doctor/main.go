@@ -1,0 +1,68 @@
+// Command dcr-doctor reads an Authlete service's settings and prints each
+// one that breaks Dynamic Client Registration or MCP clients, with the fix
+// (package doctor):
+//
+//	AUTHLETE_BASE_URL=... AUTHLETE_SERVICE_APIKEY=... AUTHLETE_SERVICE_ACCESSTOKEN=... \
+//	    go run ./cmd/dcr-doctor -public-url https://auth.example.com
+//
+// It exits with status 0 when nothing breaks DCR, 1 when a setting does
+// (an error finding) or Authlete cannot be read; warnings alone exit 0.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/doctor"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, authlete.ConfigFromEnv()); err != nil {
+		fmt.Fprintln(os.Stderr, "dcr-doctor:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config) error {
+	flags := flag.NewFlagSet("dcr-doctor", flag.ContinueOnError)
+	flags.SetOutput(out)
+	publicURL := flags.String("public-url", os.Getenv("DCR_PUBLIC_URL"), "the URL clients reach the server at (default $DCR_PUBLIC_URL); empty skips the management endpoint check")
+	mount := flags.String("path", "/register", "the path the DCR endpoints are mounted at")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	client, err := authlete.New(cfg)
+	if err != nil {
+		return err
+	}
+	endpoint := ""
+	if *publicURL != "" {
+		endpoint = strings.TrimRight(*publicURL, "/") + "/" + strings.Trim(*mount, "/")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	findings, err := doctor.Diagnose(ctx, client, endpoint)
+	if err != nil {
+		return fmt.Errorf("reading the service: %w", err)
+	}
+	errors := 0
+	for _, f := range findings {
+		fmt.Fprintln(out, f)
+		if f.Severity == doctor.Error {
+			errors++
+		}
+	}
+	if len(findings) == 0 {
+		fmt.Fprintln(out, "ok: no setting of the service breaks DCR or MCP clients")
+	}
+	if errors > 0 {
+		return fmt.Errorf("%d setting(s) break DCR", errors)
+	}
+	return nil
+}
