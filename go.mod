@@ -1,6 +1,6 @@
 module github.com/dcr-go/dcr
 
-go 1.24
+go 1.24.0
 
 require (
 	github.com/go-chi/chi/v5 v5.5.0
@@ -10,6 +10,7 @@ require (
 	github.com/redis/go-redis/v9 v9.17.3
 	github.com/rs/cors v1.11.1
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/text v0.30.0
 )
 
 require (

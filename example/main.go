@@ -23,6 +23,8 @@
 //	DCR_MANAGEMENT_RATE_LIMIT  client configuration requests per minute per client IP (default 600; 0: off)
 //	DCR_REDIS_URL              redis://host:port/db: count the rate limits there, for all replicas
 //	DCR_CORS_ORIGINS           comma-separated allowed origins, spaces ignored (default *)
+//	DCR_DEFAULT_SCOPE          the scope of registrations that ask none, e.g. mcp
+//	DCR_ALLOWED_SCOPES         space-separated scopes a client may register; others are dropped
 package main
 
 import (

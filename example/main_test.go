@@ -40,7 +40,7 @@ func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
 	for _, k := range []string{"AUTHLETE_BASE_URL", "AUTHLETE_API_VERSION", "AUTHLETE_SERVICE_APIKEY",
 		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_INITIAL_ACCESS_TOKEN", "DCR_RATE_LIMIT",
-		"DCR_MANAGEMENT_RATE_LIMIT", "DCR_CORS_ORIGINS", "DCR_PUBLIC_URL", "DCR_REDIS_URL"} {
+		"DCR_MANAGEMENT_RATE_LIMIT", "DCR_CORS_ORIGINS", "DCR_PUBLIC_URL", "DCR_REDIS_URL", "DCR_DEFAULT_SCOPE", "DCR_ALLOWED_SCOPES"} {
 		t.Setenv(k, env[k])
 	}
 	logs := &syncBuffer{}
@@ -252,12 +252,43 @@ func TestUnpresentableInitialAccessTokenStopsStartup(t *testing.T) {
 	}
 }
 
+// TestScopesAndReservedNames: the MCP-era policies, through the example.
+func TestScopesAndReservedNames(t *testing.T) {
+	base, _ := startExample(t, map[string]string{"DCR_DEFAULT_SCOPE": "mcp", "DCR_ALLOWED_SCOPES": "mcp offline_access"})
+	for _, tc := range []struct{ body, want string }{
+		{`{"redirect_uris":["https://app.example/cb"]}`, "mcp"},
+		{`{"redirect_uris":["https://app.example/cb"],"scope":"mcp admin"}`, "mcp"},
+		{`{"redirect_uris":["https://app.example/cb"],"scope":"offline_access mcp"}`, "offline_access mcp"},
+	} {
+		reg := send(t, "POST", base+"/register", "", tc.body)
+		require.Equal(t, 201, reg.status, reg.raw)
+		assert.Equal(t, tc.want, reg.body["scope"], tc.body)
+		read := send(t, "GET", reg.body["registration_client_uri"].(string), reg.body["registration_access_token"].(string), "")
+		assert.Equal(t, tc.want, read.body["scope"], "registered so")
+	}
+	for _, name := range []string{"Claude", "\u0421laude", "Cla\u200bude", "ChatGPT Helper"} {
+		reg := send(t, "POST", base+"/register", "", `{"client_name":"`+name+`","redirect_uris":["https://evil.example/cb"]}`)
+		assert.Equal(t, 400, reg.status, name)
+		assert.Equal(t, "invalid_client_metadata", reg.body["error"], name)
+	}
+	ok := send(t, "POST", base+"/register", "", `{"client_name":"Claude","redirect_uris":["https://claude.ai/api/mcp/auth_callback"]}`)
+	assert.Equal(t, 201, ok.status, ok.raw)
+	code := send(t, "POST", base+"/register", "", `{"client_name":"Claude Code","redirect_uris":["http://localhost:54545/callback"]}`)
+	assert.Equal(t, 201, code.status, code.raw)
+}
+
 func TestBadSettings(t *testing.T) {
 	t.Setenv("DCR_RATE_LIMIT", "lots")
 	err := run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
 	assert.ErrorContains(t, err, "DCR_RATE_LIMIT")
 
 	t.Setenv("DCR_RATE_LIMIT", "")
+	t.Setenv("DCR_DEFAULT_SCOPE", "admin")
+	t.Setenv("DCR_ALLOWED_SCOPES", "mcp offline_access")
+	err = run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
+	assert.ErrorContains(t, err, `DCR_DEFAULT_SCOPE "admin" is not in DCR_ALLOWED_SCOPES "mcp offline_access"`)
+
+	t.Setenv("DCR_DEFAULT_SCOPE", "")
 	t.Setenv("AUTHLETE_SERVICE_APIKEY", "123") // set, but not enough
 	err = run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
 	assert.ErrorContains(t, err, "AUTHLETE_BASE_URL", "a partial Authlete configuration is an error, not a fallback to the emulator")

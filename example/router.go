@@ -13,6 +13,16 @@ import (
 	"github.com/dcr-go/dcr/policy"
 )
 
+// reservedNames are the client names of well-known MCP clients, each with
+// the redirect hosts it really uses (loopback redirect URIs are always
+// allowed: desktop clients use them).
+var reservedNames = map[string][]string{
+	"Claude":    {"claude.ai", "*.claude.ai", "claude.com", "*.claude.com", "anthropic.com", "*.anthropic.com"},
+	"Anthropic": {"claude.ai", "*.claude.ai", "claude.com", "*.claude.com", "anthropic.com", "*.anthropic.com"},
+	"ChatGPT":   {"chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"},
+	"OpenAI":    {"chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"},
+}
+
 // newRouter mounts the DCR endpoints on a chi router behind the
 // middleware of a real deployment, with /healthz, /readyz and, from the
 // handler's audit events, /metrics. rdb, if not nil, holds the rate
@@ -32,12 +42,20 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, rdb *redis.
 		MaxAge:         600,
 	}).Handler)
 
+	policies := []dcr.Policy{
+		policy.NativeLoopback(), // desktop MCP clients that omit application_type
+		policy.MaxRedirectURIs(10),
+		policy.ReservedNames(reservedNames), // no "Claude" with an attacker's redirect URI
+	}
+	if s.AllowedScopes != nil {
+		policies = append(policies, policy.AllowedScopes(s.AllowedScopes...))
+	}
+	if s.DefaultScope != "" {
+		policies = append(policies, policy.DefaultScope(s.DefaultScope))
+	}
 	h := dcr.New(backend, dcr.Options{
-		Logger: logger,
-		Policies: []dcr.Policy{
-			policy.NativeLoopback(), // desktop MCP clients that omit application_type
-			policy.MaxRedirectURIs(10),
-		},
+		Logger:             logger,
+		Policies:           policies,
 		InitialAccessToken: s.InitialAccessToken,
 		Audit:              m.record,
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,12 @@ type settings struct {
 	RedisURL string
 	// CORSOrigins is DCR_CORS_ORIGINS.
 	CORSOrigins []string
+	// DefaultScope is DCR_DEFAULT_SCOPE: the scope of registrations that
+	// ask none; "" leaves them alone.
+	DefaultScope string
+	// AllowedScopes is DCR_ALLOWED_SCOPES, space-separated: requested
+	// scopes outside it are dropped; nil allows any.
+	AllowedScopes []string
 }
 
 // Defaults of the settings.
@@ -64,6 +71,15 @@ func settingsFromEnv() (settings, error) {
 				return s, fmt.Errorf("%s %q is not a number of requests per minute (0 turns the limit off)", name, v)
 			}
 			*limit = n
+		}
+	}
+	s.DefaultScope = strings.TrimSpace(os.Getenv("DCR_DEFAULT_SCOPE"))
+	s.AllowedScopes = strings.Fields(os.Getenv("DCR_ALLOWED_SCOPES"))
+	if s.DefaultScope != "" && s.AllowedScopes != nil {
+		for _, scope := range strings.Fields(s.DefaultScope) {
+			if !slices.Contains(s.AllowedScopes, scope) {
+				return s, fmt.Errorf("DCR_DEFAULT_SCOPE %q is not in DCR_ALLOWED_SCOPES %q", scope, strings.Join(s.AllowedScopes, " "))
+			}
 		}
 	}
 	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {

@@ -1,0 +1,110 @@
+package policy_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/policy"
+)
+
+func TestScopes(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	chain := func(m dcr.Metadata) error {
+		for _, p := range []dcr.Policy{policy.AllowedScopes("mcp", "offline_access"), policy.DefaultScope("mcp")} {
+			if err := p(r, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cases := []struct {
+		doc  string
+		want any // the scope member after the policies; nil: absent
+		code string
+	}{
+		{`{}`, "mcp", ""},
+		{`{"scope":""}`, "mcp", ""},
+		{`{"scope":"   "}`, "mcp", ""},
+		{`{"scope":null}`, "mcp", ""},
+		{`{"scope":"mcp admin"}`, "mcp", ""},
+		{`{"scope":"admin"}`, "mcp", ""},
+		{`{"scope":"offline_access  mcp offline_access"}`, "offline_access mcp", ""},
+		{`{"scope":"mcp offline_access"}`, "mcp offline_access", ""},
+		{`{"scope":["mcp"]}`, nil, dcr.InvalidClientMetadata},
+		{`{"scope":42}`, nil, dcr.InvalidClientMetadata},
+	}
+	for _, tc := range cases {
+		m := metadata(t, tc.doc)
+		assert.Equal(t, tc.code, code(t, chain(m)), tc.doc)
+		if tc.code == "" {
+			assert.Equal(t, tc.want, m["scope"], tc.doc)
+		}
+	}
+
+	// Each alone.
+	m := metadata(t, `{"scope":"admin"}`)
+	assert.NoError(t, policy.AllowedScopes("mcp")(r, m))
+	_, present := m["scope"]
+	assert.False(t, present, "nothing allowed is left: the member goes")
+	m = metadata(t, `{"scope":"admin"}`)
+	assert.NoError(t, policy.DefaultScope("mcp")(r, m))
+	assert.Equal(t, "admin", m["scope"], "DefaultScope alone keeps what was asked")
+	m = metadata(t, `{}`)
+	assert.NoError(t, policy.AllowedScopes("mcp")(r, m))
+	assert.NotContains(t, m, "scope", "AllowedScopes alone adds nothing")
+}
+
+func TestReservedNames(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	p := policy.ReservedNames(map[string][]string{
+		"Claude":  {"claude.ai", "*.claude.ai"},
+		"ChatGPT": {"chatgpt.com"},
+		"Cursor":  {"cursor:"},
+		"Mistral": {"*.mistral.ai"},
+	})
+	const evil = `"redirect_uris":["https://evil.example/cb"]`
+	cases := []struct {
+		name, doc, want string
+	}{
+		{"the real one", `{"client_name":"Claude","redirect_uris":["https://claude.ai/api/mcp/auth_callback"]}`, ""},
+		{"a subdomain", `{"client_name":"Claude","redirect_uris":["https://app.claude.ai/cb"]}`, ""},
+		{"desktop on loopback", `{"client_name":"Claude Code","redirect_uris":["http://localhost:54545/callback","http://127.0.0.1:1/cb","http://[::1]/cb"]}`, ""},
+		{"a listed scheme", `{"client_name":"Cursor","redirect_uris":["cursor://anysphere.cursor-mcp/oauth/callback"]}`, ""},
+		{"another name", `{"client_name":"My MCP client",` + evil + `}`, ""},
+		{"no name", `{` + evil + `}`, ""},
+		{"null name", `{"client_name":null,` + evil + `}`, ""},
+		{"no redirect URIs", `{"client_name":"Claude"}`, ""},
+		{"Mistral itself", `{"client_name":"Mistral","redirect_uris":["https://chat.mistral.ai/cb"]}`, ""},
+		{"http on the right host", `{"client_name":"Claude","redirect_uris":["http://claude.ai/cb"]}`, ""},
+		{"evil redirect", `{"client_name":"Claude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"one evil among good", `{"client_name":"Claude","redirect_uris":["https://claude.ai/cb","https://evil.example/cb"]}`, dcr.InvalidClientMetadata},
+		{"http on a LAN host", `{"client_name":"Claude","redirect_uris":["http://192.168.1.5/cb"]}`, dcr.InvalidClientMetadata},
+		{"private-use scheme not listed", `{"client_name":"Claude","redirect_uris":["evil://claude.ai/cb"]}`, dcr.InvalidClientMetadata},
+		{"suffix trick", `{"client_name":"Claude","redirect_uris":["https://evilclaude.ai/cb"]}`, dcr.InvalidClientMetadata},
+		{"case", `{"client_name":"CLAUDE",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"inside a longer name", `{"client_name":"Claude Desktop (official)",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"Cyrillic С", `{"client_name":"Сlaude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"Cyrillic е", `{"client_name":"Claudе",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"Greek α in ChatGPT", `{"client_name":"ChαtGPT",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"zero-width space", `{"client_name":"Cla\u200bude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"zero-width joiner", `{"client_name":"Cl\u200daude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"fullwidth", `{"client_name":"Ｃｌａｕｄｅ",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"mathematical bold", `{"client_name":"𝐂𝐥𝐚𝐮𝐝𝐞",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"accents", `{"client_name":"Cláudé",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"spaces and dots", `{"client_name":"C l a.u-d e",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"capital I for l", `{"client_name":"CIaude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"digit 1 for l", `{"client_name":"C1aude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"rn for m", `{"client_name":"Rnistral",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"localized name", `{"client_name":"Helper","client_name#ja":"Claude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"name not a string", `{"client_name":["Claude"],` + evil + `}`, dcr.InvalidClientMetadata},
+		{"redirect_uris not an array", `{"client_name":"Claude","redirect_uris":"https://evil.example/cb"}`, dcr.InvalidClientMetadata},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, code(t, p(r, metadata(t, tc.doc))))
+		})
+	}
+}
