@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 )
 
@@ -402,4 +403,79 @@ func TestBlackBoxServiceDoctor(t *testing.T) {
 	assert.Regexp(t, `level=WARN msg="Authlete service setting breaks DCR clients" setting=loopbackRedirectionUriVariable .*fix="Turn on loopbackRedirectionUriVariable`, log)
 	assert.NotContains(t, log, "setting=registrationManagementEndpoint")
 	assert.NotContains(t, log, "setting=dynamicRegistrationSupported")
+}
+
+// runJanitor runs the built dcr-janitor to its end and returns its output.
+func runJanitor(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	p := start(t, binary(t, "../cmd/dcr-janitor", false), env, args...)
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("dcr-janitor did not finish")
+	}
+	require.NoError(t, p.err, p.out.String())
+	return p.out.String()
+}
+
+// TestBlackBoxJanitor: three clients registered through the example on the
+// standalone emulator, one given a token; the janitor keeps that one and
+// removes the others, at once or after a grace period.
+func TestBlackBoxJanitor(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	emu := start(t, binary(t, "../cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port)
+	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
+	env := emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken)
+	base, _ := startExampleBinary(t, env, "")
+	authleteClient, err := authlete.New(authlete.Config{BaseURL: "http://127.0.0.1:" + port,
+		ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken})
+	require.NoError(t, err)
+
+	type registered struct{ id, token string }
+	registerThree := func() []registered {
+		var out []registered
+		for i := 0; i < 3; i++ {
+			reg := send(t, "POST", base+"/register", "", `{"client_name":"Claude Code","redirect_uris":["http://localhost:5454/cb"]}`)
+			require.Equal(t, 201, reg.status, reg.raw)
+			out = append(out, registered{reg.body["client_id"].(string), reg.body["registration_access_token"].(string)})
+		}
+		n, _ := strconv.ParseInt(out[0].id, 10, 64)
+		_, err := authleteClient.CreateToken(context.Background(), n, "alice", []string{"mcp"})
+		require.NoError(t, err)
+		return out
+	}
+	status := func(c registered) int { return send(t, "GET", base+"/register/"+c.id, c.token, "").status }
+
+	clients := registerThree()
+	dry := runJanitor(t, env, "-older-than", "0", "-dry-run")
+	assert.Contains(t, dry, "would delete "+clients[1].id)
+	assert.Contains(t, dry, "would delete "+clients[2].id)
+	assert.NotContains(t, dry, clients[0].id)
+	assert.Contains(t, dry, "kept 1, locked 0, deleted 2 (dry run: nothing changed)")
+	for _, c := range clients {
+		assert.Equal(t, 200, status(c), "the dry run changed nothing")
+	}
+
+	out := runJanitor(t, env, "-older-than", "0")
+	assert.Contains(t, out, "delete "+clients[1].id)
+	assert.Contains(t, out, "kept 1, locked 0, deleted 2\n")
+	assert.Equal(t, 200, status(clients[0]), "the client with a token is kept")
+	assert.Equal(t, 401, status(clients[1]), "a deleted client's registration access token gets 401")
+	assert.Equal(t, 401, status(clients[2]))
+
+	// With a grace period: locked first, deleted by a later run.
+	more := registerThree()
+	out = runJanitor(t, env, "-older-than", "0", "-grace", "1s")
+	assert.Contains(t, out, "lock "+more[1].id)
+	assert.Contains(t, out, "lock "+more[2].id)
+	assert.Equal(t, 401, status(more[1]), "a locked client cannot read its configuration")
+	time.Sleep(1500 * time.Millisecond) // the grace period; only its lower bound matters
+	out = runJanitor(t, env, "-older-than", "0", "-grace", "1s")
+	assert.Contains(t, out, "delete "+more[1].id)
+	assert.Contains(t, out, "delete "+more[2].id)
+	assert.Contains(t, out, "kept 2, locked 0, deleted 2\n")
+	_, err = authleteClient.GetClient(context.Background(), more[1].id)
+	assert.Error(t, err, "deleted")
+	assert.Equal(t, 200, status(more[0]))
 }
