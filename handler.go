@@ -12,7 +12,9 @@
 package dcr
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -306,6 +308,13 @@ func readAll(r io.Reader, length, limit int64) ([]byte, error) {
 			buf = append(buf, 0)[:len(buf)]
 		}
 	}
+}
+
+// isJSONObject reports whether body is exactly one JSON object (RFC 8259),
+// with optional white space around it.
+func isJSONObject(body []byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(body)
 }
 
 // isJSONContentType reports whether v names application/json, with or
