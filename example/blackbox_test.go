@@ -160,8 +160,10 @@ func TestBlackBoxManagementEndpointMismatch(t *testing.T) {
 	base, p := startExampleBinary(t, append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "DCR_PUBLIC_URL=https://dcr.test.example"), "")
 	require.Equal(t, 201, send(t, "POST", base+"/register", "", `{}`).status)
 	require.Equal(t, 201, send(t, "POST", base+"/register", "", `{}`).status)
-	p.waitFor(t, regexp.MustCompile(`(registrationManagementEndpoint)`), 5*time.Second)
-	assert.Equal(t, 1, strings.Count(p.out.String(), "registrationManagementEndpoint"), "warned once")
+	const warning = "registration_client_uri is not under this server's registration endpoint"
+	p.waitFor(t, regexp.MustCompile(`(`+warning+`)`), 5*time.Second)
+	assert.Equal(t, 1, strings.Count(p.out.String(), warning), "warned once")
+	assert.Contains(t, p.out.String(), "setting=registrationManagementEndpoint", "and the service doctor said so at start-up")
 }
 
 // TestBlackBoxHangingAuthlete: with an Authlete that accepts connections
