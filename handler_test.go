@@ -430,6 +430,15 @@ func TestBearerToken(t *testing.T) {
 		{"dpop", []string{"DPoP abc"}, "", true},
 		{"non-ASCII", []string{"Bearer abcé"}, "", true},
 		{"8 KiB", []string{"Bearer " + strings.Repeat("a", 8<<10)}, strings.Repeat("a", 8<<10), false},
+		// The edges of each character range of b64token, and their neighbours.
+		{"range edges", []string{"Bearer 09azAZ-._~+/"}, "09azAZ-._~+/", false},
+		{"':' after '9'", []string{"Bearer 9:"}, "", true},
+		{"'/' before '0' is allowed", []string{"Bearer /0"}, "/0", false},
+		{"'@' before 'A'", []string{"Bearer @A"}, "", true},
+		{"'[' after 'Z'", []string{"Bearer Z["}, "", true},
+		{"'`' before 'a'", []string{"Bearer `a"}, "", true},
+		{"'{' after 'z'", []string{"Bearer z{"}, "", true},
+		{"',' between '+' and '-'", []string{"Bearer a,b"}, "", true},
 		{"over 8 KiB", []string{"Bearer " + strings.Repeat("a", 8<<10+1)}, "", true},
 	}
 	for _, tc := range cases {

@@ -2,10 +2,15 @@ package dcr_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,4 +79,121 @@ func TestShortTokensDoNotGarbleLogs(t *testing.T) {
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 	assert.Contains(t, logs.String(), `"error":"bad token REDACTED"`)
 	assert.NotContains(t, logs.String(), ratToken)
+}
+
+// TestLogLines pins what the handler logs, at which level, with which
+// keys: the operator's only view of failures.
+func TestLogLines(t *testing.T) {
+	iat := func(ctx context.Context, token string) error { return errors.New("unknown token") }
+	internal := &authlete.Response{Action: authlete.ActionInternalServerError, ResultCode: "A202101",
+		ResultMessage: "[A202101] Authlete failed.", ResponseContent: `{"error":"server_error"}`}
+	for _, tc := range []struct {
+		name   string
+		opts   dcr.Options
+		resp   *authlete.Response
+		err    error
+		method string
+		path   string
+		want   []string
+	}{
+		{"refused initial access token", dcr.Options{InitialAccessToken: iat}, nil, nil, "POST", "/register",
+			[]string{`"level":"INFO"`, `"msg":"dcr: initial access token refused"`, `"error":"unknown token"`}},
+		{"INTERNAL_SERVER_ERROR", dcr.Options{}, internal, nil, "GET", "/register/4711",
+			[]string{`"level":"WARN"`, `"msg":"dcr: authlete answered INTERNAL_SERVER_ERROR"`, `"op":"get"`,
+				`"result_code":"A202101"`, `"result_message":"[A202101] Authlete failed."`}},
+		{"backend failure", dcr.Options{}, nil, errors.New("down"), "DELETE", "/register/4711",
+			[]string{`"level":"ERROR"`, `"msg":"dcr: request failed"`, `"op":"delete"`, `"client_id":"4711"`, `"error":"down"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			tc.opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+			h := newRouter(dcr.New(&scripted{resp: tc.resp, err: tc.err}, tc.opts))
+			send(h, tc.method, tc.path, "Bearer "+ratToken, `{}`)
+			for _, want := range tc.want {
+				assert.Contains(t, logs.String(), want)
+			}
+			assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "one line: %s", logs.String())
+			assert.NotContains(t, logs.String(), ratToken)
+		})
+	}
+
+	// A client that went away is no failure of the server: Info.
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	backend := backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
+		cancel()
+		return nil, &authlete.Error{Op: op, Err: ctx.Err()}
+	})
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	r := httptest.NewRequestWithContext(ctx, "GET", "/register/4711", nil)
+	r.Header.Set("Authorization", "Bearer "+ratToken)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: request failed"`)
+
+	// A context error of Authlete's call, not the client's: Error.
+	logs.Reset()
+	backend = backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
+		return nil, &authlete.Error{Op: op, Err: context.Canceled}
+	})
+	h = newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
+	assert.Contains(t, logs.String(), `"level":"ERROR","msg":"dcr: request failed"`)
+}
+
+// TestLogEventsKeys pins the keys and levels of LogEvents.
+func TestLogEventsKeys(t *testing.T) {
+	var logs bytes.Buffer
+	log := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
+	log(dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001", Duration: time.Millisecond})
+	assert.Equal(t, `"level":"INFO","msg":"dcr: request","op":"register","client_id":"4711","status":201,"action":"CREATED","result_code":"A202001","error":"","duration":1000000}`,
+		logs.String()[strings.Index(logs.String(), `"level"`):len(logs.String())-1])
+	logs.Reset()
+	log(dcr.Event{Op: "get", Status: 499})
+	assert.Contains(t, logs.String(), `"level":"INFO"`)
+	logs.Reset()
+	log(dcr.Event{Op: "get", Status: 500, Error: "server_error", Err: errors.New("x")})
+	assert.Contains(t, logs.String(), `"level":"ERROR"`)
+	assert.Contains(t, logs.String(), `"error":"server_error"`)
+	assert.Contains(t, logs.String(), `"err":"x"`)
+}
+
+// TestClientIDBoundaries: 1024 visible ASCII characters, from '!' to '~'.
+func TestClientIDBoundaries(t *testing.T) {
+	for id, ok := range map[string]bool{
+		strings.Repeat("1", 1024): true,
+		strings.Repeat("1", 1025): false,
+		"!":                       true,
+		"~":                       true,
+		"a\x7fb":                  false,
+		"a b":                     false,
+	} {
+		backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: "{}"}}
+		h := dcr.New(backend, dcr.Options{ClientID: func(*http.Request) string { return id }})
+		rec := send(h, "GET", "/register/x", "Bearer t", "")
+		if ok {
+			assert.Equal(t, 200, rec.Code, "%q", id)
+			assert.Equal(t, []call{{"get", authlete.Request{ClientID: id, Token: "t"}}}, backend.recorded())
+		} else {
+			assert.Equal(t, 400, rec.Code, "%q", id)
+			assert.Empty(t, backend.recorded())
+		}
+	}
+}
+
+// errReader fails in the middle of a body.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// TestUnreadableBody: a body that cannot be read is the client's 400,
+// without calling Authlete.
+func TestUnreadableBody(t *testing.T) {
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+	r := httptest.NewRequest("POST", "/register", errReader{})
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, r)
+	assert.Equal(t, 400, rec.Code)
+	assert.JSONEq(t, `{"error":"invalid_request","error_description":"The request body could not be read."}`, rec.Body.String())
+	assert.Empty(t, backend.recorded())
 }

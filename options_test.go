@@ -3,9 +3,12 @@ package dcr_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -251,4 +254,109 @@ func TestLogEvents(t *testing.T) {
 		assert.Contains(t, out, want)
 	}
 	assert.NotContains(t, out, ratToken)
+}
+
+// TestPolicyRefusalStopsTheRequest protects the rule that a policy's
+// refusal or failure answers the request: Authlete is not called and
+// nothing more is written.
+func TestPolicyRefusalStopsTheRequest(t *testing.T) {
+	refuse := func(r *http.Request, m dcr.Metadata) error { return dcr.Reject(dcr.InvalidRedirectURI, "no") }
+	fail := func(r *http.Request, m dcr.Metadata) error { return errors.New("store down") }
+	unencodable := func(r *http.Request, m dcr.Metadata) error { m["x"] = math.Inf(1); return nil }
+	for _, tc := range []struct {
+		name         string
+		policy       dcr.Policy
+		method, path string
+		status       int
+		body         string
+		hooked       bool
+	}{
+		{"refused registration", refuse, "POST", "/register", 400, `{"error":"invalid_redirect_uri","error_description":"no"}`, false},
+		{"refused update", refuse, "PUT", "/register/1", 400, `{"error":"invalid_redirect_uri","error_description":"no"}`, false},
+		{"failed registration", fail, "POST", "/register", 500, "", true},
+		{"failed update", fail, "PUT", "/register/1", 500, "", true},
+		{"unencodable registration", unencodable, "POST", "/register", 500, "", true},
+		{"unencodable update", unencodable, "PUT", "/register/1", 500, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+			var hooked []error
+			var logs bytes.Buffer
+			h := newRouter(dcr.New(backend, dcr.Options{
+				Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
+				Policies: []dcr.Policy{tc.policy},
+				ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+					hooked = append(hooked, err)
+					dcr.DefaultErrorHandler(w, r, err)
+				},
+			}))
+			rec := send(h, tc.method, tc.path, "Bearer "+ratToken, `{"client_id":"1"}`)
+			assert.Equal(t, tc.status, rec.Code)
+			assert.Empty(t, backend.recorded(), "Authlete is not called")
+			var body map[string]any
+			dec := json.NewDecoder(rec.Body)
+			require.NoError(t, dec.Decode(&body))
+			assert.False(t, dec.More(), "one answer, not two: %s", rec.Body.String())
+			if tc.body != "" {
+				code, _ := body["error"].(string)
+				assert.Equal(t, "invalid_redirect_uri", code)
+			}
+			assert.Equal(t, tc.hooked, len(hooked) == 1, "the hook sees a failure, not a refusal")
+			if tc.hooked {
+				assert.Contains(t, logs.String(), `"level":"ERROR"`)
+				assert.NotContains(t, logs.String(), ratToken)
+			}
+		})
+	}
+}
+
+// TestPolicyOutputIsWhatAuthleteGets pins the JSON that Authlete receives
+// after a policy changed the metadata: members sorted, numbers as sent, no
+// HTML escaping, no trailing newline.
+func TestPolicyOutputIsWhatAuthleteGets(t *testing.T) {
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+	h := newRouter(dcr.New(backend, dcr.Options{Policies: []dcr.Policy{func(r *http.Request, m dcr.Metadata) error {
+		m["application_type"] = "native"
+		return nil
+	}}}))
+	rec := send(h, "POST", "/register", "", `{"redirect_uris":["http://localhost/cb?a=1&b=<2>"], "client_name":"café","n":1.50}`)
+	require.Equal(t, 201, rec.Code)
+	require.Len(t, backend.recorded(), 1)
+	assert.Equal(t, `{"application_type":"native","client_name":"café","n":1.50,"redirect_uris":["http://localhost/cb?a=1&b=<2>"]}`,
+		backend.recorded()[0].req.JSON)
+}
+
+// TestAuditStatuses protects the status the client gets when Audit wraps
+// the ResponseWriter, and the status the event records when an error
+// handler writes a body without WriteHeader, or nothing at all.
+func TestAuditStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		resp   *authlete.Response
+		hook   func(http.ResponseWriter, *http.Request, error)
+		status int
+	}{
+		{"created", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}, nil, 201},
+		{"bad request", &authlete.Response{Action: authlete.ActionBadRequest, ResponseContent: content}, nil, 400},
+		{"deleted", &authlete.Response{Action: authlete.ActionDeleted}, nil, 204},
+		{"hook writes a body only", nil, func(w http.ResponseWriter, r *http.Request, err error) { io.WriteString(w, "{}") }, 200},
+		{"hook writes nothing", nil, func(w http.ResponseWriter, r *http.Request, err error) {}, 200},
+		{"hook writes twice", nil, func(w http.ResponseWriter, r *http.Request, err error) {
+			w.WriteHeader(502)
+			w.WriteHeader(503)
+		}, 502},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var event dcr.Event
+			backend := &scripted{resp: tc.resp}
+			if tc.resp == nil {
+				backend.err = errors.New("down")
+			}
+			h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler), ErrorHandler: tc.hook,
+				Audit: func(e dcr.Event) { event = e }}))
+			rec := send(h, "POST", "/register", "", `{}`)
+			assert.Equal(t, tc.status, rec.Code, "the client's status")
+			assert.Equal(t, tc.status, event.Status, "the event's status")
+		})
+	}
 }

@@ -183,6 +183,34 @@ func TestRetryAfterDate(t *testing.T) {
 	assert.InDelta(t, 90, ae.RetryAfter.Seconds(), 2)
 }
 
+// TestServiceIDDigits: every digit is a digit, at the edges of the range.
+func TestServiceIDDigits(t *testing.T) {
+	for _, id := range []string{"0", "9", "0123456789"} {
+		_, err := authlete.New(authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: id, ServiceAccessToken: accessToken})
+		assert.NoError(t, err, id)
+	}
+}
+
+// TestMaxResponseBytesBoundary: an answer of exactly MaxResponseBytes is
+// read; one byte more is too large.
+func TestMaxResponseBytesBoundary(t *testing.T) {
+	answer := `{"action":"OK","responseContent":"{}"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, answer) }))
+	defer srv.Close()
+	for limit, wantErr := range map[int64]bool{int64(len(answer)): false, int64(len(answer)) - 1: true} {
+		cfg := v3Config(srv.URL)
+		cfg.MaxResponseBytes = limit
+		c, err := authlete.New(cfg)
+		require.NoError(t, err)
+		_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+		if wantErr {
+			assert.ErrorIs(t, err, authlete.ErrResponseTooLarge, "limit %d", limit)
+		} else {
+			assert.NoError(t, err, "limit %d", limit)
+		}
+	}
+}
+
 func TestUnusableAnswers(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -348,6 +376,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"v3 without base URL", authlete.Config{ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
 		{"v3 without service ID", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAccessToken: accessToken}, "AUTHLETE_SERVICE_APIKEY"},
 		{"v3 non-numeric service ID", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "abc", ServiceAccessToken: accessToken}, "numeric"},
+		{"v3 service ID with '/'", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "12/34", ServiceAccessToken: accessToken}, "numeric"},
+		{"v3 service ID with ':'", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "12:", ServiceAccessToken: accessToken}, "numeric"},
 		{"v3 without token", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: serviceID}, "AUTHLETE_SERVICE_ACCESSTOKEN"},
 		{"v2 without secret", authlete.Config{APIVersion: "V2", ServiceAPIKey: apiKey}, "AUTHLETE_SERVICE_APISECRET"},
 		{"unknown version", authlete.Config{APIVersion: "V4", BaseURL: "https://us.authlete.com"}, "AUTHLETE_API_VERSION"},

@@ -37,6 +37,8 @@ func TestRetries(t *testing.T) {
 		{"get after a dropped connection", "get", get, 0, authletetest.Fault{Drop: true, Times: 1}, false, 2},
 		{"get gives up after the retries", "get", get, 0, authletetest.Fault{Status: 503, Times: 3}, true, 3},
 		{"get with more retries", "get", get, 4, authletetest.Fault{Status: 503, Times: 4}, false, 5},
+		{"get with one retry", "get", get, 1, authletetest.Fault{Status: 503, Times: 2}, true, 2},
+		{"get with one retry, enough", "get", get, 1, authletetest.Fault{Status: 503, Times: 1}, false, 2},
 		{"get without retries", "get", get, -1, authletetest.Fault{Status: 503, Times: 1}, true, 1},
 		{"get: 500 is not retried", "get", get, 0, authletetest.Fault{Status: 500, Times: 1}, true, 1},
 		{"get: 401 is not retried", "get", get, 0, authletetest.Fault{Status: 401, Times: 1}, true, 1},

@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 gremlins=github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 export GOFLAGS=-count=1 # never a cached test result for a mutant
 out=${MUTATION_OUT:-$(mktemp -d)}
+mkdir -p "$out"
 # The root package's path covers the whole module: mutate only its own files.
 subdirs='^(authlete|authletetest|policy|lifecycle|doctor|example|cmd|interop|scripts|testdata)/'
 
