@@ -357,7 +357,8 @@ func TestBlackBoxSharedRateLimit(t *testing.T) {
 	t.Parallel()
 	redisSrv := startRedis(t)
 	emulator := authletetest.NewServer(t, authletetest.Options{})
-	env := append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "DCR_RATE_LIMIT=4", "DCR_REDIS_URL="+redisSrv.url())
+	env := append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "DCR_RATE_LIMIT=4",
+		"DCR_MANAGEMENT_RATE_LIMIT=3", "DCR_REDIS_URL="+redisSrv.url())
 	a, pa := startExampleBinary(t, env, "")
 	b, pb := startExampleBinary(t, env, "")
 
@@ -368,6 +369,12 @@ func TestBlackBoxSharedRateLimit(t *testing.T) {
 		statuses = append(statuses, send(t, "POST", base+"/register", "", `{}`).status)
 	}
 	assert.Equal(t, []int{201, 201, 201, 201, 429, 429, 429, 429}, statuses, "one limit across the replicas")
+	statuses = nil
+	for i := 0; i < 6; i++ {
+		base := []string{a, b}[i%2]
+		statuses = append(statuses, send(t, "GET", base+"/register/12345", "made-up-token", "").status)
+	}
+	assert.Equal(t, []int{401, 401, 401, 429, 429, 429}, statuses, "the client configuration limit too, counted apart")
 
 	redisSrv.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
