@@ -63,8 +63,9 @@ type Options struct {
 	// access token (RFC 7591 §3): it is called with the bearer token of
 	// each registration request, and any error refuses the request with
 	// 401 and WWW-Authenticate: Bearer (RFC 6750), without calling
-	// Authlete. Client configuration requests are not affected. Nil means
-	// registration is open. See StaticTokens.
+	// Authlete. The token is never sent to Authlete, which ignores it on
+	// registration. Client configuration requests are not affected. Nil
+	// means registration is open. See StaticTokens.
 	InitialAccessToken func(ctx context.Context, token string) error
 	// Policies check, and may change, the client metadata of registration
 	// and update requests, in order, before Authlete is called; see Policy

@@ -8,8 +8,9 @@ type Request struct {
 	// JSON is the client's request body, passed to Authlete as a string
 	// (register and update).
 	JSON string `json:"json,omitempty"`
-	// Token is the initial access token (register, optional) or the
-	// registration access token (get, update, delete).
+	// Token is the registration access token (get, update, delete).
+	// Authlete also takes an initial access token on register but ignores
+	// it; package dcr never sends one.
 	Token string `json:"token,omitempty"`
 	// ClientID is the client identifier (get, update, delete).
 	ClientID string `json:"clientId,omitempty"`
