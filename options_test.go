@@ -360,3 +360,7 @@ func TestAuditStatuses(t *testing.T) {
 		})
 	}
 }
+
+func TestPolicyErrorText(t *testing.T) {
+	assert.Equal(t, "dcr: rejected: invalid_redirect_uri: No http.", dcr.Reject(dcr.InvalidRedirectURI, "No http.").Error())
+}
