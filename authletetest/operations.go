@@ -17,7 +17,7 @@ import (
 // Result codes: the success codes are Authlete's; the error codes follow
 // Authlete's shape but are the emulator's own.
 var resultCodes = map[string]struct{ ok, metadata, redirect, token, full string }{
-	"register": {"A202001", "A202201", "A202202", "A202302", "A202301"},
+	"register": {"A202001", "A202201", "A202202", "", "A202301"},
 	"get":      {"A217001", "", "", "A217301", ""},
 	"update":   {"A213001", "A213201", "A213202", "A213301", ""},
 	"delete":   {"A216001", "", "", "A216301", ""},
@@ -38,9 +38,10 @@ type clientInformation struct {
 func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 	codes := resultCodes["register"]
 	if e.opts.NoDynamicRegistration {
-		msg := "[" + codes.token + "] The service does not support dynamic client registration."
-		return &authlete.Response{ResultCode: codes.token, ResultMessage: msg, Action: authlete.ActionBadRequest,
-			ResponseContent: errorContent("invalid_request", msg, codes.token)}
+		const code = "A202302"
+		msg := "[" + code + "] The service does not support dynamic client registration."
+		return &authlete.Response{ResultCode: code, ResultMessage: msg, Action: authlete.ActionBadRequest,
+			ResponseContent: errorContent("invalid_request", msg, code)}
 	}
 	m, _, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
 	if merr != nil {
