@@ -21,3 +21,29 @@ func ExampleRedirectURIHosts() {
 	fmt.Println(err)
 	// Output: dcr: rejected: invalid_redirect_uri: The host of the redirect URI "https://evil.test/cb" is not allowed.
 }
+
+func ExampleAllowedScopes() {
+	r := httptest.NewRequest("POST", "/register", nil)
+	for _, m := range []dcr.Metadata{{"scope": "mcp admin"}, {}} {
+		policy.AllowedScopes("mcp", "offline_access")(r, m) // drop what is not allowed
+		policy.DefaultScope("mcp")(r, m)                    // then give those left with none the default
+		fmt.Println(m["scope"])
+	}
+	// Output:
+	// mcp
+	// mcp
+}
+
+func ExampleReservedNames() {
+	p := policy.ReservedNames(map[string][]string{"Claude": {"claude.ai", "*.claude.ai"}})
+	r := httptest.NewRequest("POST", "/register", nil)
+	for _, name := range []string{"Claude", "Сlaude", "Cla\u200bude Desktop", "My client"} {
+		err := p(r, dcr.Metadata{"client_name": name, "redirect_uris": []any{"https://evil.example/cb"}})
+		fmt.Printf("%q: %v\n", name, err != nil)
+	}
+	// Output:
+	// "Claude": true
+	// "Сlaude": true
+	// "Cla\u200bude Desktop": true
+	// "My client": false
+}

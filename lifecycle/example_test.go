@@ -1,0 +1,36 @@
+package lifecycle_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"strconv"
+
+	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/lifecycle"
+)
+
+func ExampleRun() {
+	ctx := context.Background()
+	srv := httptest.NewServer(authletetest.New(authletetest.Options{}))
+	defer srv.Close()
+	client, _ := authlete.New(authlete.Config{BaseURL: srv.URL, ServiceAPIKey: authletetest.DefaultServiceID,
+		ServiceAccessToken: authletetest.DefaultAccessToken})
+
+	// Three clients register; one of them gets a token.
+	for i := 0; i < 3; i++ {
+		client.Register(ctx, &authlete.Request{JSON: `{"client_name":"Claude"}`})
+	}
+	page, _ := client.ListClients(ctx, 0, 1)
+	client.CreateToken(ctx, page.Clients[0].ClientID, "alice", nil)
+
+	report, err := lifecycle.Run(ctx, client, lifecycle.Options{Logger: slog.New(slog.DiscardHandler)})
+	fmt.Println(err, report.Kept, report.Deleted)
+	_, err = client.GetClient(ctx, strconv.FormatInt(page.Clients[0].ClientID, 10))
+	fmt.Println(err)
+	// Output:
+	// <nil> 1 2
+	// <nil>
+}
