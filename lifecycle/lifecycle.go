@@ -8,7 +8,10 @@
 // than a TTL without one. With a grace period it first locks them
 // (quarantine: reversible, the client gets no token and cannot read its
 // configuration) and deletes them on a later run, once they have been
-// locked for the grace period; without one it deletes at once.
+// locked for the grace period; without one it deletes at once. The grace
+// period counts from the client's modifiedAt, which Authlete updates when
+// it locks a client; each run checks so at its first lock and reports it
+// if not.
 //
 // Run is meant for cron or a Kubernetes CronJob (cmd/dcr-janitor): one run
 // at a time, so replicas of the server need no lock.
@@ -27,6 +30,7 @@ import (
 // Authlete is what Run needs of Authlete; *authlete.Client has it.
 type Authlete interface {
 	ListClients(ctx context.Context, start, end int) (*authlete.ClientPage, error)
+	GetClient(ctx context.Context, clientID string) (*authlete.ClientSummary, error)
 	ListTokens(ctx context.Context, clientID string, start, end int) (*authlete.TokenPage, error)
 	LockClient(ctx context.Context, clientID string, locked bool) error
 	DeleteClient(ctx context.Context, clientID string) error
@@ -97,6 +101,9 @@ type Report struct {
 	// dry run, that would be).
 	Kept, Locked, Deleted int
 	Actions               []Action
+	// Warnings are problems that did not stop the run, such as an
+	// Authlete that does not update modifiedAt when it locks a client.
+	Warnings []string
 }
 
 // Run lists the service's clients and removes the stale ones, as opts
@@ -163,6 +170,9 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 			switch act.Kind {
 			case Lock:
 				err = a.LockClient(ctx, id, true)
+				if err == nil && report.Locked == 0 {
+					err = checkLockTime(ctx, a, id, now, report, opts)
+				}
 			case Delete:
 				err = a.DeleteClient(ctx, id)
 			}
@@ -173,6 +183,24 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 		record(report, act, opts)
 	}
 	return report, nil
+}
+
+// checkLockTime reads back the first client a run locks: the grace period
+// counts from modifiedAt, so Authlete must update it when it locks a
+// client. If it did not, the run goes on and the report says so.
+func checkLockTime(ctx context.Context, a Authlete, id string, lockedAt time.Time, report *Report, opts Options) error {
+	c, err := a.GetClient(ctx, id)
+	if err != nil {
+		return err
+	}
+	const skew = time.Minute // between this machine's clock and Authlete's
+	if time.UnixMilli(c.ModifiedAt).Before(lockedAt.Add(-skew)) {
+		w := fmt.Sprintf("Authlete did not update modifiedAt of client %s when locking it (%s): the grace period counts from modifiedAt, so locked clients may be deleted before it is over; run without -grace, or check the lock flag API of your Authlete version",
+			id, time.UnixMilli(c.ModifiedAt).UTC().Format(time.RFC3339))
+		report.Warnings = append(report.Warnings, w)
+		opts.Logger.Warn("lifecycle: " + w)
+	}
+	return nil
 }
 
 // hasLiveToken reports whether the client holds an access or refresh

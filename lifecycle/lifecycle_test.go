@@ -254,3 +254,40 @@ func TestRunStopsOnAuthleteErrors(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.True(t, ae.Refused())
 }
+
+// staleModifiedAt is an Authlete whose lock leaves modifiedAt alone.
+type staleModifiedAt struct{ *authlete.Client }
+
+func (s staleModifiedAt) GetClient(ctx context.Context, id string) (*authlete.ClientSummary, error) {
+	c, err := s.Client.GetClient(ctx, id)
+	if c != nil {
+		c.ModifiedAt = c.CreatedAt - int64(time.Hour/time.Millisecond)
+	}
+	return c, err
+}
+
+// TestRunChecksThatLockingUpdatesModifiedAt: the grace period counts from
+// modifiedAt; a run warns when Authlete does not update it on lock.
+func TestRunChecksThatLockingUpdatesModifiedAt(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "a")
+	f.register(t, "b")
+	opts := f.opts(lifecycle.Options{Grace: time.Hour})
+	report, err := lifecycle.Run(ctx, f.client, opts)
+	require.NoError(t, err)
+	assert.Equal(t, 2, report.Locked)
+	assert.Empty(t, report.Warnings, "the emulator updates modifiedAt")
+	assert.Equal(t, 1, f.srv.Calls("client/get"), "the first lock is read back, once")
+
+	f2 := newFixture(t)
+	f2.register(t, "a")
+	report, err = lifecycle.Run(ctx, staleModifiedAt{f2.client}, f2.opts(lifecycle.Options{Grace: time.Hour}))
+	require.NoError(t, err)
+	require.Len(t, report.Warnings, 1)
+	assert.Contains(t, report.Warnings[0], "Authlete did not update modifiedAt")
+	assert.Equal(t, 1, report.Locked, "the run goes on")
+
+	dry, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, DryRun: true}))
+	require.NoError(t, err)
+	assert.Empty(t, dry.Warnings)
+}

@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 		}
 	}
 	report, err := lifecycle.Run(ctx, client, opts)
+	for _, w := range report.Warnings {
+		fmt.Fprintln(out, "warning:", w)
+	}
 	mode := ""
 	if opts.DryRun {
 		mode = " (dry run: nothing changed)"
