@@ -238,10 +238,12 @@ func newServer(h http.Handler) *http.Server {
 	}
 }
 
-// uriWatcher warns once when Authlete's registration_client_uri does not
-// start with want, the example's public registration endpoint: with real
-// Authlete, the service's registrationManagementEndpoint must be it, or
-// clients are sent elsewhere for RFC 7592.
+// uriWatcher checks the first registration that Authlete accepts, and
+// warns when its registration_client_uri does not start with want, the
+// example's public registration endpoint: with real Authlete, the
+// service's registrationManagementEndpoint must be it, or clients are sent
+// elsewhere for RFC 7592. Later registrations are passed through
+// untouched.
 type uriWatcher struct {
 	dcr.Backend
 	want   string
@@ -252,16 +254,18 @@ type uriWatcher struct {
 func (u *uriWatcher) Register(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {
 	resp, err := u.Backend.Register(ctx, req)
 	if err == nil && resp.Action == authlete.ActionCreated {
-		var content struct {
-			URI string `json:"registration_client_uri"`
-		}
-		if json.Unmarshal([]byte(resp.ResponseContent), &content) == nil && !strings.HasPrefix(content.URI, u.want) {
-			u.once.Do(func() {
-				u.logger.Warn("Authlete's registration_client_uri is not under this server's registration endpoint: "+
-					"set the service's registrationManagementEndpoint to it in Authlete's console",
-					"registration_client_uri", content.URI, "want_prefix", u.want)
-			})
-		}
+		u.once.Do(func() { u.check(resp.ResponseContent) })
 	}
 	return resp, err
+}
+
+func (u *uriWatcher) check(responseContent string) {
+	var content struct {
+		URI string `json:"registration_client_uri"`
+	}
+	if json.Unmarshal([]byte(responseContent), &content) == nil && !strings.HasPrefix(content.URI, u.want) {
+		u.logger.Warn("Authlete's registration_client_uri is not under this server's registration endpoint: "+
+			"set the service's registrationManagementEndpoint to it in Authlete's console",
+			"registration_client_uri", content.URI, "want_prefix", u.want)
+	}
 }
