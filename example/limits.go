@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,16 +17,13 @@ import (
 // wait on, or fail with, the limiter's store.
 const redisTimeout = 500 * time.Millisecond
 
-// newRedis connects to DCR_REDIS_URL (redis://[user:password@]host:port/db).
-func newRedis(rawURL string) (*redis.Client, error) {
-	opts, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("DCR_REDIS_URL is not a redis:// or rediss:// URL: %w", err)
-	}
+// newRedis connects to the Redis of DCR_REDIS_URL with timeouts short
+// enough that the limiter falls back to memory at once.
+func newRedis(opts *redis.Options) *redis.Client {
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*redisTimeout, redisTimeout, redisTimeout
 	opts.MaxRetries = -1 // fall back at once; the limiter retries by itself
 	opts.DisableIdentity = true
-	return redis.NewClient(opts), nil
+	return redis.NewClient(opts)
 }
 
 // limiter returns a per-IP limit of perMinute requests on the requests it

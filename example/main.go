@@ -119,10 +119,8 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	go health.watch(ctx, client, logger)
 
 	var rdb *redis.Client
-	if s.RedisURL != "" {
-		if rdb, err = newRedis(s.RedisURL); err != nil {
-			return err
-		}
+	if s.Redis != nil {
+		rdb = newRedis(s.Redis)
 		defer rdb.Close()
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			logger.Warn("DCR_REDIS_URL does not answer; rate limits count in memory until it does", "error", err)
@@ -139,7 +137,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	}()
 	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
 		"initial_access_token", s.InitialAccessToken != nil, "rate_limit_per_minute", s.RateLimit,
-		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", limitStore(s.RedisURL))
+		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", limitStore(s.Redis))
 	if ready != nil {
 		ready(localURL)
 	}
@@ -149,8 +147,8 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	return nil
 }
 
-func limitStore(redisURL string) string {
-	if redisURL == "" {
+func limitStore(opts *redis.Options) string {
+	if opts == nil {
 		return "memory"
 	}
 	return "redis"

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/dcr-go/dcr"
 )
 
@@ -28,9 +30,9 @@ type settings struct {
 	// configuration requests (GET, PUT, DELETE) per minute per client IP;
 	// 0 means no limit.
 	ManagementRateLimit int
-	// RedisURL is DCR_REDIS_URL: where the rate limits are counted, shared
-	// by every replica. Empty means in memory, per process.
-	RedisURL string
+	// Redis is DCR_REDIS_URL, parsed: where the rate limits are counted,
+	// shared by every replica. Nil means in memory, per process.
+	Redis *redis.Options
 	// CORSOrigins is DCR_CORS_ORIGINS.
 	CORSOrigins []string
 	// DefaultScope is DCR_DEFAULT_SCOPE: the scope of registrations that
@@ -49,7 +51,14 @@ const (
 
 func settingsFromEnv() (settings, error) {
 	s := settings{RateLimit: defaultRateLimit, ManagementRateLimit: defaultManagementRateLimit,
-		CORSOrigins: []string{"*"}, RedisURL: os.Getenv("DCR_REDIS_URL")}
+		CORSOrigins: []string{"*"}}
+	if v := os.Getenv("DCR_REDIS_URL"); v != "" {
+		opts, err := redis.ParseURL(v)
+		if err != nil {
+			return s, fmt.Errorf("DCR_REDIS_URL is not a redis:// or rediss:// URL: %w", err)
+		}
+		s.Redis = opts
+	}
 	if v := os.Getenv("DCR_PUBLIC_URL"); v != "" {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
