@@ -106,14 +106,13 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	if err != nil {
 		return err
 	}
+	checked := checkCredentials(ctx, client, logger)
+	if errors.Is(checked, errRefused) {
+		return checked
+	}
 	health := &readiness{}
-	if err := checkCredentials(ctx, client, logger); err != nil {
-		if errors.Is(err, errRefused) {
-			return err
-		}
-		health.set(err, logger)
-	} else {
-		health.set(nil, logger)
+	health.set(checked, logger)
+	if checked == nil {
 		reportService(ctx, client, registrationEndpoint, logger)
 	}
 	go health.watch(ctx, client, logger)
