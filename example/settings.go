@@ -83,7 +83,11 @@ func settingsFromEnv() (settings, error) {
 		}
 	}
 	s.DefaultScope = strings.TrimSpace(os.Getenv("DCR_DEFAULT_SCOPE"))
-	s.AllowedScopes = strings.Fields(os.Getenv("DCR_ALLOWED_SCOPES"))
+	// Unset or blank allows any scope: strings.Fields("") is an empty,
+	// non-nil slice, which would allow none and drop every scope.
+	if allowed := strings.Fields(os.Getenv("DCR_ALLOWED_SCOPES")); len(allowed) > 0 {
+		s.AllowedScopes = allowed
+	}
 	if s.DefaultScope != "" && s.AllowedScopes != nil {
 		for _, scope := range strings.Fields(s.DefaultScope) {
 			if !slices.Contains(s.AllowedScopes, scope) {
