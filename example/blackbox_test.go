@@ -242,7 +242,7 @@ func TestBlackBoxSettingsRefused(t *testing.T) {
 func TestBlackBoxEmulatorRaceUnderGetAndPut(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	emu := start(t, binary(t, "../cmd/authlete-emulator", true), []string{"GORACE=halt_on_error=1"}, "-addr", "127.0.0.1:"+port,
+	emu := start(t, binary(t, "github.com/dcr-go/dcr/cmd/authlete-emulator", true), []string{"GORACE=halt_on_error=1"}, "-addr", "127.0.0.1:"+port,
 		"-management-endpoint", "http://127.0.0.1:1/register")
 	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
 	base, _ := startExampleBinary(t, append(emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken),
@@ -402,7 +402,7 @@ func TestBlackBoxSharedRateLimit(t *testing.T) {
 func TestBlackBoxServiceDoctor(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	emu := start(t, binary(t, "../cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port,
+	emu := start(t, binary(t, "github.com/dcr-go/dcr/cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port,
 		"-bad-request-on-client-config", "-fixed-loopback-port", "-management-endpoint", "https://dcr.test.example/register")
 	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
 	_, p := startExampleBinary(t, append(emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken),
@@ -417,7 +417,7 @@ func TestBlackBoxServiceDoctor(t *testing.T) {
 // runJanitor runs the built dcr-janitor to its end and returns its output.
 func runJanitor(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	p := start(t, binary(t, "../cmd/dcr-janitor", false), env, args...)
+	p := start(t, binary(t, "github.com/dcr-go/dcr/cmd/dcr-janitor", false), env, args...)
 	select {
 	case <-p.done:
 	case <-time.After(60 * time.Second):
@@ -433,7 +433,7 @@ func runJanitor(t *testing.T, env []string, args ...string) string {
 func TestBlackBoxJanitor(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	emu := start(t, binary(t, "../cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port)
+	emu := start(t, binary(t, "github.com/dcr-go/dcr/cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port)
 	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
 	env := emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken)
 	base, _ := startExampleBinary(t, env, "")

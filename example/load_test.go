@@ -31,7 +31,7 @@ func TestLoad(t *testing.T) {
 	}
 	const clients, cyclesPerClient, rounds = 256, 8, 2
 	port := freePort(t)
-	emu := start(t, binary(t, "../cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port, "-max-clients", "-1")
+	emu := start(t, binary(t, "github.com/dcr-go/dcr/cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port, "-max-clients", "-1")
 	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
 	base, logs := startExample(t, map[string]string{"DCR_RATE_LIMIT": "0", "DCR_MANAGEMENT_RATE_LIMIT": "0",
 		"AUTHLETE_BASE_URL": "http://127.0.0.1:" + port, "AUTHLETE_SERVICE_APIKEY": authletetest.DefaultServiceID,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine with Go and Node:
-# the module's unit, black-box and load tests, examples and fuzz seed
-# corpora under the race detector (with a real redis-server, installed
+# the library module's unit tests, examples and fuzz seed corpora, then
+# the example module's black-box and load tests, under the race detector (with a real redis-server, installed
 # from Debian's packages when missing), then the interoperability suite
 # (third-party Go and Node DCR clients against the handler and the
 # Authlete emulator). Every stage runs; the script fails at the end if
@@ -30,7 +30,8 @@ install_redis() {
 
 stage "install redis-server" install_redis
 export DCR_REQUIRE_REDIS=1
-stage "go test (module)" go test -race -count=1 -timeout 20m ./...
+stage "go test (library)" go test -race -count=1 -timeout 20m ./...
+stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout 20m ./...'
 stage "npm ci (interop)" bash -c 'cd interop/node && npm ci --no-audit --no-fund'
 stage "go test (interop)" bash -c 'cd interop && go test -race -count=1 -timeout 10m ./...'
 
