@@ -38,6 +38,8 @@ type Event struct {
 	// Duration is the time from the request reaching the handler to the
 	// response being written.
 	Duration time.Duration
+	// ClientAddr is the client's address: see Options.ClientAddr.
+	ClientAddr string
 }
 
 // describe fills in what e learns from the body of Authlete's answer.
@@ -110,6 +112,7 @@ func LogEvents(logger *slog.Logger) func(Event) {
 			slog.String("result_code", e.ResultCode),
 			slog.String("error", e.Error),
 			slog.Duration("duration", e.Duration),
+			slog.String("client_addr", e.ClientAddr),
 		}
 		if e.Err != nil {
 			attrs = append(attrs, slog.String("err", e.Err.Error()))

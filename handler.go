@@ -18,6 +18,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -47,8 +48,10 @@ type Options struct {
 	// which http.ServeMux (Go 1.22+) and chi (v5.0.12+) fill.
 	ClientID func(r *http.Request) string
 	// Token returns the bearer token of r: "" when r has none, an error
-	// when r's credentials are malformed (answered with 400). Nil means
-	// BearerToken.
+	// when r's credentials are malformed (answered with 400, except on
+	// open registration, where credentials that are not a bearer token
+	// belong to the application's own middleware and are ignored). Nil
+	// means BearerToken.
 	Token func(r *http.Request) (string, error)
 	// ErrorHandler writes the response when the Backend fails or answers
 	// with something the Handler cannot relay. Nil means
@@ -75,6 +78,10 @@ type Options struct {
 	// written. Events never hold tokens or secrets. Nil means none; see
 	// LogEvents.
 	Audit func(Event)
+	// ClientAddr returns the address of the client that sent r, for
+	// Event.ClientAddr: behind a proxy, the one the application derives
+	// from X-Forwarded-For. Nil means the host of r.RemoteAddr.
+	ClientAddr func(r *http.Request) string
 }
 
 // Handler serves the registration endpoint and the client configuration
@@ -90,6 +97,7 @@ type Handler struct {
 	initialToken func(context.Context, string) error
 	policies     []Policy
 	audit        func(Event)
+	clientAddr   func(*http.Request) string
 }
 
 // New returns a Handler that calls backend. It panics if backend is nil.
@@ -108,6 +116,7 @@ func New(backend Backend, opts Options) *Handler {
 		initialToken: opts.InitialAccessToken,
 		policies:     append([]Policy(nil), opts.Policies...),
 		audit:        opts.Audit,
+		clientAddr:   opts.ClientAddr,
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
@@ -124,10 +133,22 @@ func New(backend Backend, opts Options) *Handler {
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
+	if h.clientAddr == nil {
+		h.clientAddr = remoteHost
+	}
 	return h
 }
 
 func pathClientID(r *http.Request) string { return r.PathValue("client_id") }
+
+// remoteHost is the host of r.RemoteAddr.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
 
 // ServeHTTP serves a registration request (POST) when the request has no
 // client ID, and a client configuration request (GET, PUT, DELETE) when
@@ -140,6 +161,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
+	ev.ClientAddr = h.clientAddr(r)
 	h.serve(sw, r, &ev)
 	ev.Status, ev.Duration = sw.status, time.Since(start)
 	if ev.Status == 0 {
@@ -165,8 +187,14 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 	ev.Op = "register"
 	token, err := h.token(r)
 	if err != nil {
-		reject(w, ev, errAuthorization, "")
-		return
+		if h.initialToken != nil {
+			reject(w, ev, errAuthorization, "")
+			return
+		}
+		// Registration is open: credentials that are not a bearer token
+		// (Basic ones of the application's own auth middleware, say) are
+		// not the handler's business, and no token is used.
+		token = ""
 	}
 	if h.initialToken != nil {
 		if token == "" {

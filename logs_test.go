@@ -144,8 +144,8 @@ func TestLogLines(t *testing.T) {
 func TestLogEventsKeys(t *testing.T) {
 	var logs bytes.Buffer
 	log := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
-	log(dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001", Duration: time.Millisecond})
-	assert.Equal(t, `"level":"INFO","msg":"dcr: request","op":"register","client_id":"4711","status":201,"action":"CREATED","result_code":"A202001","error":"","duration":1000000}`,
+	log(dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001", Duration: time.Millisecond, ClientAddr: "203.0.113.7"})
+	assert.Equal(t, `"level":"INFO","msg":"dcr: request","op":"register","client_id":"4711","status":201,"action":"CREATED","result_code":"A202001","error":"","duration":1000000,"client_addr":"203.0.113.7"}`,
 		logs.String()[strings.Index(logs.String(), `"level"`):len(logs.String())-1])
 	logs.Reset()
 	log(dcr.Event{Op: "get", Status: 499})

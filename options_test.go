@@ -234,7 +234,10 @@ func TestAudit(t *testing.T) {
 			assert.NotContains(t, printed, secret)
 		}
 	}
-	strip := func(e dcr.Event) dcr.Event { e.Duration, e.Err = 0, nil; return e }
+	for _, e := range events {
+		assert.Equal(t, "192.0.2.1", e.ClientAddr, "the host of RemoteAddr without Options.ClientAddr")
+	}
+	strip := func(e dcr.Event) dcr.Event { e.Duration, e.Err, e.ClientAddr = 0, nil, ""; return e }
 	assert.Equal(t, dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001"}, strip(events[0]))
 	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, Error: "invalid_token"}, strip(events[1]))
 	assert.Equal(t, dcr.Event{Status: 405, Error: "invalid_request"}, strip(events[2]))
@@ -242,6 +245,21 @@ func TestAudit(t *testing.T) {
 	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, Action: authlete.ActionUnauthorized, ResultCode: "A217301", Error: "invalid_token"}, strip(events[4]))
 	assert.Equal(t, dcr.Event{Op: "delete", ClientID: "4711", Status: 500, ResultCode: "A001101"}, strip(events[5]))
 	assert.ErrorIs(t, events[5].Err, backend.err)
+}
+
+func TestAuditClientAddr(t *testing.T) {
+	var got []string
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: `{}`}}
+	h := newRouter(dcr.New(backend, dcr.Options{
+		Logger:     slog.New(slog.DiscardHandler),
+		ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Client") },
+		Audit:      func(e dcr.Event) { got = append(got, e.ClientAddr) },
+	}))
+	req := httptest.NewRequest("GET", "/register/4711", nil)
+	req.Header.Set("Authorization", "Bearer "+ratToken)
+	req.Header.Set("X-Test-Client", "203.0.113.7")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	assert.Equal(t, []string{"203.0.113.7"}, got)
 }
 
 func TestLogEvents(t *testing.T) {

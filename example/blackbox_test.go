@@ -126,7 +126,8 @@ func startExampleBinary(t *testing.T, env []string, addr string) (string, *proce
 	}
 	env = append([]string{"AUTHLETE_BASE_URL=", "AUTHLETE_API_VERSION=", "AUTHLETE_SERVICE_APIKEY=", "AUTHLETE_SERVICE_APISECRET=",
 		"AUTHLETE_SERVICE_ACCESSTOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=", "DCR_RATE_LIMIT=", "DCR_MANAGEMENT_RATE_LIMIT=",
-		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS="}, env...)
+		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS=", "DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=",
+		"DCR_DEFAULT_SCOPE=", "DCR_ALLOWED_SCOPES="}, env...)
 	p := start(t, binary(t, ".", false), env, "-addr", addr)
 	listen := p.waitFor(t, listenRE, 30*time.Second)
 	_, port, err := net.SplitHostPort(listen)
@@ -141,7 +142,7 @@ func emulatorEnv(url, token string) []string {
 
 func TestBlackBoxPublicURL(t *testing.T) {
 	t.Parallel()
-	base, p := startExampleBinary(t, []string{"DCR_PUBLIC_URL=https://dcr.test.example/"}, "0.0.0.0:0")
+	base, p := startExampleBinary(t, []string{"DCR_PUBLIC_URL=https://dcr.test.example/", "DCR_EMBEDDED_EMULATOR=true"}, "0.0.0.0:0")
 	reg := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"]}`)
 	require.Equal(t, 201, reg.status, reg.raw)
 	assert.True(t, strings.HasPrefix(reg.body["registration_client_uri"].(string), "https://dcr.test.example/register/"), reg.raw)

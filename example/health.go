@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,11 +17,18 @@ import (
 // answer of /readyz can be.
 const checkInterval = 5 * time.Second
 
+// failuresBeforeNotReady is how many checks in a row must fail before a
+// ready server says it is not: one lost answer must not take a replica
+// out of its load balancer.
+const failuresBeforeNotReady = 3
+
 // readiness knows whether Authlete answers with these credentials. It asks
 // in the background, never on a probe's request: probes are answered at
 // once, and no caller can make the server spend Authlete's quota.
 type readiness struct {
-	ready atomic.Bool
+	ready    atomic.Bool
+	failures int         // checks failed in a row; only set touches it
+	store    *limitStore // the rate limits' Redis, if any, for the details
 }
 
 // watch checks every checkInterval until ctx is done, logging changes.
@@ -43,27 +51,43 @@ func (r *readiness) watch(ctx context.Context, c *authlete.Client, logger *slog.
 	}
 }
 
-// set records the result of a check, logging a change.
+// set records the result of a check, logging a change. A ready server
+// turns not ready after failuresBeforeNotReady failed checks in a row; one
+// that is not ready turns ready at the first check that passes. It is
+// called by one goroutine at a time.
 func (r *readiness) set(err error, logger *slog.Logger) {
-	was := r.ready.Swap(err == nil)
-	switch {
-	case err == nil && !was:
-		logger.Info("ready: Authlete accepts the credentials")
-	case err != nil && was:
-		logger.Warn("not ready: Authlete does not answer", "error", err)
+	if err == nil {
+		r.failures = 0
+		if !r.ready.Swap(true) {
+			logger.Info("ready: Authlete accepts the credentials")
+		}
+		return
+	}
+	r.failures++
+	if r.ready.Load() && r.failures < failuresBeforeNotReady {
+		logger.Warn("Authlete did not answer a readiness check; still ready", "failures_in_a_row", r.failures, "error", err)
+		return
+	}
+	if r.ready.Swap(false) {
+		logger.Warn("not ready: Authlete does not answer", "failures_in_a_row", r.failures, "error", err)
 	}
 }
 
-// serveReady answers /readyz: 200 when the last check passed, 503 when not.
+// serveReady answers /readyz: 200 when Authlete answers, 503 when not.
+// The rate limits' store is a detail: without it they count in memory,
+// and the server still serves.
 func (r *readiness) serveReady(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	if !r.ready.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"status":"not ready","authlete":"unreachable or failing"}`)
-		return
+	body := map[string]string{"status": "ready"}
+	if r.store != nil {
+		body["rate_limit_store"] = r.store.status()
 	}
-	io.WriteString(w, `{"status":"ready"}`)
+	if !r.ready.Load() {
+		body["status"], body["authlete"] = "not ready", "unreachable or failing"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
 // serveHealth answers /healthz: the process is alive.

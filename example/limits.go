@@ -1,64 +1,155 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/go-chi/httprate"
-	httprateredis "github.com/go-chi/httprate-redis"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 )
 
-// redisTimeout bounds each Redis command of the rate limiter. Past it the
-// limiter counts in memory until Redis answers again: registrations never
-// wait on, or fail with, the limiter's store.
-const redisTimeout = 500 * time.Millisecond
+// The shared rate limit costs one Redis round trip per request: one
+// EVALSHA of redis_rate's GCRA script (a second, EVAL, only after Redis
+// lost its script cache). No lock is held across it. Each call has
+// redisCallTimeout; a failed or slow call makes that request, and every
+// request for storeRetry after it, count in memory, per process.
+const (
+	redisCallTimeout = 250 * time.Millisecond
+	storeRetry       = time.Second
+	redisPoolSize    = 64
+)
 
-// newRedis connects to the Redis of DCR_REDIS_URL with timeouts short
-// enough that the limiter falls back to memory at once.
+// newRedis connects to the Redis of DCR_REDIS_URL with timeouts that keep
+// the limiter's calls within redisCallTimeout.
 func newRedis(opts *redis.Options) *redis.Client {
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*redisTimeout, redisTimeout, redisTimeout
-	opts.MaxRetries = -1 // fall back at once; the limiter retries by itself
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = redisCallTimeout, redisCallTimeout, redisCallTimeout
+	opts.ContextTimeoutEnabled = true
+	opts.PoolSize = redisPoolSize
+	opts.PoolTimeout = redisCallTimeout
+	opts.MaxRetries = -1 // the limiter falls back to memory instead
 	opts.DisableIdentity = true
 	return redis.NewClient(opts)
 }
 
+// limitStore is the shared store of the rate limits, with its health:
+// after a failed call it is left alone for storeRetry, and the limits
+// count in memory meanwhile. It is safe for concurrent use.
+type limitStore struct {
+	limiter   *redis_rate.Limiter
+	logger    *slog.Logger
+	m         *metrics
+	retryAt   atomic.Int64 // unix nanoseconds; 0 when healthy
+	lastError atomic.Value // string
+}
+
+func newLimitStore(rdb *redis.Client, logger *slog.Logger, m *metrics) *limitStore {
+	if rdb == nil {
+		return nil
+	}
+	s := &limitStore{limiter: redis_rate.NewLimiter(rdb), logger: logger, m: m}
+	m.registry.MustRegister(m.limitStoreUp)
+	m.limitStoreUp.Set(1)
+	return s
+}
+
+// usable reports whether the store may be asked now.
+func (s *limitStore) usable() bool {
+	at := s.retryAt.Load()
+	return at == 0 || time.Now().UnixNano() >= at
+}
+
+// failed records a failed call of limit, logging the first of a series.
+func (s *limitStore) failed(limit string, err error) {
+	s.m.limiterStoreErrors.WithLabelValues(limit).Inc()
+	s.m.limitStoreUp.Set(0)
+	s.lastError.Store(err.Error())
+	if s.retryAt.Swap(time.Now().Add(storeRetry).UnixNano()) == 0 {
+		s.logger.Warn("rate limit store failed; counting in memory, per process, until it answers", "limit", limit, "error", err)
+	}
+}
+
+// succeeded records a successful call, logging a recovery.
+func (s *limitStore) succeeded() {
+	if s.retryAt.Load() != 0 && s.retryAt.Swap(0) != 0 {
+		s.m.limitStoreUp.Set(1)
+		s.logger.Info("rate limit store answers again")
+	}
+}
+
+// status is the store's state for /readyz: "ok", or the last error.
+func (s *limitStore) status() string {
+	if s.retryAt.Load() == 0 {
+		return "ok"
+	}
+	msg, _ := s.lastError.Load().(string)
+	return "failing, counting in memory: " + msg
+}
+
 // limiter returns a per-IP limit of perMinute requests on the requests it
-// wraps, counted in Redis under prefix when rdb is not nil, in memory
-// otherwise, or nil when perMinute is 0. Redis failures are logged and
-// counted; meanwhile each process counts on its own.
-func limiter(perMinute int, prefix string, rdb *redis.Client, logger *slog.Logger, m *metrics, description string) func(http.Handler) http.Handler {
+// wraps, counted in store when it is not nil and usable, in memory
+// otherwise; nil when perMinute is 0.
+func limiter(perMinute int, name string, store *limitStore, description string) func(http.Handler) http.Handler {
 	if perMinute == 0 {
 		return nil
 	}
-	opts := []httprate.Option{httprate.WithLimitHandler(tooManyRequests(description))}
-	if rdb != nil {
-		opts = append(opts, httprate.WithLimitCounter(httprateredis.NewCounter(&httprateredis.Config{
-			Client:          rdb,
-			PrefixKey:       "dcr:ratelimit:" + prefix,
-			WindowLength:    time.Minute,
-			FallbackTimeout: redisTimeout,
-			OnError: func(err error) {
-				m.limiterStoreErrors.WithLabelValues(prefix).Inc()
-				logger.Warn("rate limit store failed; counting in memory until it answers", "limit", prefix, "error", err)
-			},
-			OnFallbackChange: func(activated bool) {
-				if !activated {
-					logger.Info("rate limit store answers again", "limit", prefix)
-				}
-			},
-		})))
+	limited := tooManyRequests(description)
+	local := httprate.LimitBy(perMinute, time.Minute, clientKey, httprate.WithLimitHandler(limited))
+	if store == nil {
+		return local
 	}
-	return httprate.LimitBy(perMinute, time.Minute, func(r *http.Request) (string, error) {
-		return httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
-	}, opts...)
+	limit := redis_rate.PerMinute(perMinute)
+	prefix := "dcr:" + name + ":"
+	return func(next http.Handler) http.Handler {
+		inMemory := local(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !store.usable() {
+				inMemory.ServeHTTP(w, r)
+				return
+			}
+			key, _ := clientKey(r)
+			ctx, cancel := context.WithTimeout(r.Context(), redisCallTimeout)
+			res, err := store.limiter.Allow(ctx, prefix+key, limit)
+			cancel()
+			if err != nil {
+				if r.Context().Err() != nil {
+					return // the client went away
+				}
+				store.failed(name, err)
+				inMemory.ServeHTTP(w, r)
+				return
+			}
+			store.succeeded()
+			h := w.Header()
+			h.Set("X-RateLimit-Limit", strconv.Itoa(perMinute))
+			h.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
+			h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(res.ResetAfter).Unix(), 10))
+			if res.Allowed == 0 {
+				h.Set("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
+				limited(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// clientKey is the client's address, as the client IP middleware derived
+// it (see DCR_TRUSTED_PROXIES).
+func clientKey(r *http.Request) (string, error) {
+	return httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
 }
 
 // tooManyRequests answers a rate-limited request with an RFC-shaped JSON
-// error; httprate has set Retry-After.
+// error; Retry-After is set already.
 func tooManyRequests(description string) http.HandlerFunc {
 	body := `{"error":"temporarily_unavailable","error_description":"` + description + `"}`
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -91,4 +182,11 @@ func byEndpoint(registration, management func(http.Handler) http.Handler) func(h
 			mgmt.ServeHTTP(w, r)
 		})
 	}
+}
+
+// redisLogger sends go-redis's own log lines to the server's logger.
+type redisLogger struct{ logger *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.WarnContext(ctx, "redis", "message", fmt.Sprintf(format, v...))
 }

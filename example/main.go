@@ -36,6 +36,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -69,6 +70,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	redis.SetLogger(redisLogger{logger}) // go-redis logs through a process-wide logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *addr, logger, nil); err != nil {
@@ -102,7 +104,10 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	}
 	registrationEndpoint := publicURL + "/register"
 
-	client, err := newClient(ctx, registrationEndpoint, logger)
+	// The embedded emulator keeps clients in memory, per process: fine on
+	// a developer's machine, silent data loss in a deployment.
+	emulatorImplied := isLoopback(ln.Addr().(*net.TCPAddr).IP) && (s.PublicURL == "" || isLoopbackURL(s.PublicURL))
+	client, err := newClient(ctx, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, logger)
 	if err != nil {
 		return err
 	}
@@ -110,24 +115,41 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	if errors.Is(checked, errRefused) {
 		return checked
 	}
-	health := &readiness{}
+	m := newMetrics()
+	var store *limitStore
+	if s.Redis != nil {
+		rdb := newRedis(s.Redis)
+		defer rdb.Close()
+		store = newLimitStore(rdb, logger, m)
+		ping, cancel := context.WithTimeout(ctx, redisCallTimeout)
+		if err := rdb.Ping(ping).Err(); err != nil {
+			store.failed("ping", err)
+		}
+		cancel()
+	}
+	health := &readiness{store: store}
 	health.set(checked, logger)
 	if checked == nil {
 		reportService(ctx, client, registrationEndpoint, logger)
 	}
 	go health.watch(ctx, client, logger)
 
-	var rdb *redis.Client
-	if s.Redis != nil {
-		rdb = newRedis(s.Redis)
-		defer rdb.Close()
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			logger.Warn("DCR_REDIS_URL does not answer; rate limits count in memory until it does", "error", err)
+	var metricsLn net.Listener
+	if s.MetricsAddr != "" {
+		metricsLn, err = net.Listen("tcp", s.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("DCR_METRICS_ADDR: %w", err)
 		}
+		defer metricsLn.Close()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.handler())
+		metricsSrv := newServer(mux)
+		go metricsSrv.Serve(metricsLn)
+		go func() { <-ctx.Done(); metricsSrv.Close() }()
 	}
 
 	backend := &uriWatcher{Backend: client, want: registrationEndpoint + "/", logger: logger}
-	srv := newServer(newRouter(backend, s, logger, rdb, health))
+	srv := newServer(newRouter(backend, s, logger, m, store, health))
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -136,7 +158,8 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	}()
 	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
 		"initial_access_token", s.InitialAccessToken != nil, "rate_limit_per_minute", s.RateLimit,
-		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", limitStore(s.Redis))
+		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", storeName(s.Redis),
+		"trusted_proxies", strings.Join(s.TrustedProxies, ","), "metrics", metricsURL(metricsLn))
 	if ready != nil {
 		ready(localURL)
 	}
@@ -146,11 +169,20 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	return nil
 }
 
-func limitStore(opts *redis.Options) string {
+func storeName(opts *redis.Options) string {
 	if opts == nil {
 		return "memory"
 	}
 	return "redis"
+}
+
+// metricsURL is where /metrics is served: on its own listener, or on the
+// public one.
+func metricsURL(ln net.Listener) string {
+	if ln == nil {
+		return "/metrics on the public address"
+	}
+	return "http://" + ln.Addr().String() + "/metrics"
 }
 
 // checkCredentials proves the Authlete credentials at start-up. It
@@ -200,8 +232,11 @@ func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint
 // variables or, when none is set, of an embedded emulator on 127.0.0.1
 // that runs until ctx is done. registrationEndpoint is the base of the
 // emulator's registration_client_uri.
-func newClient(ctx context.Context, registrationEndpoint string, logger *slog.Logger) (*authlete.Client, error) {
+func newClient(ctx context.Context, registrationEndpoint string, allowEmulator bool, logger *slog.Logger) (*authlete.Client, error) {
 	cfg := authlete.ConfigFromEnv()
+	if cfg == (authlete.Config{}) && !allowEmulator {
+		return nil, errNoAuthlete
+	}
 	if cfg == (authlete.Config{}) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -217,9 +252,36 @@ func newClient(ctx context.Context, registrationEndpoint string, logger *slog.Lo
 			"authlete_base_url", cfg.BaseURL)
 	} else {
 		logger.Info("using Authlete", "authlete", cfg)
+		if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme == "http" && !isLoopbackURL(cfg.BaseURL) {
+			logger.Warn("AUTHLETE_BASE_URL is http on a host that is not loopback: the service access token crosses the network in clear; use https", "authlete_base_url", cfg.BaseURL)
+		}
 	}
 	cfg.TotalTimeout = authleteBudget
 	return authlete.New(cfg)
+}
+
+// errNoAuthlete stops a deployment that would silently keep its clients in
+// an in-memory emulator.
+var errNoAuthlete = errors.New("no Authlete service configured: set AUTHLETE_BASE_URL, AUTHLETE_SERVICE_APIKEY and AUTHLETE_SERVICE_ACCESSTOKEN " +
+	"(API v2: AUTHLETE_API_VERSION=V2, AUTHLETE_SERVICE_APIKEY and AUTHLETE_SERVICE_APISECRET); the embedded emulator, which keeps clients in memory, " +
+	"starts by itself only on a loopback address without a public DCR_PUBLIC_URL: set DCR_EMBEDDED_EMULATOR=true to run it anyway")
+
+// isLoopback reports whether ip is a loopback address.
+func isLoopback(ip net.IP) bool { return ip.IsLoopback() }
+
+// isLoopbackURL reports whether the host of raw is localhost or a loopback
+// address.
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // newServer sets the timeouts that keep slow clients from holding

@@ -40,7 +40,8 @@ func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
 	for _, k := range []string{"AUTHLETE_BASE_URL", "AUTHLETE_API_VERSION", "AUTHLETE_SERVICE_APIKEY",
 		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_INITIAL_ACCESS_TOKEN", "DCR_RATE_LIMIT",
-		"DCR_MANAGEMENT_RATE_LIMIT", "DCR_CORS_ORIGINS", "DCR_PUBLIC_URL", "DCR_REDIS_URL", "DCR_DEFAULT_SCOPE", "DCR_ALLOWED_SCOPES"} {
+		"DCR_MANAGEMENT_RATE_LIMIT", "DCR_CORS_ORIGINS", "DCR_PUBLIC_URL", "DCR_REDIS_URL", "DCR_DEFAULT_SCOPE", "DCR_ALLOWED_SCOPES",
+		"DCR_TRUSTED_PROXIES", "DCR_METRICS_ADDR", "DCR_EMBEDDED_EMULATOR"} {
 		t.Setenv(k, env[k])
 	}
 	logs := &syncBuffer{}
@@ -173,7 +174,7 @@ func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
 }
 
 func TestInitialAccessToken(t *testing.T) {
-	base, logs := startExample(t, map[string]string{"DCR_INITIAL_ACCESS_TOKEN": "iat-s3cret"})
+	base, logs := startExample(t, map[string]string{"DCR_INITIAL_ACCESS_TOKEN": "iat-s3cret-0123456789"})
 	missing := send(t, "POST", base+"/register", "", `{}`)
 	assert.Equal(t, 401, missing.status)
 	assert.Equal(t, "Bearer", missing.header.Get("WWW-Authenticate"))
@@ -183,13 +184,13 @@ func TestInitialAccessToken(t *testing.T) {
 	assert.Equal(t, 401, wrong.status)
 	assert.Equal(t, `Bearer error="invalid_token"`, wrong.header.Get("WWW-Authenticate"))
 
-	ok := send(t, "POST", base+"/register", "iat-s3cret", `{"redirect_uris":["https://app.example/cb"]}`)
+	ok := send(t, "POST", base+"/register", "iat-s3cret-0123456789", `{"redirect_uris":["https://app.example/cb"]}`)
 	require.Equal(t, 201, ok.status, ok.raw)
 
 	// Client configuration uses the registration access token, not the initial one.
 	read := send(t, "GET", ok.body["registration_client_uri"].(string), ok.body["registration_access_token"].(string), "")
 	assert.Equal(t, 200, read.status)
-	assert.NotContains(t, logs.String(), "iat-s3cret")
+	assert.NotContains(t, logs.String(), "iat-s3cret-0123456789")
 }
 
 func TestRateLimit(t *testing.T) {
@@ -249,6 +250,22 @@ func TestUnpresentableInitialAccessTokenStopsStartup(t *testing.T) {
 		assert.Contains(t, err.Error(), "DCR_INITIAL_ACCESS_TOKEN")
 		assert.Contains(t, err.Error(), "RFC 6750 b64token")
 		assert.NotContains(t, err.Error(), "s3cr3t")
+	}
+}
+
+// TestShortInitialAccessTokenStopsStartup: a token an attacker could
+// guess is refused, with the minimum, without printing it.
+func TestShortInitialAccessTokenStopsStartup(t *testing.T) {
+	for token, ok := range map[string]bool{"Z": false, "s3cr3t-01234567": false, "s3cr3t-012345678": true} {
+		t.Setenv("DCR_INITIAL_ACCESS_TOKEN", token)
+		_, err := settingsFromEnv()
+		if ok {
+			assert.NoError(t, err, token)
+			continue
+		}
+		require.Error(t, err, token)
+		assert.Contains(t, err.Error(), "at least 16")
+		assert.NotContains(t, err.Error(), token)
 	}
 }
 

@@ -18,6 +18,7 @@ type metrics struct {
 	requests           *prometheus.CounterVec
 	duration           *prometheus.HistogramVec
 	limiterStoreErrors *prometheus.CounterVec
+	limitStoreUp       prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -34,8 +35,12 @@ func newMetrics() *metrics {
 		}, []string{"op"}),
 		limiterStoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dcr_rate_limit_store_errors_total",
-			Help: "Failed calls to the rate limit's Redis; each made the limit count in memory for a while.",
+			Help: "Failed calls to the rate limit's Redis; each made the limits count in memory for a second.",
 		}, []string{"limit"}),
+		limitStoreUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dcr_rate_limit_store_up",
+			Help: "1 when the rate limits count in Redis, 0 while they count in memory because Redis fails (absent without DCR_REDIS_URL).",
+		}),
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.limiterStoreErrors)
 	return m

@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/cors"
 
 	"github.com/dcr-go/dcr"
@@ -23,24 +22,27 @@ var reservedNames = map[string][]string{
 	"OpenAI":    {"chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"},
 }
 
+// corsAllowedHeaders are the request headers a browser may send to the DCR
+// endpoints from another origin: those of RFC 7591/7592, and those that
+// browser MCP clients (the MCP TypeScript SDK, MCP Inspector) add.
+var corsAllowedHeaders = []string{"Authorization", "Content-Type", "Accept", "MCP-Protocol-Version", "X-Requested-With"}
+
+// corsExposedHeaders are the response headers such a browser may read.
+var corsExposedHeaders = []string{"WWW-Authenticate", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"}
+
 // newRouter mounts the DCR endpoints on a chi router behind the
-// middleware of a real deployment, with /healthz, /readyz and, from the
-// handler's audit events, /metrics. rdb, if not nil, holds the rate
-// limits; ready, if not nil, answers /readyz.
-func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, rdb *redis.Client, ready *readiness) http.Handler {
-	m := newMetrics()
+// middleware of a real deployment, with /healthz, /readyz and, unless
+// metrics is false (DCR_METRICS_ADDR serves them), /metrics. store, if not
+// nil, holds the rate limits; ready, if not nil, answers /readyz.
+func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics, store *limitStore, ready *readiness) http.Handler {
 	r := chi.NewRouter()
-	// The server faces clients directly; behind a proxy, use
-	// middleware.ClientIPFromXFF with the proxy's addresses instead.
 	r.Use(middleware.ClientIPFromRemoteAddr)
+	if len(s.TrustedProxies) > 0 {
+		// From a trusted proxy: the rightmost X-Forwarded-For entry that
+		// is not itself a trusted proxy; from any other peer, the peer.
+		r.Use(middleware.ClientIPFromXFF(s.TrustedProxies...))
+	}
 	r.Use(logRequests(logger))
-	r.Use(cors.New(cors.Options{
-		AllowedOrigins: s.CORSOrigins,
-		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
-		AllowedHeaders: []string{"Authorization", "Content-Type"},
-		ExposedHeaders: []string{"WWW-Authenticate", "Retry-After"},
-		MaxAge:         600,
-	}).Handler)
 
 	policies := []dcr.Policy{
 		policy.NativeLoopback(), // desktop MCP clients that omit application_type
@@ -53,22 +55,35 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, rdb *redis.
 	if s.DefaultScope != "" {
 		policies = append(policies, policy.DefaultScope(s.DefaultScope))
 	}
+	audit := dcr.LogEvents(logger)
 	h := dcr.New(backend, dcr.Options{
 		Logger:             logger,
 		Policies:           policies,
 		InitialAccessToken: s.InitialAccessToken,
-		Audit:              m.record,
+		ClientAddr:         func(r *http.Request) string { return middleware.GetClientIP(r.Context()) },
+		Audit:              func(e dcr.Event) { m.record(e); audit(e) },
 	})
 	limits := byEndpoint(
-		limiter(s.RateLimit, "register", rdb, logger, m, "Too many registrations from this address; try again later."),
-		limiter(s.ManagementRateLimit, "manage", rdb, logger, m, "Too many client configuration requests from this address; try again later."))
-	dcr.Mount(r.With(limits), "/register", h)
+		limiter(s.RateLimit, "register", store, "Too many registrations from this address; try again later."),
+		limiter(s.ManagementRateLimit, "manage", store, "Too many client configuration requests from this address; try again later."))
+	// CORS applies to the DCR endpoints only: browser-based clients
+	// register from other origins, but nobody reads the operations
+	// endpoints cross-origin.
+	dcrRoutes := r.With(cors.New(cors.Options{
+		AllowedOrigins: s.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
+		AllowedHeaders: corsAllowedHeaders,
+		ExposedHeaders: corsExposedHeaders,
+		MaxAge:         600,
+	}).Handler, limits)
+	dcr.Mount(dcrRoutes, "/register", h)
 
 	r.Get("/healthz", serveHealth)
 	if ready != nil {
 		r.Get("/readyz", ready.serveReady)
 	}
-	// In production, serve metrics on an internal address instead.
-	r.Handle("GET /metrics", m.handler())
+	if s.MetricsAddr == "" {
+		r.Handle("GET /metrics", m.handler())
+	}
 	return r
 }

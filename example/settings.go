@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -41,12 +43,27 @@ type settings struct {
 	// AllowedScopes is DCR_ALLOWED_SCOPES, space-separated: requested
 	// scopes outside it are dropped; nil allows any.
 	AllowedScopes []string
+	// TrustedProxies is DCR_TRUSTED_PROXIES, comma-separated CIDRs (or
+	// addresses): from such a peer, the client's address is the rightmost
+	// X-Forwarded-For entry outside them. Nil means the peer's address.
+	TrustedProxies []string
+	// MetricsAddr is DCR_METRICS_ADDR: where /metrics is served, e.g.
+	// 127.0.0.1:9090. Empty means on the public address, not readable
+	// cross-origin.
+	MetricsAddr string
+	// EmbeddedEmulator is DCR_EMBEDDED_EMULATOR=true: without AUTHLETE_*
+	// variables, run the embedded emulator even where it is not implied
+	// (a public address or DCR_PUBLIC_URL).
+	EmbeddedEmulator bool
 }
 
 // Defaults of the settings.
 const (
 	defaultRateLimit           = 60
 	defaultManagementRateLimit = 600
+	// minInitialAccessTokenLen is the shortest DCR_INITIAL_ACCESS_TOKEN
+	// accepted: 16 characters of a random base64url string are 96 bits.
+	minInitialAccessTokenLen = 16
 )
 
 func settingsFromEnv() (settings, error) {
@@ -61,7 +78,7 @@ func settingsFromEnv() (settings, error) {
 	}
 	if v := os.Getenv("DCR_PUBLIC_URL"); v != "" {
 		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.ContainsAny(v, "?#") {
 			return s, fmt.Errorf("DCR_PUBLIC_URL %q is not an http or https URL without user, query or fragment, such as https://auth.example.com", v)
 		}
 		s.PublicURL = strings.TrimRight(u.String(), "/")
@@ -70,6 +87,9 @@ func settingsFromEnv() (settings, error) {
 		verify, err := dcr.StaticTokens(v)
 		if err != nil {
 			return s, fmt.Errorf("DCR_INITIAL_ACCESS_TOKEN: %w", err)
+		}
+		if len(v) < minInitialAccessTokenLen {
+			return s, fmt.Errorf("DCR_INITIAL_ACCESS_TOKEN is %d characters long; use at least %d random ones, e.g. openssl rand -base64 24", len(v), minInitialAccessTokenLen)
 		}
 		s.InitialAccessToken = verify
 	}
@@ -94,6 +114,38 @@ func settingsFromEnv() (settings, error) {
 				return s, fmt.Errorf("DCR_DEFAULT_SCOPE %q is not in DCR_ALLOWED_SCOPES %q", scope, strings.Join(s.AllowedScopes, " "))
 			}
 		}
+	}
+	if v := os.Getenv("DCR_TRUSTED_PROXIES"); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			prefix, err := netip.ParsePrefix(p)
+			if err != nil {
+				addr, aerr := netip.ParseAddr(p)
+				if aerr != nil {
+					return s, fmt.Errorf("DCR_TRUSTED_PROXIES: %q is neither a CIDR such as 10.0.0.0/8 nor an address", p)
+				}
+				prefix = netip.PrefixFrom(addr, addr.BitLen())
+			}
+			s.TrustedProxies = append(s.TrustedProxies, prefix.Masked().String())
+		}
+		if len(s.TrustedProxies) == 0 {
+			return s, fmt.Errorf("DCR_TRUSTED_PROXIES %q names no proxy", v)
+		}
+	}
+	s.MetricsAddr = strings.TrimSpace(os.Getenv("DCR_METRICS_ADDR"))
+	if s.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
+			return s, fmt.Errorf("DCR_METRICS_ADDR %q is not host:port, such as 127.0.0.1:9090", s.MetricsAddr)
+		}
+	}
+	switch v := strings.TrimSpace(os.Getenv("DCR_EMBEDDED_EMULATOR")); strings.ToLower(v) {
+	case "", "false", "0":
+	case "true", "1":
+		s.EmbeddedEmulator = true
+	default:
+		return s, fmt.Errorf("DCR_EMBEDDED_EMULATOR %q is neither true nor false", v)
 	}
 	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {
 		s.CORSOrigins = nil
