@@ -35,6 +35,12 @@ import (
 // and I to o, l and l; a name that contains a reserved name so compared
 // looks like it: "Claude Desktop", "CLAUDE", "Сlaude" with a Cyrillic С,
 // "Cla\u200bude" with a zero-width space and "Ｃｌａｕｄｅ" all do.
+//
+// A client name longer than MaxClientNameBytes is refused before it is
+// normalised: normalisation can expand a name 18-fold, and an update is
+// checked before Authlete has checked its token. A reserved name without
+// redirect URIs (the device code and CIBA grants, which show the user a
+// name and nothing else) is refused too.
 func ReservedNames(reserved map[string][]string) dcr.Policy {
 	type entry struct {
 		name, skeleton string
@@ -63,6 +69,9 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 				}
 				return dcr.Reject(dcr.InvalidClientMetadata, `The value of "`+member+`" must be a string.`)
 			}
+			if len(name) > MaxClientNameBytes {
+				return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf(`The value of %q is longer than %d bytes.`, member, MaxClientNameBytes))
+			}
 			s := skeleton(name)
 			for _, e := range entries {
 				if e.skeleton == "" || !strings.Contains(s, e.skeleton) {
@@ -75,6 +84,11 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 					}
 					checked = true
 				}
+				if len(uris) == 0 {
+					// No redirect URI: the device code or CIBA grant, where
+					// the user is shown the name and nothing else.
+					return reservedNameError(name, e.name)
+				}
 				for _, raw := range uris {
 					if !reservedRedirectURI(raw, e.allowed) {
 						return reservedNameError(name, e.name)
@@ -85,6 +99,11 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 		return nil
 	}
 }
+
+// MaxClientNameBytes bounds the client names ReservedNames compares, in
+// bytes of UTF-8: 256 is four times the longest name of a real MCP client,
+// and an attacker's longest NFKD expansion of it costs microseconds.
+const MaxClientNameBytes = 256
 
 // reservedRedirectURI reports whether raw is a redirect URI a reserved
 // name may have.

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,7 +77,12 @@ func TestReservedNames(t *testing.T) {
 		{"another name", `{"client_name":"My MCP client",` + evil + `}`, ""},
 		{"no name", `{` + evil + `}`, ""},
 		{"null name", `{"client_name":null,` + evil + `}`, ""},
-		{"no redirect URIs", `{"client_name":"Claude"}`, ""},
+		{"no redirect URIs (device code phishing)", `{"client_name":"Claude","grant_types":["urn:ietf:params:oauth:grant-type:device_code"]}`, dcr.InvalidClientMetadata},
+		{"empty redirect URIs", `{"client_name":"Claude","redirect_uris":[]}`, dcr.InvalidClientMetadata},
+		{"another name without redirect URIs", `{"client_name":"Nightly exporter","grant_types":["client_credentials"]}`, ""},
+		{"longest name", `{"client_name":"` + strings.Repeat("a", policy.MaxClientNameBytes) + `"}`, ""},
+		{"name too long", `{"client_name":"` + strings.Repeat("a", policy.MaxClientNameBytes+1) + `"}`, dcr.InvalidClientMetadata},
+		{"localized name too long", `{"client_name#ja":"` + strings.Repeat("\ufdfa", policy.MaxClientNameBytes/3+1) + `"}`, dcr.InvalidClientMetadata},
 		{"Mistral itself", `{"client_name":"Mistral","redirect_uris":["https://chat.mistral.ai/cb"]}`, ""},
 		{"http on the right host", `{"client_name":"Claude","redirect_uris":["http://claude.ai/cb"]}`, ""},
 		{"evil redirect", `{"client_name":"Claude",` + evil + `}`, dcr.InvalidClientMetadata},
@@ -105,6 +111,26 @@ func TestReservedNames(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, code(t, p(r, metadata(t, tc.doc))))
+		})
+	}
+}
+
+// BenchmarkReservedNamesWorstName measures what an unauthenticated update
+// can make the policy spend: a 63 KB client_name of U+FDFA (NFKD expands it
+// 18-fold) against a name of an MCP client. Compare the two in one run.
+func BenchmarkReservedNamesWorstName(b *testing.B) {
+	r := httptest.NewRequest("PUT", "/register/1", nil)
+	p := policy.ReservedNames(map[string][]string{"Claude": {"claude.ai"}, "ChatGPT": {"chatgpt.com"}})
+	for _, bc := range []struct{ name, clientName string }{
+		{"typical", "Claude Code (my-server)"},
+		{"63KB-U+FDFA", strings.Repeat("\ufdfa", 63<<10/3)},
+		{"longest-allowed-U+FDFA", strings.Repeat("\ufdfa", policy.MaxClientNameBytes/3)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p(r, dcr.Metadata{"client_name": bc.clientName, "redirect_uris": []any{"http://localhost:1/cb"}})
+			}
 		})
 	}
 }
