@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 
 // binary builds the command pkg once per test binary, with the race
 // detector when race is true.
-func binary(t *testing.T, pkg string, race bool) string {
+func binary(t testing.TB, pkg string, race bool) string {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -75,7 +75,7 @@ type process struct {
 	err  error
 }
 
-func start(t *testing.T, bin string, env []string, args ...string) *process {
+func start(t testing.TB, bin string, env []string, args ...string) *process {
 	t.Helper()
 	p := &process{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
@@ -98,7 +98,7 @@ func start(t *testing.T, bin string, env []string, args ...string) *process {
 }
 
 // waitFor waits until the output matches re and returns the first group.
-func (p *process) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
+func (p *process) waitFor(t testing.TB, re *regexp.Regexp, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -119,7 +119,7 @@ var listenRE = regexp.MustCompile(`serving DCR endpoints.* listen=(\S+)`)
 
 // startExampleBinary runs the built example on a free port of 127.0.0.1
 // (or addr) and returns its local base URL.
-func startExampleBinary(t *testing.T, env []string, addr string) (string, *process) {
+func startExampleBinary(t testing.TB, env []string, addr string) (string, *process) {
 	t.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -311,7 +311,7 @@ func waitOutsideMinuteEdge() {
 	}
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -321,12 +321,13 @@ func freePort(t *testing.T) string {
 
 // redisServer is a real redis-server on 127.0.0.1.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	port string
+	args []string
 	p    *process
 }
 
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB, args ...string) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -335,13 +336,13 @@ func startRedis(t *testing.T) *redisServer {
 		}
 		t.Skip("redis-server is not installed; scripts/test.sh installs it")
 	}
-	r := &redisServer{t: t, port: freePort(t)}
+	r := &redisServer{t: t, port: freePort(t), args: args}
 	r.start(bin)
 	return r
 }
 
 func (r *redisServer) start(bin string) {
-	r.p = start(r.t, bin, nil, "--port", r.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	r.p = start(r.t, bin, nil, append([]string{"--port", r.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, r.args...)...)
 	r.p.waitFor(r.t, regexp.MustCompile(`(Ready to accept connections)`), 20*time.Second)
 }
 

@@ -4,7 +4,8 @@
 # the example module's black-box and load tests, under the race detector (with a real redis-server, installed
 # from Debian's packages when missing), then the interoperability suite
 # (third-party Go and Node DCR clients against the handler and the
-# Authlete emulator). Every stage runs; the script fails at the end if
+# Authlete emulator). A real redis-server and a headless Chromium are
+# installed from Debian's packages when missing. Every stage runs; the script fails at the end if
 # any of them failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,16 +21,22 @@ stage() {
 	fi
 }
 
-install_redis() {
-	command -v redis-server >/dev/null && return 0
+# install_debian installs Debian package $1 unless command $2 exists.
+install_debian() {
+	command -v "$2" >/dev/null && return 0
 	local sudo=""
 	[ "$(id -u)" -ne 0 ] && sudo=sudo
-	$sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null
-	command -v redis-server >/dev/null
+	if [ -z "${apt_updated:-}" ]; then
+		$sudo apt-get update -qq || return 1
+		apt_updated=1
+	fi
+	$sudo apt-get install -y -qq "$1" >/dev/null
+	command -v "$2" >/dev/null
 }
 
-stage "install redis-server" install_redis
-export DCR_REQUIRE_REDIS=1
+stage "install redis-server" install_debian redis-server redis-server
+stage "install chromium" install_debian chromium chromium
+export DCR_REQUIRE_REDIS=1 DCR_REQUIRE_BROWSER=1
 stage "go test (library)" go test -race -count=1 -timeout 20m ./...
 stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout 20m ./...'
 stage "npm ci (interop)" bash -c 'cd interop/node && npm ci --no-audit --no-fund'
