@@ -181,7 +181,7 @@ func TestBlackBoxNoSilentEmulator(t *testing.T) {
 		addr string
 		env  []string
 	}{
-		{"0.0.0.0:0", nil},                                                  // a container
+		{"0.0.0.0:0", nil}, // a container
 		{"127.0.0.1:0", []string{"DCR_PUBLIC_URL=https://dcr.test.example"}}, // behind a proxy on the same host
 	} {
 		p := start(t, bin, append(clean, tc.env...), "-addr", tc.addr)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine with Go and Node:
-# the library module's unit tests, examples and fuzz seed corpora, then
-# the example module's black-box and load tests, under the race detector (with a real redis-server, installed
-# from Debian's packages when missing), then the interoperability suite
-# (third-party Go and Node DCR clients against the handler and the
-# Authlete emulator). A real redis-server and a headless Chromium are
-# installed from Debian's packages when missing. Every stage runs; the script fails at the end if
+# the library module's unit tests, examples and fuzz seed corpora; the
+# example module's black-box, browser and load tests, under the race
+# detector; then the interoperability suite (third-party Go and Node DCR
+# clients against the handler and the Authlete emulator). A real
+# redis-server and a headless Chromium are installed from Debian's
+# packages when missing. Every stage runs; the script fails at the end if
 # any of them failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
