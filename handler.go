@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -139,7 +140,39 @@ func New(backend Backend, opts Options) *Handler {
 	return h
 }
 
-func pathClientID(r *http.Request) string { return r.PathValue("client_id") }
+// pathClientID is the client ID of r's path: the path value client_id of
+// Mount's patterns or, under a subtree pattern, the one segment after it:
+// chi's r.Mount("/register", h) ("/register/*") and ServeMux's
+// "/register/" (with or without http.StripPrefix).
+func pathClientID(r *http.Request) string {
+	if id := r.PathValue("client_id"); id != "" {
+		return id
+	}
+	pattern := r.Pattern
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		pattern = strings.TrimLeft(pattern[i:], " ") // "POST /register/"
+	}
+	if i := strings.IndexByte(pattern, '/'); i > 0 {
+		pattern = pattern[i:] // "example.com/register/"
+	}
+	switch {
+	case strings.HasSuffix(pattern, "/*"): // chi
+		return r.PathValue("*")
+	case strings.HasSuffix(pattern, "/"): // ServeMux subtree
+		path := r.URL.Path
+		if !strings.HasPrefix(path, pattern) {
+			// http.StripPrefix took the prefix off: the path as sent.
+			u, err := url.ParseRequestURI(r.RequestURI)
+			if err != nil {
+				return ""
+			}
+			path = u.Path
+		}
+		rest, _ := strings.CutPrefix(path, pattern)
+		return rest
+	}
+	return ""
+}
 
 // remoteHost is the host of r.RemoteAddr.
 func remoteHost(r *http.Request) string {
@@ -173,6 +206,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers r, recording what happens in ev.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ev *Event) {
 	if id := h.clientID(r); id != "" {
+		if strings.Contains(id, "/") {
+			// Below a client configuration endpoint, as mounted on a
+			// subtree: nothing is served there.
+			reject(w, ev, errNotFound, "")
+			return
+		}
 		h.configure(w, r, id, ev)
 		return
 	}

@@ -486,6 +486,54 @@ var routers = []struct {
 		r.Route("/oauth", func(r chi.Router) { dcr.Mount(r, "/register/", h) })
 		return r
 	}},
+	{"chi Mount", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Mount("/register", h)
+		return r
+	}},
+	{"chi Mount with middleware", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.With(func(next http.Handler) http.Handler { return next }).Mount("/register", h)
+		return r
+	}},
+	{"chi Route with Mount at /", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Route("/register", func(r chi.Router) { dcr.Mount(r, "/", h) })
+		return r
+	}},
+	{"chi Mount of a ServeMux", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		dcr.Mount(mux, "/register", h)
+		r := chi.NewRouter()
+		r.Mount("/api", http.StripPrefix("/api", mux))
+		r.Mount("/register", h)
+		return r
+	}},
+	{"ServeMux subtree", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/register", h)
+		mux.Handle("/register/", h)
+		return mux
+	}},
+	{"ServeMux subtree with StripPrefix", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/register", h)
+		mux.Handle("/register/", http.StripPrefix("/register", h))
+		return mux
+	}},
+	{"ServeMux with methods and host", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("POST /register", h)
+		mux.Handle("127.0.0.1/register/", h)
+		return mux
+	}},
+	{"ServeMux nested with StripPrefix", func(h http.Handler) http.Handler {
+		inner := http.NewServeMux()
+		dcr.Mount(inner, "/register", h)
+		outer := http.NewServeMux()
+		outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
+		return outer
+	}},
 }
 
 func TestMount(t *testing.T) {
@@ -495,7 +543,7 @@ func TestMount(t *testing.T) {
 			srv := httptest.NewServer(rt.mount(dcr.New(backend, dcr.Options{})))
 			defer srv.Close()
 			prefix := srv.URL
-			if rt.name == "chi subrouter" {
+			if rt.name == "chi subrouter" || rt.name == "ServeMux nested with StripPrefix" {
 				prefix += "/oauth"
 			}
 			for _, op := range operations {
@@ -527,9 +575,17 @@ func TestMount(t *testing.T) {
 }
 
 func TestMountRejectsEmptyPath(t *testing.T) {
-	for _, p := range []string{"", "/", "//"} {
-		assert.Panics(t, func() { dcr.Mount(http.NewServeMux(), p, http.NotFoundHandler()) }, "path %q", p)
-	}
+	assert.Panics(t, func() { dcr.Mount(http.NewServeMux(), "", http.NotFoundHandler()) })
+}
+
+// TestMountAtRootOfServeMux: "/" on a ServeMux is the root only, not
+// every path.
+func TestMountAtRootOfServeMux(t *testing.T) {
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+	mux := http.NewServeMux()
+	dcr.Mount(mux, "/", dcr.New(backend, dcr.Options{}))
+	assert.Equal(t, 201, send(mux, "POST", "/", "", `{}`).Code)
+	assert.Equal(t, 404, send(mux, "POST", "/a/b", "", `{}`).Code)
 }
 
 func TestNewRejectsNilBackend(t *testing.T) {

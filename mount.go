@@ -19,13 +19,26 @@ type Mux interface {
 //
 // path must be the base of the registration_client_uri that Authlete
 // issues (the service's registrationManagementEndpoint, or else its
-// registrationEndpoint), such as "/register". Mount panics if path is
-// empty or "/".
+// registrationEndpoint), such as "/register", or "/" on a router that is
+// already mounted there (chi's r.Route("/register", ...)). Mount panics if
+// path is empty.
+//
+// The Handler also serves the forms of chi and net/http that mount it on a
+// subtree: chi's r.Mount("/register", h), and ServeMux's
+// mux.Handle("/register/", h) with or without http.StripPrefix (which also
+// needs mux.Handle("/register", h) for registration).
 func Mount(m Mux, path string, h http.Handler) {
-	path = strings.TrimRight(path, "/")
 	if path == "" {
-		panic("dcr: Mount needs a path such as /register")
+		panic(`dcr: Mount needs a path such as "/register"`)
 	}
-	m.Handle(path, h)
+	path = strings.TrimRight(path, "/")
+	root := path
+	if root == "" {
+		root = "/"
+		if _, ok := m.(*http.ServeMux); ok {
+			root = "/{$}" // "/" alone would be every path of the ServeMux
+		}
+	}
+	m.Handle(root, h)
 	m.Handle(path+"/{client_id}", h)
 }

@@ -41,6 +41,7 @@ var (
 	errNoInitialToken  = localError{http.StatusUnauthorized, "invalid_token", "An initial access token is required in the Authorization header.", "Bearer"}
 	errBadInitialToken = localError{http.StatusUnauthorized, "invalid_token", "The initial access token is not valid.", `Bearer error="invalid_token"`}
 	errClientID        = localError{http.StatusBadRequest, "invalid_request", "The client ID in the path is not valid.", ""}
+	errNotFound        = localError{http.StatusNotFound, "invalid_request", "There is no such endpoint.", ""}
 	errContentType     = localError{http.StatusUnsupportedMediaType, "invalid_request", "The Content-Type must be application/json.", ""}
 	errTooLarge        = localError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.", ""}
 	errReadBody        = localError{http.StatusBadRequest, "invalid_request", "The request body could not be read.", ""}
