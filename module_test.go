@@ -33,6 +33,7 @@ import (
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/dcrtest"
 	"github.com/dcr-go/dcr/doctor"
 	"github.com/dcr-go/dcr/lifecycle"
 	"github.com/dcr-go/dcr/policy"
@@ -40,6 +41,7 @@ import (
 
 var (
 	_ = authletetest.New
+	_ = dcrtest.Start
 	_ = doctor.Diagnose
 	_ = lifecycle.Options{}
 	_ = policy.NativeLoopback

@@ -1,0 +1,100 @@
+// Package dcrtest starts, in one call, what a test of DCR endpoints needs:
+// an Authlete emulator (package authletetest), a dcr.Handler that calls it
+// through a real authlete.Client, and an httptest server that serves the
+// handler at /register, with the emulator's registration_client_uri
+// pointing at that server. No Authlete credentials are needed.
+//
+//	srv := dcrtest.NewServer(t, dcrtest.Options{})
+//	resp, _ := http.Post(srv.RegistrationEndpoint, "application/json", body)
+package dcrtest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/authletetest"
+)
+
+// Options shape the server. The zero value works: an emulator with its
+// defaults, a Handler with the zero dcr.Options, no middleware.
+type Options struct {
+	// Emulator describes the emulated Authlete service. Its
+	// ManagementEndpoint is ignored: it is the server's /register.
+	Emulator authletetest.Options
+	// Handler are the Handler's options.
+	Handler dcr.Options
+	// Middleware, if not nil, wraps the Handler, as the application's own
+	// (initial access tokens, CORS, rate limits) would.
+	Middleware func(http.Handler) http.Handler
+}
+
+// Server is an httptest server that serves a dcr.Handler backed by an
+// Authlete emulator.
+type Server struct {
+	// URL is the base URL of the server, e.g. http://127.0.0.1:43567.
+	URL string
+	// RegistrationEndpoint is URL + "/register"; registration_client_uri
+	// is it + "/" + client ID.
+	RegistrationEndpoint string
+	// Authlete is the emulator, for its calls, faults and clients;
+	// AuthleteURL is its base URL (AUTHLETE_BASE_URL).
+	Authlete    *authletetest.Emulator
+	AuthleteURL string
+	// Client is the authlete.Client the Handler uses; it also has the
+	// management calls (ListClients, CreateToken, ...).
+	Client *authlete.Client
+	// Handler is the Handler, before Options.Middleware.
+	Handler *dcr.Handler
+
+	servers []*httptest.Server
+}
+
+// NewServer starts a Server on 127.0.0.1 and closes it when tb's test
+// ends.
+func NewServer(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a Server on 127.0.0.1; Close stops it. Outside a test
+// (an Example, a development server), use it instead of NewServer.
+func Start(opts Options) (*Server, error) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	s := &Server{URL: srv.URL, RegistrationEndpoint: srv.URL + "/register", servers: []*httptest.Server{srv}}
+	emu := opts.Emulator
+	emu.ManagementEndpoint = s.RegistrationEndpoint
+	s.Authlete = authletetest.New(emu)
+	emuSrv := httptest.NewServer(s.Authlete)
+	s.servers = append(s.servers, emuSrv)
+	s.AuthleteURL = emuSrv.URL
+	o := s.Authlete.Options()
+	client, err := authlete.New(authlete.Config{BaseURL: emuSrv.URL, ServiceAPIKey: o.ServiceID, ServiceAccessToken: o.AccessToken})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Client = client
+	s.Handler = dcr.New(client, opts.Handler)
+	var h http.Handler = s.Handler
+	if opts.Middleware != nil {
+		h = opts.Middleware(h)
+	}
+	dcr.Mount(mux, "/register", h)
+	return s, nil
+}
+
+// Close shuts the server and the emulator down.
+func (s *Server) Close() {
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+}
