@@ -69,14 +69,24 @@ func New(cfg Config) (*Client, error) {
 		if conns <= 0 {
 			conns = DefaultMaxConns
 		}
-		c.http = &http.Client{Transport: newTransport(conns)}
+		c.http = &http.Client{Transport: NewTransport(conns)}
 	}
 	return c, nil
 }
 
-// newTransport is Go's default transport with a connection pool sized for
-// one busy host: at most conns connections, all of which may stay idle.
-func newTransport(conns int) *http.Transport {
+// NewTransport is the transport of a Client without Config.HTTPClient: Go's
+// default transport with a connection pool sized for one busy host, at
+// most conns connections (zero means DefaultMaxConns), all of which may
+// stay idle. Wrap it to trace the calls, and pass it as Config.HTTPClient:
+//
+//	HTTPClient: &http.Client{Transport: otelhttp.NewTransport(authlete.NewTransport(0))}
+//
+// Each call is then a client span in the trace of the context it is
+// given, and carries the traceparent header to Authlete.
+func NewTransport(conns int) *http.Transport {
+	if conns <= 0 {
+		conns = DefaultMaxConns
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

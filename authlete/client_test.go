@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/authletetest"
 )
 
 const (
@@ -479,3 +480,31 @@ func TestMetadataIsNotHTMLEscaped(t *testing.T) {
 	require.NoError(t, json.Unmarshal(got, &sent))
 	assert.Equal(t, metadata, sent.JSON)
 }
+
+// TestTracedTransport: a wrapped NewTransport as HTTPClient sees every
+// call, with the context it was given, and can add headers to it.
+func TestTracedTransport(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	type key struct{}
+	var seen []string
+	base := authlete.NewTransport(0)
+	assert.Equal(t, authlete.DefaultMaxConns, base.MaxConnsPerHost)
+	cfg := srv.Config()
+	cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		seen = append(seen, fmt.Sprint(r.URL.Path, " ", r.Context().Value(key{})))
+		r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+		return base.RoundTrip(r)
+	})}
+	c, err := authlete.New(cfg)
+	require.NoError(t, err)
+	ctx := context.WithValue(context.Background(), key{}, "trace-1")
+	resp, err := c.Register(ctx, &authlete.Request{JSON: `{}`})
+	require.NoError(t, err)
+	assert.Equal(t, authlete.ActionCreated, resp.Action)
+	assert.Equal(t, []string{"/api/" + authletetest.DefaultServiceID + "/client/registration trace-1"}, seen)
+	assert.Equal(t, 7, authlete.NewTransport(7).MaxConnsPerHost)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

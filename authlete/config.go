@@ -69,7 +69,8 @@ type Config struct {
 	// (up to MaxRetryWait). Zero means DefaultRetryBackoff.
 	RetryBackoff time.Duration
 	// HTTPClient sends the calls. Nil means a client of the package's own
-	// with a connection pool of MaxConns connections to Authlete.
+	// with a connection pool of MaxConns connections to Authlete: see
+	// NewTransport, which also shows how to trace the calls.
 	HTTPClient *http.Client
 	// MaxConns bounds the connections to Authlete, busy or idle, of the
 	// default HTTPClient: calls beyond it wait for a free connection, and

@@ -107,7 +107,18 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	// The embedded emulator keeps clients in memory, per process: fine on
 	// a developer's machine, silent data loss in a deployment.
 	emulatorImplied := isLoopback(ln.Addr().(*net.TCPAddr).IP) && (s.PublicURL == "" || isLoopbackURL(s.PublicURL))
-	client, err := newClient(ctx, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, logger)
+	tr, err := tracingFromEnv(ctx)
+	if err != nil {
+		return fmt.Errorf("OTEL_*: %w", err)
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.close(flush); err != nil {
+			logger.Warn("traces not flushed", "error", err)
+		}
+	}()
+	client, err := newClient(ctx, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, tr.httpClient(), logger)
 	if err != nil {
 		return err
 	}
@@ -149,7 +160,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	}
 
 	backend := &uriWatcher{Backend: client, want: registrationEndpoint + "/", logger: logger}
-	srv := newServer(newRouter(backend, s, logger, m, store, health))
+	srv := newServer(tr.handler(newRouter(backend, s, logger, m, store, health)))
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -159,7 +170,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
 		"initial_access_token", s.InitialAccessToken != nil, "rate_limit_per_minute", s.RateLimit,
 		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", storeName(s.Redis),
-		"trusted_proxies", strings.Join(s.TrustedProxies, ","), "metrics", metricsURL(metricsLn))
+		"trusted_proxies", strings.Join(s.TrustedProxies, ","), "metrics", metricsURL(metricsLn), "tracing", tr.on())
 	if ready != nil {
 		ready(localURL)
 	}
@@ -232,7 +243,7 @@ func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint
 // variables or, when none is set, of an embedded emulator on 127.0.0.1
 // that runs until ctx is done. registrationEndpoint is the base of the
 // emulator's registration_client_uri.
-func newClient(ctx context.Context, registrationEndpoint string, allowEmulator bool, logger *slog.Logger) (*authlete.Client, error) {
+func newClient(ctx context.Context, registrationEndpoint string, allowEmulator bool, httpClient *http.Client, logger *slog.Logger) (*authlete.Client, error) {
 	cfg := authlete.ConfigFromEnv()
 	if cfg == (authlete.Config{}) && !allowEmulator {
 		return nil, errNoAuthlete
@@ -257,6 +268,7 @@ func newClient(ctx context.Context, registrationEndpoint string, allowEmulator b
 		}
 	}
 	cfg.TotalTimeout = authleteBudget
+	cfg.HTTPClient = httpClient
 	return authlete.New(cfg)
 }
 

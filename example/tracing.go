@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/dcr-go/dcr/authlete"
+)
+
+// tracing is OpenTelemetry as the example uses it: a server span for each
+// request and a client span for each Authlete call, which carries the
+// traceparent header to Authlete. The zero value is tracing off, at no
+// cost: nothing is wrapped.
+type tracing struct {
+	provider   trace.TracerProvider
+	propagator propagation.TextMapPropagator
+	shutdown   func(context.Context) error
+}
+
+// tracingFromEnv exports traces over OTLP/HTTP when
+// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set;
+// the exporter reads the other OTEL_EXPORTER_OTLP_* variables (headers,
+// timeout, compression, certificates), the resource OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES, and the sampler OTEL_TRACES_SAMPLER and its
+// argument. OTEL_SDK_DISABLED=true turns it off.
+func tracingFromEnv(ctx context.Context) (*tracing, error) {
+	if os.Getenv("OTEL_SDK_DISABLED") == "true" ||
+		os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		return &tracing{}, nil
+	}
+	exporter, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := resource.Merge(resource.Default(),
+		resource.NewSchemaless(semconv.ServiceName(serviceName())))
+	if err != nil {
+		return nil, err
+	}
+	fromEnv, err := resource.New(ctx, resource.WithFromEnv())
+	if err == nil {
+		res, _ = resource.Merge(res, fromEnv)
+	}
+	return newTracing(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res)), nil
+}
+
+// serviceName is OTEL_SERVICE_NAME, or dcr-example.
+func serviceName() string {
+	if v := os.Getenv("OTEL_SERVICE_NAME"); v != "" {
+		return v
+	}
+	return "dcr-example"
+}
+
+// newTracing returns tracing with a provider of its own (no global state).
+// The sampler is the SDK's default, which honours OTEL_TRACES_SAMPLER.
+func newTracing(opts ...sdktrace.TracerProviderOption) *tracing {
+	tp := sdktrace.NewTracerProvider(opts...)
+	return &tracing{provider: tp, propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		shutdown: tp.Shutdown}
+}
+
+func (t *tracing) on() bool { return t.provider != nil }
+
+// handler wraps the server's handler: one server span per request.
+func (t *tracing) handler(h http.Handler) http.Handler {
+	if !t.on() {
+		return h
+	}
+	return otelhttp.NewHandler(h, "dcr", otelhttp.WithTracerProvider(t.provider), otelhttp.WithPropagators(t.propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + routeOf(r) }))
+}
+
+// httpClient is authlete.Config.HTTPClient: nil when tracing is off, else
+// the package's own transport wrapped for one client span per call.
+func (t *tracing) httpClient() *http.Client {
+	if !t.on() {
+		return nil
+	}
+	return &http.Client{Transport: otelhttp.NewTransport(authlete.NewTransport(0),
+		otelhttp.WithTracerProvider(t.provider), otelhttp.WithPropagators(t.propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "authlete " + authleteOp(r.URL.Path) }))}
+}
+
+// close flushes the spans not yet exported.
+func (t *tracing) close(ctx context.Context) error {
+	if t.shutdown == nil {
+		return nil
+	}
+	return t.shutdown(ctx)
+}
+
+// routeOf is the route of r without its client ID, for span names.
+func routeOf(r *http.Request) string {
+	switch p := r.URL.Path; {
+	case p == "/register":
+		return "/register"
+	case strings.HasPrefix(p, "/register/"):
+		return "/register/{client_id}"
+	default:
+		return p
+	}
+}
+
+// authleteOp is the Authlete API path without /api and the service ID,
+// e.g. /client/registration/get.
+func authleteOp(path string) string {
+	rest, ok := strings.CutPrefix(path, "/api/")
+	if !ok {
+		return path
+	}
+	if id, after, found := strings.Cut(rest, "/"); found && strings.Trim(id, "0123456789") == "" {
+		rest = after // API v3: /api/{serviceId}/...
+	}
+	return "/" + rest
+}
