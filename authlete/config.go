@@ -83,6 +83,15 @@ type Config struct {
 	MaxResponseBytes int64
 }
 
+// EnvUsage describes the variables ConfigFromEnv reads, for the -h of a
+// command.
+const EnvUsage = `  AUTHLETE_BASE_URL             Authlete's base URL, e.g. https://us.authlete.com (API v2: default https://api.authlete.com)
+  AUTHLETE_API_VERSION          V3 (default) or V2
+  AUTHLETE_SERVICE_APIKEY       the service ID (API v3) or the service API key (API v2)
+  AUTHLETE_SERVICE_ACCESSTOKEN  the service access token (API v3)
+  AUTHLETE_SERVICE_APISECRET    the service API secret (API v2)
+`
+
 // ConfigFromEnv reads a Config from the environment variables that
 // Authlete's own libraries use: AUTHLETE_BASE_URL, AUTHLETE_API_VERSION,
 // AUTHLETE_SERVICE_APIKEY, AUTHLETE_SERVICE_APISECRET and

@@ -18,10 +18,28 @@ type ClientSummary struct {
 	ClientID              int64  `json:"clientId"`
 	ClientName            string `json:"clientName,omitempty"`
 	DynamicallyRegistered bool   `json:"dynamicallyRegistered"`
+	// ClientSource is where the client comes from: DYNAMIC_REGISTRATION
+	// (RFC 7591), METADATA_DOCUMENT (a Client ID Metadata Document),
+	// AUTOMATIC_REGISTRATION or EXPLICIT_REGISTRATION (OpenID Federation)
+	// or STATIC_REGISTRATION (the console); "" from an Authlete that does
+	// not report it. See Dynamic.
+	ClientSource string `json:"clientSource,omitempty"`
 	Locked                bool   `json:"locked"`
 	// CreatedAt and ModifiedAt are milliseconds since the Unix epoch.
 	CreatedAt  int64 `json:"createdAt"`
 	ModifiedAt int64 `json:"modifiedAt"`
+}
+
+// Dynamic reports whether the client was registered through RFC 7591
+// dynamic registration: its ClientSource says so or, when Authlete does
+// not report one, dynamicallyRegistered does. A client of a metadata
+// document or of OpenID Federation is not, though Authlete may mark it
+// dynamicallyRegistered.
+func (c ClientSummary) Dynamic() bool {
+	if c.ClientSource != "" {
+		return c.ClientSource == "DYNAMIC_REGISTRATION"
+	}
+	return c.DynamicallyRegistered
 }
 
 // ClientPage is one page of the service's clients.

@@ -96,6 +96,7 @@ type Emulator struct {
 	tokens   map[string][]*token // by client ID
 	faults   []*Fault
 	calls    map[string]int
+	numbered int // the number of the last client created
 }
 
 // client is a registered client. Its registration access token is kept
@@ -109,7 +110,7 @@ type client struct {
 	meta      *metadata
 	number    int
 	locked    bool
-	static    bool // registered through the console, not DCR
+	source    string // clientSource: DYNAMIC_REGISTRATION unless added otherwise
 }
 
 // New returns an Emulator for the service that opts describe.
@@ -180,9 +181,20 @@ func (e *Emulator) Calls(op string) int {
 }
 
 // AddStaticClient adds a client as an administrator would through
-// Authlete's console: dynamicallyRegistered is false. It returns the
-// client ID, or "" if metadata is not acceptable.
+// Authlete's console: its clientSource is STATIC_REGISTRATION and
+// dynamicallyRegistered is false. It returns the client ID, or "" if
+// metadata is not acceptable.
 func (e *Emulator) AddStaticClient(metadata string) string {
+	return e.AddClient(metadata, "STATIC_REGISTRATION")
+}
+
+// AddClient adds a client whose clientSource is source:
+// METADATA_DOCUMENT (a CIMD client), AUTOMATIC_REGISTRATION or
+// EXPLICIT_REGISTRATION (OpenID Federation), STATIC_REGISTRATION or
+// DYNAMIC_REGISTRATION. Like Authlete, the emulator reports every client
+// but a static one as dynamicallyRegistered. It returns the client ID, or
+// "" if metadata is not acceptable.
+func (e *Emulator) AddClient(metadata, source string) string {
 	resp := e.register(&authlete.Request{JSON: metadata})
 	var info struct {
 		ClientID string `json:"client_id"`
@@ -192,7 +204,7 @@ func (e *Emulator) AddStaticClient(metadata string) string {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.clients[info.ClientID].static = true
+	e.clients[info.ClientID].source = source
 	return info.ClientID
 }
 

@@ -49,7 +49,7 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 	}
 	token := randomString(32)
 	now := e.opts.Now()
-	c := &client{tokenHash: sha256.Sum256([]byte(token)), issuedAt: now, modified: now, meta: m}
+	c := &client{tokenHash: sha256.Sum256([]byte(token)), issuedAt: now, modified: now, meta: m, source: "DYNAMIC_REGISTRATION"}
 	if m.TokenEndpointAuthMethod != "none" {
 		c.secret = randomString(64)
 	}
@@ -63,7 +63,8 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 	for c.id == "" || e.clients[c.id] != nil {
 		c.id = randomClientID()
 	}
-	c.number = len(e.clients) + 1
+	e.numbered++ // never reused: a deletion must not make pages overlap
+	c.number = e.numbered
 	e.clients[c.id] = c
 	return e.success(authlete.ActionCreated, codes.ok, "The client was created with id "+c.id+".", c, token)
 }
@@ -208,6 +209,7 @@ type authleteClient struct {
 	ResponseTypes         []string `json:"responseTypes"`
 	TokenAuthMethod       string   `json:"tokenAuthMethod"`
 	DynamicallyRegistered bool     `json:"dynamicallyRegistered"`
+	ClientSource          string   `json:"clientSource"`
 	Locked                bool     `json:"locked"`
 	CreatedAt             int64    `json:"createdAt"`
 	ModifiedAt            int64    `json:"modifiedAt"`
@@ -219,7 +221,7 @@ func (e *Emulator) authleteClient(c *client) authleteClient {
 		Number: c.number, ClientID: id, ClientName: c.meta.ClientName, ClientSecret: c.secret,
 		ClientType: "CONFIDENTIAL", ApplicationType: strings.ToUpper(c.meta.ApplicationType),
 		RedirectURIs: c.meta.RedirectURIs, TokenAuthMethod: strings.ToUpper(c.meta.TokenEndpointAuthMethod),
-		DynamicallyRegistered: !c.static, Locked: c.locked, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
+		DynamicallyRegistered: c.source != "STATIC_REGISTRATION", ClientSource: c.source, Locked: c.locked, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
 		GrantTypes: []string{}, ResponseTypes: []string{},
 	}
 	if c.secret == "" {

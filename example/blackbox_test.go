@@ -463,29 +463,30 @@ func TestBlackBoxJanitor(t *testing.T) {
 	assert.Contains(t, dry, "would delete "+clients[1].id)
 	assert.Contains(t, dry, "would delete "+clients[2].id)
 	assert.NotContains(t, dry, clients[0].id)
-	assert.Contains(t, dry, "kept 1, locked 0, deleted 2 (dry run: nothing changed)")
+	assert.Contains(t, dry, "kept 1, locked 0, unlocked 0, deleted 2, skipped 0 (dry run: nothing changed)")
 	for _, c := range clients {
 		assert.Equal(t, 200, status(c), "the dry run changed nothing")
 	}
 
 	out := runJanitor(t, env, "-older-than", "0")
 	assert.Contains(t, out, "delete "+clients[1].id)
-	assert.Contains(t, out, "kept 1, locked 0, deleted 2\n")
+	assert.Contains(t, out, "kept 1, locked 0, unlocked 0, deleted 2, skipped 0\n")
 	assert.Equal(t, 200, status(clients[0]), "the client with a token is kept")
 	assert.Equal(t, 401, status(clients[1]), "a deleted client's registration access token gets 401")
 	assert.Equal(t, 401, status(clients[2]))
 
 	// With a grace period: locked first, deleted by a later run.
 	more := registerThree()
-	out = runJanitor(t, env, "-older-than", "0", "-grace", "1s")
+	locks := t.TempDir() + "/locks.json"
+	out = runJanitor(t, env, "-older-than", "0", "-grace", "1s", "-lock-file", locks)
 	assert.Contains(t, out, "lock "+more[1].id)
 	assert.Contains(t, out, "lock "+more[2].id)
 	assert.Equal(t, 401, status(more[1]), "a locked client cannot read its configuration")
 	time.Sleep(1500 * time.Millisecond) // the grace period; only its lower bound matters
-	out = runJanitor(t, env, "-older-than", "0", "-grace", "1s")
+	out = runJanitor(t, env, "-older-than", "0", "-grace", "1s", "-lock-file", locks)
 	assert.Contains(t, out, "delete "+more[1].id)
 	assert.Contains(t, out, "delete "+more[2].id)
-	assert.Contains(t, out, "kept 2, locked 0, deleted 2\n")
+	assert.Contains(t, out, "kept 2, locked 0, unlocked 0, deleted 2, skipped 0\n")
 	_, err = authleteClient.GetClient(context.Background(), more[1].id)
 	assert.Error(t, err, "deleted")
 	assert.Equal(t, 200, status(more[0]))

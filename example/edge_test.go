@@ -453,3 +453,24 @@ func BenchmarkRegistrationsRedisFarAway(b *testing.B) {
 		})
 	}
 }
+
+// TestBlackBoxHelp: each command's -h exits 0 and lists its flags and the
+// environment variables it reads.
+func TestBlackBoxHelp(t *testing.T) {
+	t.Parallel()
+	for pkg, want := range map[string][]string{
+		".": {"-addr", "AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_PUBLIC_URL", "DCR_TRUSTED_PROXIES", "DCR_REDIS_URL",
+			"DCR_METRICS_ADDR", "DCR_EMBEDDED_EMULATOR", "DCR_INITIAL_ACCESS_TOKEN", "DCR_ALLOWED_SCOPES", "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		"github.com/dcr-go/dcr/cmd/dcr-janitor":       {"-dry-run", "-lock-file", "-concurrency", "DELETED AT ONCE", "AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_APISECRET"},
+		"github.com/dcr-go/dcr/cmd/dcr-doctor":        {"-public-url", "AUTHLETE_BASE_URL", "DCR_PUBLIC_URL"},
+		"github.com/dcr-go/dcr/cmd/authlete-emulator": {"-addr", "-management-endpoint", "-max-clients"},
+	} {
+		p := start(t, binary(t, pkg, false), nil, "-h")
+		<-p.done
+		assert.NoError(t, p.err, "%s -h exits 0", pkg)
+		for _, w := range want {
+			assert.Contains(t, p.out.String(), w, pkg)
+		}
+		assert.NotContains(t, p.out.String(), "help requested", pkg)
+	}
+}

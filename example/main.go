@@ -66,9 +66,48 @@ const (
 	startupCheckTimeout = 10 * time.Second
 )
 
+const usage = `Usage: example [-addr host:port]
+
+Serves an authorization server's DCR endpoints: POST /register (RFC 7591)
+and GET, PUT, DELETE /register/{client_id} (RFC 7592), with /healthz,
+/readyz and /metrics, calling the Authlete service of the AUTHLETE_*
+variables. Without them it runs an embedded Authlete emulator (clients in
+memory), but only on a loopback address without a public DCR_PUBLIC_URL,
+or with DCR_EMBEDDED_EMULATOR=true.
+
+Environment:
+` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
+  DCR_EMBEDDED_EMULATOR         true: run the embedded emulator even off loopback (a demo, never production)
+  DCR_INITIAL_ACCESS_TOKEN      if set (16 characters at least), registration requires this bearer token
+  DCR_RATE_LIMIT                registrations per minute per client address (default 60; 0: off)
+  DCR_MANAGEMENT_RATE_LIMIT     client configuration requests per minute per client address (default 600; 0: off)
+  DCR_REDIS_URL                 redis://[:password@]host:port/db: count the rate limits there, shared by every replica
+  DCR_TRUSTED_PROXIES           comma-separated CIDRs of the proxies in front: the client address is then the
+                                rightmost X-Forwarded-For entry outside them
+  DCR_CORS_ORIGINS              comma-separated origins allowed to call the DCR endpoints from a browser (default *)
+  DCR_DEFAULT_SCOPE             the scope of registrations that ask none, e.g. mcp
+  DCR_ALLOWED_SCOPES            space-separated scopes a client may register; others are dropped (unset: any)
+  DCR_METRICS_ADDR              host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090
+  OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
+                                the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
+                                OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...) are honoured
+
+Flags:
+`
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	flag.Parse()
+	flags := flag.NewFlagSet("example", flag.ExitOnError)
+	flags.Usage = func() {
+		fmt.Fprint(flags.Output(), usage)
+		flags.PrintDefaults()
+	}
+	flags.SetOutput(os.Stdout)
+	addr := flags.String("addr", "127.0.0.1:8080", "address to listen on")
+	flags.Parse(os.Args[1:])
+	if flags.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "example: unexpected argument %q (see -h)\n", flags.Arg(0))
+		os.Exit(2)
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	redis.SetLogger(redisLogger{logger}) // go-redis logs through a process-wide logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

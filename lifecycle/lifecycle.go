@@ -4,14 +4,14 @@
 // MCP clients re-register on every connect, and a service's client list
 // fills with dead clones. Pruning must not strand a client still in use,
 // so Run is activity-aware: it keeps every client that holds a live access
-// or refresh token, and removes only dynamically registered clients older
+// or refresh token, and removes only clients of RFC 7591 dynamic
+// registration (never a static, CIMD or OpenID Federation client) older
 // than a TTL without one. With a grace period it first locks them
 // (quarantine: reversible, the client gets no token and cannot read its
-// configuration) and deletes them on a later run, once they have been
-// locked for the grace period; without one it deletes at once. The grace
-// period counts from the client's modifiedAt, which Authlete updates when
-// it locks a client; each run checks so at its first lock and reports it
-// if not.
+// configuration), records the lock in a LockRecord, and deletes them on a
+// later run once they have been locked for the grace period by that record;
+// a client it locked that meanwhile holds a live token is unlocked. It
+// never unlocks or deletes a client that someone else locked.
 //
 // Run is meant for cron or a Kubernetes CronJob (cmd/dcr-janitor): one run
 // at a time, so replicas of the server need no lock.
@@ -19,9 +19,13 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
@@ -30,51 +34,73 @@ import (
 // Authlete is what Run needs of Authlete; *authlete.Client has it.
 type Authlete interface {
 	ListClients(ctx context.Context, start, end int) (*authlete.ClientPage, error)
-	GetClient(ctx context.Context, clientID string) (*authlete.ClientSummary, error)
 	ListTokens(ctx context.Context, clientID string, start, end int) (*authlete.TokenPage, error)
 	LockClient(ctx context.Context, clientID string, locked bool) error
 	DeleteClient(ctx context.Context, clientID string) error
 }
 
-// DefaultPageSize is how many clients or tokens Run asks for at a time
-// when Options.PageSize is zero.
-const DefaultPageSize = 100
+// Defaults used where an Options field is zero.
+const (
+	// DefaultPageSize is how many clients or tokens Run asks for at a
+	// time.
+	DefaultPageSize = 100
+	// DefaultConcurrency is how many clients Run checks and acts on at
+	// once: 8 calls in flight keep a run over thousands of clients on an
+	// Authlete 20 ms away to seconds, well under Authlete's rate limits.
+	DefaultConcurrency = 8
+	// maxFailuresInARow is how many clients in a row may fail before Run
+	// concludes that Authlete, not the clients, is failing, and stops.
+	maxFailuresInARow = 10
+)
 
 // Options say which clients are stale and what to do with them. The zero
 // value deletes, at once, every dynamically registered client without a
-// live token.
+// live token that no one locked.
 type Options struct {
 	// OlderThan is the TTL: only clients created longer ago are stale.
 	// Zero means any age.
 	OlderThan time.Duration
 	// Grace is how long a stale client stays locked before it is deleted.
-	// Zero means it is deleted at once, without being locked.
+	// Zero means it is deleted at once, without being locked. A grace
+	// period needs Locks.
 	Grace time.Duration
+	// Locks records the clients Run locked and when. Run deletes a locked
+	// client only if it is there, once locked Grace long by it, and
+	// unlocks it if it holds a live token again. Nil means no record: Run
+	// then never locks, and never touches a locked client.
+	Locks LockRecord
 	// DryRun reports what would be done and changes nothing.
 	DryRun bool
 	// PageSize is the page size of the client and token lists. Zero means
 	// DefaultPageSize.
 	PageSize int
+	// Concurrency is how many clients are checked and acted on at once.
+	// Zero means DefaultConcurrency. Every call counts against Authlete's
+	// rate limit: an HTTP 429 stops the run.
+	Concurrency int
 	// Now tells the time. Nil means time.Now.
 	Now func() time.Time
-	// Logger logs each decision: locks and deletions at Info, kept clients
-	// at Debug. Nil means slog.Default().
+	// Logger logs each decision: locks, unlocks, deletions and skipped
+	// clients at Info, kept clients at Debug. Nil means slog.Default().
 	Logger *slog.Logger
-	// OnAction, if set, is called with each Action, as an audit hook.
+	// OnAction, if set, is called with each Action, as an audit hook,
+	// from one goroutine at a time.
 	OnAction func(Action)
 }
 
 // What Run does with a client.
 const (
-	Keep   = "keep"   // the client has a live token, or its grace is not over
+	Keep   = "keep"   // the client has a live token, its grace is not over, or someone else locked it
 	Lock   = "lock"   // stale: locked, to be deleted after the grace period
-	Delete = "delete" // stale, and locked for the grace period or no grace set
+	Unlock = "unlock" // locked by Run, but it holds a live token again
+	Delete = "delete" // stale, and locked by Run for the grace period, or no grace set
+	Skip   = "skip"   // Authlete failed for this client; nothing was done
 )
 
 // Action is one decision about one dynamically registered client that is
 // older than the TTL.
 type Action struct {
-	Kind       string // Keep, Lock or Delete
+	Kind       string // Keep, Lock, Unlock, Delete or Skip
 	ClientID   string
 	ClientName string
 	CreatedAt  time.Time
@@ -85,7 +111,7 @@ type Action struct {
 
 func (a Action) String() string {
 	verb := a.Kind
-	if a.DryRun && a.Kind != Keep {
+	if a.DryRun && a.Kind != Keep && a.Kind != Skip {
 		verb = "would " + a.Kind
 	}
 	return fmt.Sprintf("%s %s (%q, created %s): %s", verb, a.ClientID, a.ClientName, a.CreatedAt.UTC().Format(time.RFC3339), a.Reason)
@@ -97,22 +123,30 @@ type Report struct {
 	// them were dynamically registered; Stale, how many of those are older
 	// than the TTL.
 	Clients, Dynamic, Stale int
-	// Kept, Locked and Deleted count the actions carried out (or, in a
-	// dry run, that would be).
-	Kept, Locked, Deleted int
-	Actions               []Action
-	// Warnings are problems that did not stop the run, such as an
-	// Authlete that does not update modifiedAt when it locks a client.
+	// Kept, Locked, Unlocked and Deleted count the actions carried out
+	// (or, in a dry run, that would be); Skipped, the clients Authlete
+	// failed for.
+	Kept, Locked, Unlocked, Deleted, Skipped int
+	// Actions are in the order of the client list.
+	Actions []Action
+	// Warnings are problems that did not stop the run, such as a client
+	// whose tokens could not be listed.
 	Warnings []string
 }
 
 // Run lists the service's clients and removes the stale ones, as opts
-// say. It stops at the first failure of Authlete and returns it with the
-// report of what was done until then: a client is never deleted unless
-// its tokens were listed, and every action carried out is in the report.
+// say. A client that Authlete fails for is skipped and reported; Run stops
+// and returns an error, with the report of what was done until then, when
+// Authlete limits its rate (HTTP 429), when ctx ends, when the record of
+// locks cannot be read or written, or when maxFailuresInARow clients in a
+// row fail. A client is never deleted unless its tokens were listed, and
+// every action carried out is in the report.
 func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -120,11 +154,24 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	now := opts.Now()
 	report := &Report{}
+	if opts.Grace > 0 && opts.Locks == nil {
+		return report, errors.New("lifecycle: a grace period needs Options.Locks, the record of the clients Run locked")
+	}
+	locks := map[string]time.Time{}
+	if opts.Locks != nil {
+		var err error
+		if locks, err = opts.Locks.Load(); err != nil {
+			return report, fmt.Errorf("lifecycle: reading the record of locks: %w", err)
+		}
+		if locks == nil {
+			locks = map[string]time.Time{}
+		}
+	}
 
 	// List first, act after: deleting while paging would shift the pages.
 	var stale []authlete.ClientSummary
+	seen := map[string]bool{}
 	for start := 0; ; start += opts.PageSize {
 		page, err := a.ListClients(ctx, start, start+opts.PageSize)
 		if err != nil {
@@ -132,11 +179,13 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 		}
 		report.Clients = page.TotalCount
 		for _, c := range page.Clients {
-			if !c.DynamicallyRegistered {
+			id := strconv.FormatInt(c.ClientID, 10)
+			if !c.Dynamic() || seen[id] {
 				continue
 			}
+			seen[id] = true
 			report.Dynamic++
-			if opts.OlderThan == 0 || time.UnixMilli(c.CreatedAt).Before(now.Add(-opts.OlderThan)) {
+			if opts.OlderThan == 0 || time.UnixMilli(c.CreatedAt).Before(opts.Now().Add(-opts.OlderThan)) {
 				stale = append(stale, c)
 			}
 		}
@@ -146,61 +195,253 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 	}
 	report.Stale = len(stale)
 
-	for _, c := range stale {
-		id := strconv.FormatInt(c.ClientID, 10)
-		act := Action{ClientID: id, ClientName: c.ClientName, CreatedAt: time.UnixMilli(c.CreatedAt), DryRun: opts.DryRun}
-		live, err := hasLiveToken(ctx, a, id, now, opts.PageSize)
-		if err != nil {
-			return report, fmt.Errorf("lifecycle: listing the tokens of client %s: %w", id, err)
+	r := &run{a: a, opts: opts, report: report, locks: locks, now: opts.Now()}
+	// A recorded lock of a client that is gone is forgotten.
+	for id := range locks {
+		if !seen[id] && !opts.DryRun {
+			delete(locks, id)
+			r.dirty = true
 		}
-		lockedSince := time.UnixMilli(c.ModifiedAt) // the lock is the client's last change
-		switch {
-		case live:
-			act.Kind, act.Reason = Keep, "it has a live token"
-		case opts.Grace == 0:
-			act.Kind, act.Reason = Delete, "no live token"
-		case !c.Locked:
-			act.Kind, act.Reason = Lock, fmt.Sprintf("no live token; deleted after %v locked", opts.Grace)
-		case lockedSince.After(now.Add(-opts.Grace)):
-			act.Kind, act.Reason = Keep, fmt.Sprintf("locked since %s; the grace period is not over", lockedSince.UTC().Format(time.RFC3339))
-		default:
-			act.Kind, act.Reason = Delete, fmt.Sprintf("no live token, locked since %s", lockedSince.UTC().Format(time.RFC3339))
-		}
-		if !opts.DryRun {
-			switch act.Kind {
-			case Lock:
-				err = a.LockClient(ctx, id, true)
-				if err == nil && report.Locked == 0 {
-					err = checkLockTime(ctx, a, id, now, report, opts)
-				}
-			case Delete:
-				err = a.DeleteClient(ctx, id)
-			}
-			if err != nil {
-				return report, fmt.Errorf("lifecycle: %s client %s: %w", act.Kind, id, err)
-			}
-		}
-		record(report, act, opts)
 	}
-	return report, nil
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.cancel = cancel
+	results := make([]*Action, len(stale))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(opts.Concurrency, len(stale)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = r.client(ctx, stale[i])
+			}
+		}()
+	}
+feed:
+	for i := range stale {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, act := range results {
+		if act != nil {
+			report.Actions = append(report.Actions, *act)
+		}
+	}
+	err := context.Cause(ctx)
+	if r.dirty && !opts.DryRun {
+		if serr := r.save(); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if err != nil && !errors.Is(err, errStopped) {
+		return report, err
+	}
+	return report, r.stopErr
 }
 
-// checkLockTime reads back the first client a run locks: the grace period
-// counts from modifiedAt, so Authlete must update it when it locks a
-// client. If it did not, the run goes on and the report says so.
-func checkLockTime(ctx context.Context, a Authlete, id string, lockedAt time.Time, report *Report, opts Options) error {
-	c, err := a.GetClient(ctx, id)
+// LockRecord keeps the clients that Run locked, by client ID, with the
+// time of the lock. FileLocks is one in a file.
+type LockRecord interface {
+	// Load returns the record; an empty one when there is none yet.
+	Load() (map[string]time.Time, error)
+	// Save replaces the record.
+	Save(map[string]time.Time) error
+}
+
+var (
+	errStopped = errors.New("lifecycle: stopped")
+	errRecord  = errors.New("lifecycle: writing the record of locks")
+)
+
+// run is the state of one Run, shared by its workers.
+type run struct {
+	a      Authlete
+	opts   Options
+	now    time.Time
+	cancel context.CancelCauseFunc
+
+	mu       sync.Mutex // guards what follows
+	report   *Report
+	locks    map[string]time.Time
+	dirty    bool  // locks changed since the last save
+	failures int   // clients in a row that Authlete failed for
+	stopErr  error // why the run stopped, if it did
+}
+
+// client decides about c and, unless the run is dry, carries the decision
+// out; it returns nil when the run stopped before c was done.
+func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
+	id := strconv.FormatInt(c.ClientID, 10)
+	act := &Action{ClientID: id, ClientName: c.ClientName, CreatedAt: time.UnixMilli(c.CreatedAt), DryRun: r.opts.DryRun}
+	live, err := hasLiveToken(ctx, r.a, id, r.now, r.opts.PageSize)
 	if err != nil {
-		return err
+		return r.failed(act, "listing its tokens", err)
 	}
-	const skew = time.Minute // between this machine's clock and Authlete's
-	if time.UnixMilli(c.ModifiedAt).Before(lockedAt.Add(-skew)) {
-		w := fmt.Sprintf("Authlete did not update modifiedAt of client %s when locking it (%s): the grace period counts from modifiedAt, so locked clients may be deleted before it is over; run without -grace, or check the lock flag API of your Authlete version",
-			id, time.UnixMilli(c.ModifiedAt).UTC().Format(time.RFC3339))
-		report.Warnings = append(report.Warnings, w)
-		opts.Logger.Warn("lifecycle: " + w)
+	r.mu.Lock()
+	lockedAt, ours := r.locks[id]
+	r.mu.Unlock()
+	if ours && !c.Locked {
+		// Unlocked by someone else since: no longer Run's lock.
+		r.forget(id)
+		ours = false
 	}
+	switch {
+	case c.Locked && !ours:
+		act.Kind, act.Reason = Keep, "locked, but not by this janitor"
+	case c.Locked && live:
+		act.Kind, act.Reason = Unlock, "locked by this janitor, but it holds a live token"
+	case c.Locked && r.opts.Grace > 0 && lockedAt.After(r.now.Add(-r.opts.Grace)):
+		act.Kind, act.Reason = Keep, fmt.Sprintf("locked since %s; the grace period is not over", lockedAt.UTC().Format(time.RFC3339))
+	case c.Locked:
+		act.Kind, act.Reason = Delete, fmt.Sprintf("no live token, locked since %s", lockedAt.UTC().Format(time.RFC3339))
+	case live:
+		act.Kind, act.Reason = Keep, "it has a live token"
+	case r.opts.Grace == 0:
+		act.Kind, act.Reason = Delete, "no live token"
+	default:
+		act.Kind, act.Reason = Lock, fmt.Sprintf("no live token; deleted after %v locked", r.opts.Grace)
+	}
+	if !r.opts.DryRun {
+		if err := r.carryOut(ctx, act); err != nil {
+			return r.failed(act, act.Kind, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failures = 0
+	r.record(act)
+	return act
+}
+
+// carryOut does what act says, and keeps the record of locks.
+func (r *run) carryOut(ctx context.Context, act *Action) error {
+	var err error
+	switch act.Kind {
+	case Lock:
+		if err = r.a.LockClient(ctx, act.ClientID, true); err == nil {
+			err = r.remember(act.ClientID)
+		}
+	case Unlock:
+		if err = r.a.LockClient(ctx, act.ClientID, false); err == nil {
+			r.forget(act.ClientID)
+		}
+	case Delete:
+		err = r.a.DeleteClient(ctx, act.ClientID)
+		var ae *authlete.Error
+		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
+			err, act.Reason = nil, act.Reason+" (it was already gone)"
+		}
+		if err == nil {
+			r.forget(act.ClientID)
+		}
+	}
+	return err
+}
+
+// remember records a lock, at once: a run cut short must not forget a
+// client it locked.
+func (r *run) remember(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.locks[id] = r.now
+	r.dirty = true
+	return r.saveLocked()
+}
+
+func (r *run) forget(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.locks[id]; ok {
+		delete(r.locks, id)
+		r.dirty = true
+	}
+}
+
+func (r *run) save() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.saveLocked()
+}
+
+func (r *run) saveLocked() error {
+	if r.opts.Locks == nil || r.opts.DryRun {
+		return nil
+	}
+	if err := r.opts.Locks.Save(r.locks); err != nil {
+		return fmt.Errorf("%w: %w", errRecord, err)
+	}
+	r.dirty = false
 	return nil
+}
+
+// failed handles a failure of Authlete for the client of act: the run
+// stops on a rate limit, on the end of ctx, on a record of locks that
+// cannot be written and after maxFailuresInARow failures in a row;
+// otherwise the client is skipped and reported.
+func (r *run) failed(act *Action, doing string, err error) *Action {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ae *authlete.Error
+	switch {
+	case r.stopErr != nil:
+		return nil
+	case errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests:
+		r.stop(fmt.Errorf("lifecycle: Authlete limits the rate of calls (HTTP 429) at client %s; run again later, or with a lower concurrency: %w", act.ClientID, err))
+		return nil
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		r.stop(fmt.Errorf("lifecycle: %s client %s: %w", doing, act.ClientID, err))
+		return nil
+	case errors.Is(err, errRecord):
+		// A lock was set but not recorded: stop before more are.
+		r.stop(err)
+		return nil
+	}
+	r.failures++
+	if r.failures >= maxFailuresInARow {
+		r.stop(fmt.Errorf("lifecycle: Authlete failed for %d clients in a row, the last %s: %s client %s: %w", r.failures, act.ClientID, doing, act.ClientID, err))
+		return nil
+	}
+	act.Kind, act.Reason = Skip, fmt.Sprintf("%s failed: %v", doing, err)
+	r.report.Warnings = append(r.report.Warnings, fmt.Sprintf("client %s skipped: %s", act.ClientID, act.Reason))
+	r.record(act)
+	return act
+}
+
+// stop ends the run with err. The caller holds r.mu.
+func (r *run) stop(err error) {
+	r.stopErr = err
+	r.cancel(errStopped)
+}
+
+// record counts, logs and reports act. The caller holds r.mu.
+func (r *run) record(act *Action) {
+	level := slog.LevelInfo
+	switch act.Kind {
+	case Keep:
+		r.report.Kept++
+		level = slog.LevelDebug
+	case Lock:
+		r.report.Locked++
+	case Unlock:
+		r.report.Unlocked++
+	case Delete:
+		r.report.Deleted++
+	case Skip:
+		r.report.Skipped++
+		level = slog.LevelWarn
+	}
+	r.opts.Logger.LogAttrs(context.Background(), level, "lifecycle: "+act.Kind,
+		slog.String("client_id", act.ClientID), slog.String("client_name", act.ClientName),
+		slog.Time("created_at", act.CreatedAt), slog.String("reason", act.Reason), slog.Bool("dry_run", act.DryRun))
+	if r.opts.OnAction != nil {
+		r.opts.OnAction(*act)
+	}
 }
 
 // hasLiveToken reports whether the client holds an access or refresh
@@ -211,33 +452,11 @@ func hasLiveToken(ctx context.Context, a Authlete, id string, now time.Time, pag
 		if err != nil {
 			return false, err
 		}
-		for _, t := range page.AccessTokens {
-			if t.Live(now.UnixMilli()) {
-				return true, nil
-			}
+		if slices.ContainsFunc(page.AccessTokens, func(t authlete.TokenSummary) bool { return t.Live(now.UnixMilli()) }) {
+			return true, nil
 		}
 		if len(page.AccessTokens) < pageSize || start+pageSize >= page.TotalCount {
 			return false, nil
 		}
-	}
-}
-
-func record(report *Report, act Action, opts Options) {
-	report.Actions = append(report.Actions, act)
-	level := slog.LevelInfo
-	switch act.Kind {
-	case Keep:
-		report.Kept++
-		level = slog.LevelDebug
-	case Lock:
-		report.Locked++
-	case Delete:
-		report.Deleted++
-	}
-	opts.Logger.LogAttrs(context.Background(), level, "lifecycle: "+act.Kind,
-		slog.String("client_id", act.ClientID), slog.String("client_name", act.ClientName),
-		slog.Time("created_at", act.CreatedAt), slog.String("reason", act.Reason), slog.Bool("dry_run", act.DryRun))
-	if opts.OnAction != nil {
-		opts.OnAction(act)
 	}
 }

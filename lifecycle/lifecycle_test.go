@@ -3,7 +3,9 @@ package lifecycle_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -110,7 +112,7 @@ func TestRunDeletesClientsWithoutLiveTokens(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{used: lifecycle.Keep, dead1: lifecycle.Delete, dead2: lifecycle.Delete}, kinds(dry))
 	assert.Equal(t, 2, dry.Deleted)
-	assert.Equal(t, dry.Actions, audited, "every action reaches the audit hook")
+	assert.ElementsMatch(t, dry.Actions, audited, "every action reaches the audit hook")
 	assert.Equal(t, 4, f.srv.Clients(), "a dry run changes nothing")
 	assert.Contains(t, dry.Actions[1].String(), "would delete "+dead1+` ("Claude", created 2026-11-01T12:00:00Z): no live token`)
 	for _, op := range []string{"client/delete", "client/lock_flag/update"} {
@@ -162,7 +164,7 @@ func TestRunLocksFirstWithGrace(t *testing.T) {
 	id, rat := f.register(t, "stale")
 	used, _ := f.register(t, "used")
 	f.giveToken(t, used)
-	opts := f.opts(lifecycle.Options{Grace: 7 * 24 * time.Hour})
+	opts := f.opts(lifecycle.Options{Grace: 7 * 24 * time.Hour, Locks: lifecycle.FileLocks(t.TempDir() + "/locks.json")})
 
 	first, err := lifecycle.Run(ctx, f.client, opts)
 	require.NoError(t, err)
@@ -222,72 +224,292 @@ func TestRunPagesThroughLargeLists(t *testing.T) {
 	assert.Equal(t, 1, f.srv.Clients())
 }
 
-func TestRunStopsOnAuthleteErrors(t *testing.T) {
+// memLocks is a LockRecord in memory, whose Save may fail.
+type memLocks struct {
+	mu      sync.Mutex
+	locks   map[string]time.Time
+	loadErr error
+	saveErr error
+	saves   int
+}
+
+func (m *memLocks) Load() (map[string]time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]time.Time{}
+	for k, v := range m.locks {
+		out[k] = v
+	}
+	return out, m.loadErr
+}
+
+func (m *memLocks) Save(l map[string]time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.saveErr != nil {
+		return m.saveErr
+	}
+	m.saves++
+	m.locks = map[string]time.Time{}
+	for k, v := range l {
+		m.locks[k] = v
+	}
+	return nil
+}
+
+// TestRunSkipsAClientAuthleteFailsFor: a client whose tokens cannot be
+// listed, or whose deletion fails, is reported and skipped; the others
+// are done, and the next run gets past it.
+func TestRunSkipsAClientAuthleteFailsFor(t *testing.T) {
 	f := newFixture(t)
 	for i := 0; i < 3; i++ {
 		f.register(t, "x")
 	}
 	f.srv.Inject(authletetest.Fault{Op: "auth/token/get/list", Status: 503, Times: 1})
-	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{}))
-	var ae *authlete.Error
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, 503, ae.StatusCode)
-	assert.ErrorContains(t, err, "listing the tokens of client")
-	assert.Empty(t, report.Actions, "no client is deleted without its tokens listed")
-	assert.Equal(t, 3, f.srv.Clients())
-
-	// The second deletion fails: the first is reported, the rest not done.
-	n := 0
-	report, err = lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{OnAction: func(lifecycle.Action) {
-		if n++; n == 1 {
-			f.srv.Inject(authletetest.Fault{Op: "client/delete", Status: 500, Times: 1})
-		}
-	}}))
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, 500, ae.StatusCode)
-	assert.Len(t, report.Actions, 1)
-	assert.Equal(t, 1, report.Deleted)
-	assert.Equal(t, 2, f.srv.Clients())
-
-	f.srv.Inject(authletetest.Fault{Op: "client/get/list", Status: 401, Times: 1})
-	_, err = lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{}))
-	require.ErrorAs(t, err, &ae)
-	assert.True(t, ae.Refused())
-}
-
-// staleModifiedAt is an Authlete whose lock leaves modifiedAt alone.
-type staleModifiedAt struct{ *authlete.Client }
-
-func (s staleModifiedAt) GetClient(ctx context.Context, id string) (*authlete.ClientSummary, error) {
-	c, err := s.Client.GetClient(ctx, id)
-	if c != nil {
-		c.ModifiedAt = c.CreatedAt - int64(time.Hour/time.Millisecond)
-	}
-	return c, err
-}
-
-// TestRunChecksThatLockingUpdatesModifiedAt: the grace period counts from
-// modifiedAt; a run warns when Authlete does not update it on lock.
-func TestRunChecksThatLockingUpdatesModifiedAt(t *testing.T) {
-	f := newFixture(t)
-	f.register(t, "a")
-	f.register(t, "b")
-	opts := f.opts(lifecycle.Options{Grace: time.Hour})
-	report, err := lifecycle.Run(ctx, f.client, opts)
+	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Concurrency: 1}))
 	require.NoError(t, err)
-	assert.Equal(t, 2, report.Locked)
-	assert.Empty(t, report.Warnings, "the emulator updates modifiedAt")
-	assert.Equal(t, 1, f.srv.Calls("client/get"), "the first lock is read back, once")
-
-	f2 := newFixture(t)
-	f2.register(t, "a")
-	report, err = lifecycle.Run(ctx, staleModifiedAt{f2.client}, f2.opts(lifecycle.Options{Grace: time.Hour}))
-	require.NoError(t, err)
+	assert.Equal(t, 1, report.Skipped)
+	assert.Equal(t, 2, report.Deleted)
+	assert.Equal(t, lifecycle.Skip, report.Actions[0].Kind)
+	assert.Contains(t, report.Actions[0].Reason, "listing its tokens failed")
+	assert.Contains(t, report.Actions[0].Reason, "HTTP 503")
 	require.Len(t, report.Warnings, 1)
-	assert.Contains(t, report.Warnings[0], "Authlete did not update modifiedAt")
-	assert.Equal(t, 1, report.Locked, "the run goes on")
+	assert.Contains(t, report.Warnings[0], "client "+report.Actions[0].ClientID+" skipped")
+	assert.Equal(t, 1, f.srv.Clients(), "no client is deleted without its tokens listed")
 
-	dry, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, DryRun: true}))
+	f.register(t, "y")
+	f.srv.Inject(authletetest.Fault{Op: "client/delete", Status: 500, Times: 1})
+	report, err = lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Concurrency: 1}))
 	require.NoError(t, err)
-	assert.Empty(t, dry.Warnings)
+	assert.Equal(t, []string{lifecycle.Skip, lifecycle.Delete}, []string{report.Actions[0].Kind, report.Actions[1].Kind})
+	assert.Contains(t, report.Actions[0].Reason, "delete failed")
+	assert.Equal(t, 1, f.srv.Clients())
+
+	report, err = lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{}))
+	require.NoError(t, err)
+	assert.Equal(t, 1, report.Deleted, "the next run gets past it")
+	assert.Equal(t, 0, f.srv.Clients())
+}
+
+// goneMeanwhile deletes each client just before Run deletes it, as
+// another janitor or an administrator would.
+type goneMeanwhile struct{ *authlete.Client }
+
+func (g goneMeanwhile) DeleteClient(ctx context.Context, id string) error {
+	if err := g.Client.DeleteClient(ctx, id); err != nil {
+		return err
+	}
+	return g.Client.DeleteClient(ctx, id)
+}
+
+// TestRunDeletedMeanwhile: a 404 on delete is done, not a failure.
+func TestRunDeletedMeanwhile(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "x")
+	report, err := lifecycle.Run(ctx, goneMeanwhile{f.client}, f.opts(lifecycle.Options{}))
+	require.NoError(t, err)
+	assert.Equal(t, 1, report.Deleted)
+	assert.Contains(t, report.Actions[0].Reason, "already gone")
+	assert.Empty(t, report.Warnings)
+}
+
+// TestRunStops: the failures that end a run, with what was done until
+// then.
+func TestRunStops(t *testing.T) {
+	var ae *authlete.Error
+	t.Run("listing clients", func(t *testing.T) {
+		f := newFixture(t)
+		f.register(t, "x")
+		f.srv.Inject(authletetest.Fault{Op: "client/get/list", Status: 401, Times: 1})
+		_, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{}))
+		require.ErrorAs(t, err, &ae)
+		assert.True(t, ae.Refused())
+		assert.ErrorContains(t, err, "listing clients 0 to 100")
+		assert.Equal(t, 1, f.srv.Clients())
+	})
+	t.Run("rate limited", func(t *testing.T) {
+		f := newFixture(t)
+		for i := 0; i < 5; i++ {
+			f.register(t, "x")
+		}
+		f.srv.Inject(authletetest.Fault{Op: "auth/token/get/list", Status: 429, RetryAfter: "10"})
+		report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Concurrency: 2}))
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, 429, ae.StatusCode)
+		assert.ErrorContains(t, err, "limits the rate")
+		assert.Empty(t, report.Actions)
+		assert.LessOrEqual(t, f.srv.Calls("auth/token/get/list"), 2+2, "the run stops, it does not go through every client")
+		assert.Equal(t, 5, f.srv.Clients())
+	})
+	t.Run("failures in a row", func(t *testing.T) {
+		f := newFixture(t)
+		for i := 0; i < 30; i++ {
+			f.register(t, "x")
+		}
+		f.srv.Inject(authletetest.Fault{Op: "auth/token/get/list", Status: 500})
+		report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Concurrency: 1}))
+		require.ErrorAs(t, err, &ae)
+		assert.ErrorContains(t, err, "failed for 10 clients in a row")
+		assert.Equal(t, 9, report.Skipped)
+		assert.Equal(t, 10, f.srv.Calls("auth/token/get/list"))
+	})
+	t.Run("context ends", func(t *testing.T) {
+		f := newFixture(t)
+		for i := 0; i < 5; i++ {
+			f.register(t, "x")
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Concurrency: 1, OnAction: func(lifecycle.Action) { cancel() }}))
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, 1, report.Deleted)
+		assert.Equal(t, 4, f.srv.Clients())
+	})
+	t.Run("record unreadable", func(t *testing.T) {
+		f := newFixture(t)
+		f.register(t, "x")
+		_, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: &memLocks{loadErr: errors.New("disk gone")}}))
+		assert.ErrorContains(t, err, "reading the record of locks: disk gone")
+		assert.Zero(t, f.srv.Calls("client/get/list"), "nothing was asked of Authlete")
+	})
+	t.Run("record unwritable", func(t *testing.T) {
+		f := newFixture(t)
+		for i := 0; i < 3; i++ {
+			f.register(t, "x")
+		}
+		report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Concurrency: 1, Locks: &memLocks{saveErr: errors.New("read-only")}}))
+		assert.ErrorContains(t, err, "writing the record of locks: read-only")
+		assert.Empty(t, report.Actions)
+		assert.Equal(t, 1, f.srv.Calls("client/lock_flag/update"), "no further client is locked once a lock could not be recorded")
+	})
+	t.Run("grace without a record", func(t *testing.T) {
+		f := newFixture(t)
+		_, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour}))
+		assert.ErrorContains(t, err, "a grace period needs Options.Locks")
+		assert.Zero(t, f.srv.Calls("client/get/list"))
+	})
+}
+
+// TestRunOnlyRegistrationClients: a CIMD client, an OpenID Federation one
+// and a static one are never touched, though Authlete says the first two
+// were dynamically registered.
+func TestRunOnlyRegistrationClients(t *testing.T) {
+	f := newFixture(t)
+	dcr, _ := f.register(t, "dcr")
+	others := map[string]string{}
+	for _, source := range []string{"METADATA_DOCUMENT", "AUTOMATIC_REGISTRATION", "EXPLICIT_REGISTRATION", "STATIC_REGISTRATION"} {
+		others[source] = f.srv.AddClient(`{"client_name":"`+source+`"}`, source)
+		require.NotEmpty(t, others[source])
+	}
+	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{}))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{dcr: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, 5, report.Clients)
+	assert.Equal(t, 1, report.Dynamic)
+	for source, id := range others {
+		assert.True(t, f.exists(t, id), source)
+	}
+}
+
+// TestRunLocksOfItsOwn: Run unlocks a client it locked that holds a live
+// token, never unlocks or deletes a client someone else locked, and
+// forgets a lock that someone else lifted or a client that is gone.
+func TestRunLocksOfItsOwn(t *testing.T) {
+	f := newFixture(t)
+	mine, _ := f.register(t, "mine")
+	theirs, _ := f.register(t, "theirs")
+	lifted, _ := f.register(t, "lifted")
+	f.clock.Add(48 * time.Hour) // all are long past any grace
+	f.giveToken(t, mine)
+	for _, id := range []string{mine, theirs} {
+		require.NoError(t, f.client.LockClient(ctx, id, true))
+	}
+	locks := &memLocks{locks: map[string]time.Time{
+		mine:             f.clock.Now().Add(-2 * time.Hour),
+		lifted:           f.clock.Now().Add(-30 * 24 * time.Hour),
+		"10000000000001": f.clock.Now().Add(-time.Hour), // deleted since
+	}}
+	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{mine: lifecycle.Unlock, theirs: lifecycle.Keep, lifted: lifecycle.Lock}, kinds(report))
+	assert.False(t, f.locked(t, mine))
+	assert.True(t, f.locked(t, theirs), "someone else's lock stays")
+	assert.True(t, f.exists(t, theirs))
+	assert.Equal(t, []string{lifted}, keys(locks.locks), "the record holds Run's own lock only")
+	assert.Equal(t, f.clock.Now(), locks.locks[lifted], "locked now: the grace period starts again")
+	assert.Equal(t, 1, report.Unlocked)
+
+	// A dry run reads the record and changes neither it nor Authlete.
+	saves := locks.saves
+	f.clock.Add(2 * time.Hour)
+	dry, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks, DryRun: true}))
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Delete, kinds(dry)[lifted])
+	assert.Equal(t, saves, locks.saves)
+	assert.True(t, f.exists(t, lifted))
+}
+
+func keys(m map[string]time.Time) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestFileLocks: the record survives in its file, and a missing file is
+// an empty record.
+func TestFileLocks(t *testing.T) {
+	path := t.TempDir() + "/locks.json"
+	rec := lifecycle.FileLocks(path)
+	got, err := rec.Load()
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	require.NoError(t, rec.Save(map[string]time.Time{"123": at}))
+	got, err = lifecycle.FileLocks(path).Load()
+	require.NoError(t, err)
+	assert.True(t, at.Equal(got["123"]))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"123":"2026-12-01T03:00:00Z"}`, string(data))
+	require.NoError(t, os.WriteFile(path, []byte("{"), 0o644))
+	_, err = rec.Load()
+	assert.Error(t, err)
+	assert.Error(t, lifecycle.FileLocks(t.TempDir()+"/missing/dir/locks.json").Save(nil))
+}
+
+// TestRunConcurrency: the token checks run Concurrency at a time, no more.
+func TestRunConcurrency(t *testing.T) {
+	f := newFixture(t)
+	for i := 0; i < 40; i++ {
+		f.register(t, "x")
+	}
+	counter := &inFlight{Client: f.client}
+	report, err := lifecycle.Run(ctx, counter, f.opts(lifecycle.Options{Concurrency: 4, DryRun: true}))
+	require.NoError(t, err)
+	assert.Equal(t, 40, report.Deleted)
+	assert.Equal(t, 4, counter.peak, "four token checks at once")
+	page, err := f.client.ListClients(ctx, 0, 100)
+	require.NoError(t, err)
+	for i, c := range page.Clients {
+		assert.Equal(t, strconv.FormatInt(c.ClientID, 10), report.Actions[i].ClientID, "the report is in the list's order")
+	}
+}
+
+// inFlight counts the ListTokens calls in flight, holding each until
+// enough have arrived to reach the peak it can.
+type inFlight struct {
+	*authlete.Client
+	mu        sync.Mutex
+	now, peak int
+}
+
+func (c *inFlight) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
+	c.mu.Lock()
+	c.now++
+	c.peak = max(c.peak, c.now)
+	c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond) // an Authlete some way off
+	defer func() { c.mu.Lock(); c.now--; c.mu.Unlock() }()
+	return c.Client.ListTokens(ctx, id, start, end)
 }

@@ -29,28 +29,28 @@ import (
 // at its default address, so that the README's session works as printed.
 const defaultManagementEndpoint = "http://127.0.0.1:8080/register"
 
-func main() {
-	var opts authletetest.Options
-	addr := flag.String("addr", "127.0.0.1:9000", "address to listen on")
-	flag.StringVar(&opts.ServiceID, "service-id", authletetest.DefaultServiceID, "numeric service ID (API v3) and API key (API v2)")
-	flag.StringVar(&opts.AccessToken, "access-token", authletetest.DefaultAccessToken, "service access token (API v3)")
-	flag.StringVar(&opts.APISecret, "api-secret", authletetest.DefaultAPISecret, "service API secret (API v2)")
-	flag.StringVar(&opts.ManagementEndpoint, "management-endpoint", defaultManagementEndpoint,
-		"the service's registrationManagementEndpoint: registration_client_uri is it + \"/\" + client ID; "+
-			"the public URL of your DCR endpoint (the example's DCR_PUBLIC_URL + /register)")
-	flag.IntVar(&opts.MaxClients, "max-clients", authletetest.DefaultMaxClients,
-		"clients the service holds at most; registrations beyond get INTERNAL_SERVER_ERROR (negative: no limit)")
-	flag.BoolVar(&opts.BadRequestOnClientConfig, "bad-request-on-client-config", false,
-		"answer BAD_REQUEST instead of UNAUTHORIZED for bad registration access tokens (unauthorizedOnClientConfigSupported off)")
-	flag.BoolVar(&opts.NoDynamicRegistration, "no-dynamic-registration", false,
-		"turn dynamicRegistrationSupported off: registrations get BAD_REQUEST")
-	flag.BoolVar(&opts.FixedLoopbackPort, "fixed-loopback-port", false,
-		"report loopbackRedirectionUriVariable off in service/get")
-	flag.Parse()
+const usage = `Usage: authlete-emulator [flags]
 
+Serves an emulator of Authlete's DCR and client management API (package
+authletetest) on -addr, and prints the AUTHLETE_* settings that point a
+client at it. Clients live in memory until it exits. It reads no
+environment variable.
+
+Flags:
+`
+
+func main() {
+	opts, addr, err := parseFlags(os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "authlete-emulator:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", addr)
 	if err == nil {
 		err = run(ctx, ln, opts, os.Stdout)
 	}
@@ -58,6 +58,40 @@ func main() {
 		slog.Error("authlete-emulator stopped", "error", err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags reads the command line; -h prints the usage to out and
+// returns flag.ErrHelp.
+func parseFlags(args []string, out io.Writer) (authletetest.Options, string, error) {
+	var opts authletetest.Options
+	flags := flag.NewFlagSet("authlete-emulator", flag.ContinueOnError)
+	flags.SetOutput(out)
+	flags.Usage = func() {
+		fmt.Fprint(out, usage)
+		flags.PrintDefaults()
+	}
+	addr := flags.String("addr", "127.0.0.1:9000", "address to listen on")
+	flags.StringVar(&opts.ServiceID, "service-id", authletetest.DefaultServiceID, "numeric service ID (API v3) and API key (API v2)")
+	flags.StringVar(&opts.AccessToken, "access-token", authletetest.DefaultAccessToken, "service access token (API v3)")
+	flags.StringVar(&opts.APISecret, "api-secret", authletetest.DefaultAPISecret, "service API secret (API v2)")
+	flags.StringVar(&opts.ManagementEndpoint, "management-endpoint", defaultManagementEndpoint,
+		"the service's registrationManagementEndpoint: registration_client_uri is it + \"/\" + client ID; "+
+			"the public URL of your DCR endpoint (the example's DCR_PUBLIC_URL + /register)")
+	flags.IntVar(&opts.MaxClients, "max-clients", authletetest.DefaultMaxClients,
+		"clients the service holds at most; registrations beyond get INTERNAL_SERVER_ERROR (negative: no limit)")
+	flags.BoolVar(&opts.BadRequestOnClientConfig, "bad-request-on-client-config", false,
+		"answer BAD_REQUEST instead of UNAUTHORIZED for bad registration access tokens (unauthorizedOnClientConfigSupported off)")
+	flags.BoolVar(&opts.NoDynamicRegistration, "no-dynamic-registration", false,
+		"turn dynamicRegistrationSupported off: registrations get BAD_REQUEST")
+	flags.BoolVar(&opts.FixedLoopbackPort, "fixed-loopback-port", false,
+		"report loopbackRedirectionUriVariable off in service/get")
+	if err := flags.Parse(args); err != nil {
+		return opts, "", err
+	}
+	if flags.NArg() > 0 {
+		return opts, "", fmt.Errorf("unexpected argument %q (see -h)", flags.Arg(0))
+	}
+	return opts, *addr, nil
 }
 
 // run serves the emulator on ln until ctx is done, after writing to out

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,13 +30,38 @@ func main() {
 	}
 }
 
+const usage = `Usage: dcr-doctor [flags]
+
+Reads an Authlete service's settings (service/get) and prints each one that
+breaks Dynamic Client Registration or MCP clients, with its fix. It changes
+nothing.
+
+Environment:
+` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the default of -public-url
+
+Exit status: 0 when nothing breaks DCR (warnings alone included), 1 when a
+setting does, when Authlete cannot be read, or the arguments are wrong.
+
+Flags:
+`
+
 func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config) error {
 	flags := flag.NewFlagSet("dcr-doctor", flag.ContinueOnError)
 	flags.SetOutput(out)
+	flags.Usage = func() {
+		fmt.Fprint(out, usage)
+		flags.PrintDefaults()
+	}
 	publicURL := flags.String("public-url", os.Getenv("DCR_PUBLIC_URL"), "the URL clients reach the server at (default $DCR_PUBLIC_URL); empty skips the management endpoint check")
 	mount := flags.String("path", "/register", "the path the DCR endpoints are mounted at")
 	if err := flags.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errors.New("wrong arguments (see -h)")
+	}
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; flags go before, as -name=value (see -h)", flags.Arg(0))
 	}
 	client, err := authlete.New(cfg)
 	if err != nil {
@@ -51,18 +77,18 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if err != nil {
 		return fmt.Errorf("reading the service: %w", err)
 	}
-	errors := 0
+	broken := 0
 	for _, f := range findings {
 		fmt.Fprintln(out, f)
 		if f.Severity == doctor.Error {
-			errors++
+			broken++
 		}
 	}
 	if len(findings) == 0 {
 		fmt.Fprintln(out, "ok: no setting of the service breaks DCR or MCP clients")
 	}
-	if errors > 0 {
-		return fmt.Errorf("%d setting(s) break DCR", errors)
+	if broken > 0 {
+		return fmt.Errorf("%d setting(s) break DCR", broken)
 	}
 	return nil
 }

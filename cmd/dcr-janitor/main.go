@@ -2,10 +2,10 @@
 // Authlete service (package lifecycle): it keeps every client with a live
 // token, and removes the clients older than -older-than that have none:
 // locked first when -grace is set (and deleted by a later run once locked
-// that long), deleted at once when it is not.
+// that long, by the record of -lock-file), deleted at once when it is not.
 //
 //	AUTHLETE_BASE_URL=... AUTHLETE_SERVICE_APIKEY=... AUTHLETE_SERVICE_ACCESSTOKEN=... \
-//	    go run ./cmd/dcr-janitor -older-than 720h -grace 168h -dry-run
+//	    go run ./cmd/dcr-janitor -older-than 720h -grace 168h -lock-file /var/lib/dcr-janitor/locks.json -dry-run
 //
 // Run it from cron or a Kubernetes CronJob, one run at a time. Each
 // decision is printed as a line; the command exits with status 1 when
@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,22 +37,62 @@ func main() {
 	}
 }
 
+const usage = `Usage: dcr-janitor [flags]
+
+Removes stale dynamically registered clients (clientSource
+DYNAMIC_REGISTRATION) from an Authlete service. It keeps every client with a
+live access or refresh token, and never touches static, CIMD or OpenID
+Federation clients, nor a client someone else locked.
+
+Without -dry-run it CHANGES the service: every dynamically registered client
+older than -older-than without a live token is DELETED AT ONCE, or, with
+-grace, locked now (its lock written to -lock-file) and deleted by a later
+run once locked that long. A client it locked that holds a live token again
+is unlocked. Run it with -dry-run first.
+
+Environment:
+` + authlete.EnvUsage + `
+Exit status: 0 when the run went through, 1 when Authlete failed, a client
+was skipped, or the arguments are wrong.
+
+Flags:
+`
+
 // run parses args, runs the clean-up against the service cfg names, and
 // writes each decision and a summary to out.
 func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config) error {
 	flags := flag.NewFlagSet("dcr-janitor", flag.ContinueOnError)
 	flags.SetOutput(out)
+	flags.Usage = func() {
+		fmt.Fprint(out, usage)
+		flags.PrintDefaults()
+	}
 	var opts lifecycle.Options
 	flags.DurationVar(&opts.OlderThan, "older-than", 30*24*time.Hour, "the TTL: only clients registered longer ago are removed (0: any age)")
-	flags.DurationVar(&opts.Grace, "grace", 0, "lock stale clients first and delete them once locked this long (0: delete at once)")
+	flags.DurationVar(&opts.Grace, "grace", 0, "lock stale clients first and delete them once locked this long (0: delete at once); needs -lock-file")
+	lockFile := flags.String("lock-file", "", "the JSON file that records the clients this janitor locked (keep it where every run finds it)")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "print what would be done and change nothing")
 	flags.IntVar(&opts.PageSize, "page-size", lifecycle.DefaultPageSize, "clients and tokens asked of Authlete at a time")
+	flags.IntVar(&opts.Concurrency, "concurrency", lifecycle.DefaultConcurrency, "clients checked at once (each check is an Authlete call; HTTP 429 stops the run)")
 	verbose := flags.Bool("v", false, "also print the clients kept")
 	if err := flags.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
 	}
-	if opts.OlderThan < 0 || opts.Grace < 0 {
-		return fmt.Errorf("-older-than and -grace must not be negative")
+	if flags.NArg() > 0 {
+		fmt.Fprintf(out, "dcr-janitor: unexpected argument %q; flags go before, as -name=value (see -h)\n", flags.Arg(0))
+		return errUsage
+	}
+	if opts.OlderThan < 0 || opts.Grace < 0 || opts.Concurrency < 1 || opts.PageSize < 1 {
+		return fmt.Errorf("-older-than and -grace must not be negative, -concurrency and -page-size must be at least 1")
+	}
+	if *lockFile != "" {
+		opts.Locks = lifecycle.FileLocks(*lockFile)
+	}
+	if opts.Grace > 0 && opts.Locks == nil {
+		return fmt.Errorf("-grace needs -lock-file: the janitor deletes only the clients it locked itself")
 	}
 	client, err := authlete.New(cfg)
 	if err != nil {
@@ -71,7 +112,13 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if opts.DryRun {
 		mode = " (dry run: nothing changed)"
 	}
-	fmt.Fprintf(out, "%d clients, %d dynamically registered, %d older than %v: kept %d, locked %d, deleted %d%s\n",
-		report.Clients, report.Dynamic, report.Stale, opts.OlderThan, report.Kept, report.Locked, report.Deleted, mode)
+	fmt.Fprintf(out, "%d clients, %d dynamically registered, %d older than %v: kept %d, locked %d, unlocked %d, deleted %d, skipped %d%s\n",
+		report.Clients, report.Dynamic, report.Stale, opts.OlderThan, report.Kept, report.Locked, report.Unlocked, report.Deleted, report.Skipped, mode)
+	if err == nil && report.Skipped > 0 {
+		err = fmt.Errorf("%d client(s) skipped: Authlete failed for them", report.Skipped)
+	}
 	return err
 }
+
+// errUsage is a wrong invocation; the flag package has said what is wrong.
+var errUsage = errors.New("wrong arguments (see -h)")
