@@ -24,7 +24,7 @@ type ClientSummary struct {
 	// or STATIC_REGISTRATION (the console); "" from an Authlete that does
 	// not report it. See Dynamic.
 	ClientSource string `json:"clientSource,omitempty"`
-	Locked                bool   `json:"locked"`
+	Locked       bool   `json:"locked"`
 	// CreatedAt and ModifiedAt are milliseconds since the Unix epoch.
 	CreatedAt  int64 `json:"createdAt"`
 	ModifiedAt int64 `json:"modifiedAt"`
