@@ -134,8 +134,25 @@ type Service struct {
 	// LoopbackRedirectionURIVariable lets a loopback redirect URI match a
 	// registered one on any port (RFC 8252 §7.3).
 	LoopbackRedirectionURIVariable bool `json:"loopbackRedirectionUriVariable"`
-	DCRScopeUsedAsRequestable      bool `json:"dcrScopeUsedAsRequestable"`
-	DCRDuplicateSoftwareIDBlocked  bool `json:"dcrDuplicateSoftwareIdBlocked"`
+	// DCRScopeUsedAsRequestable makes a registered scope the client's
+	// requestable scopes, enforced at the authorization endpoint.
+	DCRScopeUsedAsRequestable bool `json:"dcrScopeUsedAsRequestable"`
+	// DCRDuplicateSoftwareIDBlocked refuses a registration whose
+	// software_id was used before.
+	DCRDuplicateSoftwareIDBlocked bool `json:"dcrDuplicateSoftwareIdBlocked"`
+
+	// The Client ID Metadata Document (CIMD) settings: a client ID that
+	// is an https URL of the client's metadata.
+	ClientIDMetadataDocumentSupported bool     `json:"clientIdMetadataDocumentSupported"`
+	HTTPAliasProhibited               bool     `json:"httpAliasProhibited"`
+	CIMDHTTPPermitted                 bool     `json:"cimdHttpPermitted"`
+	CIMDQueryPermitted                bool     `json:"cimdQueryPermitted"`
+	CIMDAllowlistEnabled              bool     `json:"cimdAllowlistEnabled"`
+	CIMDAllowlist                     []string `json:"cimdAllowlist,omitempty"`
+	CIMDMetadataPolicyEnabled         bool     `json:"cimdMetadataPolicyEnabled"`
+	// CIMDMetadataPolicy is an OpenID Federation 1.0 §6.1 metadata policy,
+	// as JSON text.
+	CIMDMetadataPolicy string `json:"cimdMetadataPolicy,omitempty"`
 }
 
 // Service reads the service's settings: GET /service/get (API v3; with API
@@ -161,7 +178,11 @@ type CreatedToken struct {
 // as Authlete's /auth/token/create does: for tests and demonstrations of
 // a client in use. An answer whose action is not OK is an *Error.
 func (c *Client) CreateToken(ctx context.Context, clientID int64, subject string, scopes []string) (*CreatedToken, error) {
-	body, _ := json.Marshal(map[string]any{"grantType": "AUTHORIZATION_CODE", "clientId": clientID, "subject": subject, "scopes": scopes})
+	req := map[string]any{"grantType": "AUTHORIZATION_CODE", "clientId": clientID, "subject": subject}
+	if len(scopes) > 0 {
+		req["scopes"] = scopes // an array, or absent: never null
+	}
+	body, _ := json.Marshal(req)
 	t := new(CreatedToken)
 	if err := c.send(ctx, "create token", http.MethodPost, "/auth/token/create", body, http.StatusOK, t); err != nil {
 		return nil, err

@@ -38,6 +38,10 @@ const (
 	DefaultAPISecret          = "emulator-api-secret"
 	DefaultManagementEndpoint = "https://as.example.com/register"
 	DefaultMaxClients         = 10000
+	DefaultMaxTokens          = 100000
+	// MaxMetadataBytes bounds the client metadata of a registration or an
+	// update: a longer document gets BAD_REQUEST.
+	MaxMetadataBytes = 64 << 10
 )
 
 // DefaultAuthMethods are the token endpoint authentication methods the
@@ -77,11 +81,41 @@ type Options struct {
 	// registration beyond it gets action INTERNAL_SERVER_ERROR with a
 	// server_error body. Zero means DefaultMaxClients; negative, no limit.
 	MaxClients int
+	// MaxTokens is how many access tokens the service holds at most, all
+	// clients together: auth/token/create beyond it gets action
+	// INTERNAL_SERVER_ERROR. Zero means DefaultMaxTokens; negative, no
+	// limit.
+	MaxTokens int
 	// AuthMethods are the supported token_endpoint_auth_method values. Nil
 	// means DefaultAuthMethods.
 	AuthMethods []string
+	// DCRScopeUsedAsRequestable turns the service's
+	// dcrScopeUsedAsRequestable on: a registered scope becomes the client's
+	// requestable scopes (client.extension.requestableScopes, with
+	// requestableScopesEnabled). Off, the scope is kept and returned, but
+	// does not bind at the authorization endpoint.
+	DCRScopeUsedAsRequestable bool
+	// DuplicateSoftwareIDBlocked turns dcrDuplicateSoftwareIdBlocked on: a
+	// registration whose software_id was registered before gets
+	// BAD_REQUEST.
+	DuplicateSoftwareIDBlocked bool
+	// CIMD are the service's Client ID Metadata Document settings, as
+	// service/get reports them. The emulator fetches no metadata document.
+	CIMD CIMDSettings
 	// Now tells the time. Nil means time.Now.
 	Now func() time.Time
+}
+
+// CIMDSettings are the Client ID Metadata Document settings of a service.
+type CIMDSettings struct {
+	Supported             bool     // clientIdMetadataDocumentSupported
+	HTTPAliasProhibited   bool     // httpAliasProhibited
+	HTTPPermitted         bool     // cimdHttpPermitted
+	QueryPermitted        bool     // cimdQueryPermitted
+	AllowlistEnabled      bool     // cimdAllowlistEnabled
+	Allowlist             []string // cimdAllowlist
+	MetadataPolicyEnabled bool     // cimdMetadataPolicyEnabled
+	MetadataPolicy        string   // cimdMetadataPolicy, JSON text
 }
 
 // Emulator is an http.Handler that answers Authlete's DCR calls. It is
@@ -97,6 +131,10 @@ type Emulator struct {
 	faults   []*Fault
 	calls    map[string]int
 	numbered int // the number of the last client created
+	ntokens  int // tokens held, all clients together
+	// softwareIDs are the software_id values registered, for
+	// DuplicateSoftwareIDBlocked.
+	softwareIDs map[string]bool
 }
 
 // client is a registered client. Its registration access token is kept
@@ -131,6 +169,9 @@ func New(opts Options) *Emulator {
 	if opts.MaxClients == 0 {
 		opts.MaxClients = DefaultMaxClients
 	}
+	if opts.MaxTokens == 0 {
+		opts.MaxTokens = DefaultMaxTokens
+	}
 	if opts.AuthMethods == nil {
 		opts.AuthMethods = DefaultAuthMethods
 	}
@@ -147,6 +188,8 @@ func New(opts Options) *Emulator {
 		clients:  make(map[string]*client),
 		tokens:   make(map[string][]*token),
 		calls:    make(map[string]int),
+
+		softwareIDs: make(map[string]bool),
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,8 +31,9 @@ var managementRoutes = []struct {
 
 // token is an access token the emulator issued; only its hash is kept.
 type token struct {
-	accessHash, refreshHash string
+	accessHash, refreshHash string // refreshHash is "" without a refresh token
 	subject                 string
+	grantType               string
 	created                 time.Time
 	accessExpires           time.Time
 	refreshExpires          time.Time
@@ -85,6 +89,7 @@ func (e *Emulator) manage(w http.ResponseWriter, r *http.Request, op, arg string
 		e.mu.Lock()
 		_, ok := e.clients[arg]
 		delete(e.clients, arg)
+		e.ntokens -= len(e.tokens[arg])
 		delete(e.tokens, arg)
 		e.mu.Unlock()
 		if !ok {
@@ -96,8 +101,14 @@ func (e *Emulator) manage(w http.ResponseWriter, r *http.Request, op, arg string
 		var req struct {
 			ClientLocked *bool `json:"clientLocked"`
 		}
-		if json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&req) != nil || req.ClientLocked == nil {
-			refuse(w, http.StatusBadRequest, "A001201", "The request body must be {\"clientLocked\": true|false}.", "")
+		form, isForm, err := readBody(w, r, &req)
+		if isForm {
+			if b, perr := strconv.ParseBool(form.Get("clientLocked")); perr == nil {
+				req.ClientLocked = &b
+			}
+		}
+		if err != nil || req.ClientLocked == nil {
+			refuse(w, http.StatusBadRequest, "A001201", "The request body must be {\"clientLocked\": true|false}, as JSON or a form.", "")
 			return
 		}
 		e.mu.Lock()
@@ -115,51 +126,88 @@ func (e *Emulator) manage(w http.ResponseWriter, r *http.Request, op, arg string
 		e.createToken(w, r)
 	case "auth/token/get/list":
 		start, end, ok := pageOf(r)
-		id := r.URL.Query().Get("clientIdentifier")
-		if !ok || id == "" {
-			refuse(w, http.StatusBadRequest, "A001201", "clientIdentifier is required; start and end must be numbers, 0 <= start <= end.", "")
+		if !ok {
+			refuse(w, http.StatusBadRequest, "A001201", "start and end must be numbers, 0 <= start <= end.", "")
 			return
 		}
-		type accessToken struct {
-			AccessTokenHash       string   `json:"accessTokenHash"`
-			AccessTokenExpiresAt  int64    `json:"accessTokenExpiresAt"`
-			RefreshTokenHash      string   `json:"refreshTokenHash"`
-			RefreshTokenExpiresAt int64    `json:"refreshTokenExpiresAt"`
-			CreatedAt             int64    `json:"createdAt"`
-			LastRefreshedAt       int64    `json:"lastRefreshedAt"`
-			ClientID              int64    `json:"clientId"`
-			Subject               string   `json:"subject"`
-			GrantType             string   `json:"grantType"`
-			Scopes                []string `json:"scopes"`
-		}
-		list := struct {
-			Start        int           `json:"start"`
-			End          int           `json:"end"`
-			TotalCount   int           `json:"totalCount"`
-			AccessTokens []accessToken `json:"accessTokens"`
-		}{Start: start, End: end, AccessTokens: []accessToken{}}
-		clientID, _ := strconv.ParseInt(id, 10, 64)
-		e.mu.Lock()
-		tokens := e.tokens[id]
-		list.TotalCount = len(tokens)
-		for _, t := range tokens[min(start, len(tokens)):min(end, len(tokens))] {
-			list.AccessTokens = append(list.AccessTokens, accessToken{
-				AccessTokenHash: t.accessHash, AccessTokenExpiresAt: t.accessExpires.UnixMilli(),
-				RefreshTokenHash: t.refreshHash, RefreshTokenExpiresAt: t.refreshExpires.UnixMilli(),
-				CreatedAt: t.created.UnixMilli(), ClientID: clientID, Subject: t.subject,
-				GrantType: "AUTHORIZATION_CODE", Scopes: t.scopes,
-			})
-		}
-		e.mu.Unlock()
-		writeJSON(w, http.StatusOK, list)
+		q := r.URL.Query()
+		writeJSON(w, http.StatusOK, e.listTokens(q.Get("clientIdentifier"), q.Get("subject"), start, end))
 	case "service/get":
 		writeJSON(w, http.StatusOK, e.service())
 	}
 }
 
+// listTokens is the answer of auth/token/get/list: the tokens of the
+// client clientID, or of every client when it is "", of subject when it is
+// not "", in the order of the clients and of their creation.
+func (e *Emulator) listTokens(clientID, subject string, start, end int) any {
+	type accessToken struct {
+		AccessTokenHash       string   `json:"accessTokenHash"`
+		AccessTokenExpiresAt  int64    `json:"accessTokenExpiresAt"`
+		RefreshTokenHash      string   `json:"refreshTokenHash,omitempty"`
+		RefreshTokenExpiresAt int64    `json:"refreshTokenExpiresAt"`
+		CreatedAt             int64    `json:"createdAt"`
+		LastRefreshedAt       int64    `json:"lastRefreshedAt"`
+		ClientID              int64    `json:"clientId"`
+		Subject               string   `json:"subject,omitempty"`
+		GrantType             string   `json:"grantType"`
+		Scopes                []string `json:"scopes,omitempty"`
+	}
+	list := struct {
+		Start        int           `json:"start"`
+		End          int           `json:"end"`
+		TotalCount   int           `json:"totalCount"`
+		AccessTokens []accessToken `json:"accessTokens"`
+	}{Start: start, End: end, AccessTokens: []accessToken{}}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ids []*client
+	if clientID != "" {
+		if c := e.clients[clientID]; c != nil {
+			ids = append(ids, c)
+		}
+	} else {
+		for _, c := range e.clients {
+			ids = append(ids, c)
+		}
+		slices.SortFunc(ids, func(a, b *client) int { return a.number - b.number })
+	}
+	var all []accessToken
+	for _, c := range ids {
+		n, _ := strconv.ParseInt(c.id, 10, 64)
+		for _, t := range e.tokens[c.id] {
+			if subject != "" && t.subject != subject {
+				continue
+			}
+			all = append(all, accessToken{
+				AccessTokenHash: t.accessHash, AccessTokenExpiresAt: t.accessExpires.UnixMilli(),
+				RefreshTokenHash: t.refreshHash, RefreshTokenExpiresAt: unixMilli(t.refreshExpires),
+				CreatedAt: t.created.UnixMilli(), ClientID: n, Subject: t.subject,
+				GrantType: t.grantType, Scopes: t.scopes,
+			})
+		}
+	}
+	list.TotalCount = len(all)
+	list.AccessTokens = append(list.AccessTokens, all[min(start, len(all)):min(end, len(all))]...)
+	return list
+}
+
+// unixMilli is t in milliseconds since the Unix epoch, 0 for the zero time.
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// grantTypes are the grantType values of auth/token/create.
+var grantTypes = []string{"AUTHORIZATION_CODE", "CLIENT_CREDENTIALS", "PASSWORD", "REFRESH_TOKEN", "IMPLICIT",
+	"CIBA", "DEVICE_CODE", "TOKEN_EXCHANGE", "JWT_BEARER", "PRE_AUTHORIZED_CODE"}
+
 // createToken answers /auth/token/create for a client of the emulator: an
-// access token and a refresh token with the durations asked (in seconds),
-// or an hour and a day.
+// access token and, but for CLIENT_CREDENTIALS, a refresh token, with the
+// durations asked (in seconds), or an hour and a day. The body is JSON or
+// a form, as the specification allows.
 func (e *Emulator) createToken(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		GrantType            string   `json:"grantType"`
@@ -169,8 +217,29 @@ func (e *Emulator) createToken(w http.ResponseWriter, r *http.Request) {
 		AccessTokenDuration  int64    `json:"accessTokenDuration"`
 		RefreshTokenDuration int64    `json:"refreshTokenDuration"`
 	}
-	if json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&req) != nil || req.ClientID == 0 || req.GrantType == "" {
+	form, isForm, err := readBody(w, r, &req)
+	if isForm {
+		req.GrantType, req.Subject = form.Get("grantType"), form.Get("subject")
+		req.ClientID, _ = strconv.ParseInt(form.Get("clientId"), 10, 64)
+		for _, v := range form["scopes"] {
+			req.Scopes = append(req.Scopes, strings.Fields(v)...)
+		}
+		req.AccessTokenDuration, _ = strconv.ParseInt(form.Get("accessTokenDuration"), 10, 64)
+		req.RefreshTokenDuration, _ = strconv.ParseInt(form.Get("refreshTokenDuration"), 10, 64)
+	}
+	if err != nil || req.ClientID == 0 || req.GrantType == "" {
 		refuse(w, http.StatusBadRequest, "A001201", "grantType and clientId are required.", "")
+		return
+	}
+	answer := func(code, message, action string) {
+		writeJSON(w, http.StatusOK, map[string]any{"resultCode": code, "resultMessage": "[" + code + "] " + message, "action": action})
+	}
+	switch {
+	case !slices.Contains(grantTypes, req.GrantType):
+		answer("A109204", "The grant type is not supported.", "BAD_REQUEST")
+		return
+	case req.Subject == "" && req.GrantType != "CLIENT_CREDENTIALS":
+		answer("A109205", "A subject is required unless the grant type is CLIENT_CREDENTIALS.", "BAD_REQUEST")
 		return
 	}
 	id := strconv.FormatInt(req.ClientID, 10)
@@ -182,34 +251,65 @@ func (e *Emulator) createToken(w http.ResponseWriter, r *http.Request) {
 	if req.RefreshTokenDuration > 0 {
 		refreshDuration = time.Duration(req.RefreshTokenDuration) * time.Second
 	}
-	access, refresh := randomString(32), randomString(32)
-	t := &token{accessHash: hash(access), refreshHash: hash(refresh), subject: req.Subject, created: now,
-		accessExpires: now.Add(accessDuration), refreshExpires: now.Add(refreshDuration), scopes: req.Scopes}
+	access := randomString(32)
+	t := &token{accessHash: hash(access), subject: req.Subject, grantType: req.GrantType, created: now,
+		accessExpires: now.Add(accessDuration), scopes: req.Scopes}
+	refresh := ""
+	if req.GrantType != "CLIENT_CREDENTIALS" { // RFC 6749 §4.4.3: no refresh token
+		refresh = randomString(32)
+		t.refreshHash, t.refreshExpires = hash(refresh), now.Add(refreshDuration)
+	}
 	e.mu.Lock()
 	c := e.clients[id]
-	if c != nil && !c.locked {
+	full := e.opts.MaxTokens > 0 && e.ntokens >= e.opts.MaxTokens
+	if c != nil && !c.locked && !full {
 		e.tokens[id] = append(e.tokens[id], t)
+		e.ntokens++
 	}
 	e.mu.Unlock()
 	switch {
 	case c == nil:
-		writeJSON(w, http.StatusOK, map[string]any{"resultCode": "A109202", "resultMessage": "[A109202] No such client.", "action": "BAD_REQUEST"})
+		answer("A109202", "No such client.", "BAD_REQUEST")
 	case c.locked:
-		writeJSON(w, http.StatusOK, map[string]any{"resultCode": "A109203", "resultMessage": "[A109203] The client is locked.", "action": "BAD_REQUEST"})
+		answer("A109203", "The client is locked.", "BAD_REQUEST")
+	case full:
+		answer("A109301", "The service holds as many tokens as it may.", "INTERNAL_SERVER_ERROR")
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{
+		out := map[string]any{
 			"resultCode": "A109001", "resultMessage": "[A109001] An access token was created successfully.", "action": "OK",
-			"accessToken": access, "refreshToken": refresh, "clientId": req.ClientID, "subject": req.Subject,
-			"grantType": req.GrantType, "scopes": req.Scopes, "tokenType": "Bearer",
+			"accessToken": access, "clientId": req.ClientID, "grantType": req.GrantType, "tokenType": "Bearer",
 			"expiresAt": t.accessExpires.UnixMilli(), "expiresIn": int64(accessDuration / time.Second),
-		})
+		}
+		if refresh != "" {
+			out["refreshToken"] = refresh
+		}
+		if req.Subject != "" {
+			out["subject"] = req.Subject
+		}
+		if len(req.Scopes) > 0 {
+			out["scopes"] = req.Scopes // an array, or absent: never null
+		}
+		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// readBody decodes r's body into v when it is JSON; a form (the
+// specification allows application/x-www-form-urlencoded for
+// auth/token/create and client/lock_flag/update) is returned as such.
+func readBody(w http.ResponseWriter, r *http.Request, v any) (form url.Values, isForm bool, err error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBytes)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/x-www-form-urlencoded" {
+		err := r.ParseForm()
+		return r.PostForm, true, err
+	}
+	return nil, false, json.NewDecoder(r.Body).Decode(v)
 }
 
 // service is the Service object of /service/get, in part.
 func (e *Emulator) service() map[string]any {
 	id, _ := strconv.ParseInt(e.opts.ServiceID, 10, 64)
-	return map[string]any{
+	svc := map[string]any{
 		"apiKey":                              id,
 		"serviceName":                         "Authlete emulator",
 		"dynamicRegistrationSupported":        !e.opts.NoDynamicRegistration,
@@ -217,9 +317,20 @@ func (e *Emulator) service() map[string]any {
 		"registrationManagementEndpoint":      e.opts.ManagementEndpoint,
 		"unauthorizedOnClientConfigSupported": !e.opts.BadRequestOnClientConfig,
 		"loopbackRedirectionUriVariable":      !e.opts.FixedLoopbackPort,
-		"dcrScopeUsedAsRequestable":           false,
-		"dcrDuplicateSoftwareIdBlocked":       false,
+		"dcrScopeUsedAsRequestable":           e.opts.DCRScopeUsedAsRequestable,
+		"dcrDuplicateSoftwareIdBlocked":       e.opts.DuplicateSoftwareIDBlocked,
+		"clientIdMetadataDocumentSupported":   e.opts.CIMD.Supported,
+		"httpAliasProhibited":                 e.opts.CIMD.HTTPAliasProhibited,
+		"cimdHttpPermitted":                   e.opts.CIMD.HTTPPermitted,
+		"cimdQueryPermitted":                  e.opts.CIMD.QueryPermitted,
+		"cimdAllowlistEnabled":                e.opts.CIMD.AllowlistEnabled,
+		"cimdMetadataPolicyEnabled":           e.opts.CIMD.MetadataPolicyEnabled,
+		"cimdMetadataPolicy":                  e.opts.CIMD.MetadataPolicy,
 	}
+	if e.opts.CIMD.Allowlist != nil {
+		svc["cimdAllowlist"] = e.opts.CIMD.Allowlist // an array, or absent: never null
+	}
+	return svc
 }
 
 // pageOf reads the start and end query parameters (defaults 0 and 5).

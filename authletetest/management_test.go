@@ -111,6 +111,14 @@ func TestService(t *testing.T) {
 			RegistrationEndpoint: "https://as.example/register", RegistrationManagementEndpoint: "https://as.example/register"}},
 		{authletetest.Options{ManagementEndpoint: "https://as.example/dcr", NoDynamicRegistration: true, BadRequestOnClientConfig: true, FixedLoopbackPort: true},
 			authlete.Service{RegistrationEndpoint: "https://as.example/dcr", RegistrationManagementEndpoint: "https://as.example/dcr"}},
+		{authletetest.Options{ManagementEndpoint: "https://as.example/r", DCRScopeUsedAsRequestable: true, DuplicateSoftwareIDBlocked: true,
+			CIMD: authletetest.CIMDSettings{Supported: true, HTTPAliasProhibited: true, HTTPPermitted: true, QueryPermitted: true,
+				AllowlistEnabled: true, Allowlist: []string{"claude.ai"}, MetadataPolicyEnabled: true, MetadataPolicy: `{"scope":{"subset_of":["mcp"]}}`}},
+			authlete.Service{DynamicRegistrationSupported: true, UnauthorizedOnClientConfigSupported: true, LoopbackRedirectionURIVariable: true,
+				RegistrationEndpoint: "https://as.example/r", RegistrationManagementEndpoint: "https://as.example/r",
+				DCRScopeUsedAsRequestable: true, DCRDuplicateSoftwareIDBlocked: true, ClientIDMetadataDocumentSupported: true,
+				HTTPAliasProhibited: true, CIMDHTTPPermitted: true, CIMDQueryPermitted: true, CIMDAllowlistEnabled: true,
+				CIMDAllowlist: []string{"claude.ai"}, CIMDMetadataPolicyEnabled: true, CIMDMetadataPolicy: `{"scope":{"subset_of":["mcp"]}}`}},
 	} {
 		srv := authletetest.NewServer(t, tc.opts)
 		for _, cfg := range []authlete.Config{srv.Config(), srv.ConfigV2()} {

@@ -168,6 +168,11 @@ func (m *metadata) checkConsistency() *metadataError {
 		if len(parts) == 0 {
 			return invalidMetadata("A response type is empty.")
 		}
+		// A response type is a set of values (OAuth 2.0 Multiple Response
+		// Type Encoding Practices): "code code" names none of Authlete's.
+		if len(slices.Compact(slices.Sorted(slices.Values(parts)))) != len(parts) {
+			return invalidMetadata("The response type '%s' repeats a value.", rt)
+		}
 		for _, p := range parts {
 			switch p {
 			case "code":

@@ -43,6 +43,9 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 		return &authlete.Response{ResultCode: code, ResultMessage: msg, Action: authlete.ActionBadRequest,
 			ResponseContent: errorContent("invalid_request", msg, code)}
 	}
+	if len(req.JSON) > MaxMetadataBytes {
+		return badMetadata(codes.metadata, "", invalidMetadata("The client metadata is longer than %d bytes.", MaxMetadataBytes))
+	}
 	m, _, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
 	if merr != nil {
 		return badMetadata(codes.metadata, codes.redirect, merr)
@@ -55,6 +58,12 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.opts.DuplicateSoftwareIDBlocked && m.SoftwareID != "" {
+		if e.softwareIDs[m.SoftwareID] {
+			return badMetadata(codes.metadata, "", invalidMetadata("The software ID '%s' has been used already.", m.SoftwareID))
+		}
+		e.softwareIDs[m.SoftwareID] = true
+	}
 	if e.opts.MaxClients > 0 && len(e.clients) >= e.opts.MaxClients {
 		msg := "[" + codes.full + "] The service holds as many clients as it may."
 		return &authlete.Response{ResultCode: codes.full, ResultMessage: msg, Action: authlete.ActionInternalServerError,
@@ -83,6 +92,9 @@ func (e *Emulator) get(req *authlete.Request) *authlete.Response {
 func (e *Emulator) update(req *authlete.Request) *authlete.Response {
 	codes := resultCodes["update"]
 	m, raw, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
+	if len(req.JSON) > MaxMetadataBytes {
+		m, merr = nil, invalidMetadata("The client metadata is longer than %d bytes.", MaxMetadataBytes)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.authenticate(req)
@@ -98,7 +110,15 @@ func (e *Emulator) update(req *authlete.Request) *authlete.Response {
 	if json.Unmarshal(raw["client_id"], &id) != nil || id != c.id {
 		return badMetadata(codes.metadata, "", invalidMetadata("The value of 'client_id' does not identify the client."))
 	}
-	for _, name := range []string{"registration_access_token", "registration_client_uri", "client_secret_expires_at", "client_id_issued_at"} {
+	// A client that sends back what it read echoes its
+	// registration_client_uri: Authlete's own example of the call does,
+	// and is answered UPDATED. Another URI, and the other values the
+	// server issues, are refused.
+	var uri string
+	if v, ok := raw["registration_client_uri"]; ok && (json.Unmarshal(v, &uri) != nil || uri != e.opts.ManagementEndpoint+"/"+c.id) {
+		return badMetadata(codes.metadata, "", invalidMetadata("The value of 'registration_client_uri' is not the client's."))
+	}
+	for _, name := range []string{"registration_access_token", "client_secret_expires_at", "client_id_issued_at"} {
 		if _, ok := raw[name]; ok {
 			return badMetadata(codes.metadata, "", invalidMetadata("The request must not contain '%s'.", name))
 		}
@@ -125,6 +145,7 @@ func (e *Emulator) delete(req *authlete.Request) *authlete.Response {
 		return e.badToken(codes.token)
 	}
 	delete(e.clients, c.id)
+	e.ntokens -= len(e.tokens[c.id])
 	delete(e.tokens, c.id)
 	return &authlete.Response{ResultCode: codes.ok, ResultMessage: "[" + codes.ok + "] The client has been deleted.",
 		Action: authlete.ActionDeleted}
@@ -198,21 +219,25 @@ func errorContent(errorCode, description, resultCode string) string {
 
 // authleteClient is the "client" object of Authlete's answer, in part.
 type authleteClient struct {
-	Number                int      `json:"number"`
-	ClientID              int64    `json:"clientId"`
-	ClientName            string   `json:"clientName,omitempty"`
-	ClientSecret          string   `json:"clientSecret,omitempty"`
-	ClientType            string   `json:"clientType"`
-	ApplicationType       string   `json:"applicationType,omitempty"`
-	RedirectURIs          []string `json:"redirectUris,omitempty"`
-	GrantTypes            []string `json:"grantTypes"`
-	ResponseTypes         []string `json:"responseTypes"`
-	TokenAuthMethod       string   `json:"tokenAuthMethod"`
-	DynamicallyRegistered bool     `json:"dynamicallyRegistered"`
-	ClientSource          string   `json:"clientSource"`
-	Locked                bool     `json:"locked"`
-	CreatedAt             int64    `json:"createdAt"`
-	ModifiedAt            int64    `json:"modifiedAt"`
+	Number          int      `json:"number"`
+	ClientID        int64    `json:"clientId"`
+	ClientName      string   `json:"clientName,omitempty"`
+	ClientSecret    string   `json:"clientSecret,omitempty"`
+	ClientType      string   `json:"clientType"`
+	ApplicationType string   `json:"applicationType,omitempty"`
+	RedirectURIs    []string `json:"redirectUris,omitempty"`
+	GrantTypes      []string `json:"grantTypes"`
+	ResponseTypes   []string `json:"responseTypes"`
+	TokenAuthMethod string   `json:"tokenAuthMethod"`
+	Extension       *struct {
+		RequestableScopesEnabled bool     `json:"requestableScopesEnabled"`
+		RequestableScopes        []string `json:"requestableScopes,omitempty"`
+	} `json:"extension,omitempty"`
+	DynamicallyRegistered bool   `json:"dynamicallyRegistered"`
+	ClientSource          string `json:"clientSource"`
+	Locked                bool   `json:"locked"`
+	CreatedAt             int64  `json:"createdAt"`
+	ModifiedAt            int64  `json:"modifiedAt"`
 }
 
 func (e *Emulator) authleteClient(c *client) authleteClient {
@@ -226,6 +251,13 @@ func (e *Emulator) authleteClient(c *client) authleteClient {
 	}
 	if c.secret == "" {
 		out.ClientType = "PUBLIC"
+	}
+	if e.opts.DCRScopeUsedAsRequestable && c.source == "DYNAMIC_REGISTRATION" {
+		// The registered scope is what the client may request.
+		out.Extension = &struct {
+			RequestableScopesEnabled bool     `json:"requestableScopesEnabled"`
+			RequestableScopes        []string `json:"requestableScopes,omitempty"`
+		}{true, strings.Fields(c.meta.Scope)}
 	}
 	for _, g := range c.meta.GrantTypes {
 		if i := strings.LastIndexAny(g, ":"); i >= 0 {

@@ -2,7 +2,8 @@
 # Runs every test of the project on a fresh machine with Go and Node:
 # the library module's unit tests, examples and fuzz seed corpora; the
 # example module's black-box, browser and load tests, under the race
-# detector; then the interoperability suite (third-party Go and Node DCR
+# detector; the conformance of the Authlete client and emulator to
+# Authlete's OpenAPI document; then the interoperability suite (third-party Go and Node DCR
 # clients against the handler and the Authlete emulator). A real
 # redis-server and a headless Chromium are installed from Debian's
 # packages when missing. Every stage runs; the script fails at the end if
@@ -39,6 +40,7 @@ stage "install chromium" install_debian chromium chromium
 export DCR_REQUIRE_REDIS=1 DCR_REQUIRE_BROWSER=1
 stage "go test (library)" go test -race -count=1 -timeout 20m ./...
 stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout 20m ./...'
+stage "go test (conformance)" bash -c 'cd conformance && go test -race -count=1 -timeout 10m ./...'
 stage "npm ci (interop)" bash -c 'cd interop/node && npm ci --no-audit --no-fund'
 stage "go test (interop)" bash -c 'cd interop && go test -race -count=1 -timeout 10m ./...'
 

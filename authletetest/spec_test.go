@@ -1,0 +1,190 @@
+package authletetest_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/authletetest"
+)
+
+// The behaviours below are those Authlete's OpenAPI document describes
+// beyond what its schemas validate (../conformance validates those).
+
+// call sends a raw API v3 call and decodes the JSON answer.
+func call(t *testing.T, srv *authletetest.Server, method, path, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+"/api/"+authletetest.DefaultServiceID+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+authletetest.DefaultAccessToken)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(data, &out), string(data))
+	return resp.StatusCode, out
+}
+
+func registerClient(t *testing.T, srv *authletetest.Server, metadata string) (id, token string) {
+	t.Helper()
+	resp, err := srv.Client(t).Register(ctx, &authlete.Request{JSON: metadata})
+	require.NoError(t, err)
+	require.Equal(t, authlete.ActionCreated, resp.Action, resp.ResponseContent)
+	var info struct {
+		ID    string `json:"client_id"`
+		Token string `json:"registration_access_token"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(resp.ResponseContent), &info))
+	return info.ID, info.Token
+}
+
+func TestTokensAsSpecified(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	a, _ := registerClient(t, srv, `{"client_name":"a"}`)
+	b, _ := registerClient(t, srv, `{"client_name":"b","grant_types":["client_credentials"],"response_types":[]}`)
+
+	// A form body, as the specification allows.
+	status, created := call(t, srv, "POST", "/auth/token/create", "application/x-www-form-urlencoded",
+		url.Values{"grantType": {"AUTHORIZATION_CODE"}, "clientId": {a}, "subject": {"alice"}, "scopes": {"mcp offline_access"}}.Encode())
+	require.Equal(t, 200, status)
+	assert.Equal(t, "OK", created["action"])
+	assert.Equal(t, []any{"mcp", "offline_access"}, created["scopes"])
+	assert.NotEmpty(t, created["refreshToken"])
+
+	_, cc := call(t, srv, "POST", "/auth/token/create", "application/json", `{"grantType":"CLIENT_CREDENTIALS","clientId":`+b+`}`)
+	assert.Equal(t, "OK", cc["action"])
+	assert.NotContains(t, cc, "refreshToken", "RFC 6749 §4.4.3: no refresh token for client credentials")
+	assert.NotContains(t, cc, "scopes", "no scopes: absent, never null")
+
+	_, nosub := call(t, srv, "POST", "/auth/token/create", "application/json", `{"grantType":"AUTHORIZATION_CODE","clientId":`+a+`}`)
+	assert.Equal(t, "BAD_REQUEST", nosub["action"], "a subject is required but for client credentials")
+	_, unknown := call(t, srv, "POST", "/auth/token/create", "application/json", `{"grantType":"MAGIC","clientId":`+a+`,"subject":"x"}`)
+	assert.Equal(t, "BAD_REQUEST", unknown["action"])
+	call(t, srv, "POST", "/auth/token/create", "application/json", `{"grantType":"AUTHORIZATION_CODE","clientId":`+a+`,"subject":"bob"}`)
+
+	// The list: clientIdentifier is optional, subject filters, each token
+	// has its own grant type.
+	status, all := call(t, srv, "GET", "/auth/token/get/list", "", "")
+	require.Equal(t, 200, status)
+	assert.Equal(t, float64(3), all["totalCount"])
+	grants := map[string]bool{}
+	for _, tok := range all["accessTokens"].([]any) {
+		m := tok.(map[string]any)
+		grants[m["grantType"].(string)] = true
+		if m["grantType"] == "CLIENT_CREDENTIALS" {
+			assert.Equal(t, float64(0), m["refreshTokenExpiresAt"])
+			assert.NotContains(t, m, "scopes")
+		}
+	}
+	assert.Equal(t, map[string]bool{"AUTHORIZATION_CODE": true, "CLIENT_CREDENTIALS": true}, grants)
+	_, alice := call(t, srv, "GET", "/auth/token/get/list?subject=alice", "", "")
+	assert.Equal(t, float64(1), alice["totalCount"])
+	_, ofA := call(t, srv, "GET", "/auth/token/get/list?clientIdentifier="+a+"&subject=bob", "", "")
+	assert.Equal(t, float64(1), ofA["totalCount"])
+
+	// The lock flag from a form.
+	status, _ = call(t, srv, "POST", "/client/lock_flag/update/"+a, "application/x-www-form-urlencoded", "clientLocked=true")
+	assert.Equal(t, 200, status)
+	got, err := srv.Client(t).GetClient(ctx, a)
+	require.NoError(t, err)
+	assert.True(t, got.Locked)
+}
+
+func TestLimits(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{MaxTokens: 2})
+	a, tok := registerClient(t, srv, `{}`)
+	n, _ := strconv.ParseInt(a, 10, 64)
+	c := srv.Client(t)
+	for i := 0; i < 2; i++ {
+		_, err := c.CreateToken(ctx, n, "alice", nil)
+		require.NoError(t, err)
+	}
+	_, err := c.CreateToken(ctx, n, "alice", nil)
+	assert.Error(t, err, "MaxTokens")
+	require.NoError(t, c.DeleteClient(ctx, a))
+	b, _ := registerClient(t, srv, `{}`)
+	n, _ = strconv.ParseInt(b, 10, 64)
+	_, err = c.CreateToken(ctx, n, "alice", nil)
+	assert.NoError(t, err, "a deleted client's tokens no longer count")
+
+	big := `{"client_name":"` + strings.Repeat("x", authletetest.MaxMetadataBytes) + `"}`
+	resp, err := c.Register(ctx, &authlete.Request{JSON: big})
+	require.NoError(t, err)
+	assert.Equal(t, authlete.ActionBadRequest, resp.Action)
+	assert.Contains(t, resp.ResponseContent, "invalid_client_metadata")
+	resp, err = c.Update(ctx, &authlete.Request{ClientID: a, Token: tok, JSON: big})
+	require.NoError(t, err)
+	assert.NotEqual(t, authlete.ActionUpdated, resp.Action)
+}
+
+func TestClientNumbersNeverRepeat(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	c := srv.Client(t)
+	var ids []string
+	for i := 0; i < 4; i++ {
+		id, _ := registerClient(t, srv, `{}`)
+		ids = append(ids, id)
+	}
+	require.NoError(t, c.DeleteClient(ctx, ids[1]))
+	registerClient(t, srv, `{}`)
+	seen := map[int64]bool{}
+	for start := 0; start < 4; start += 2 {
+		page, err := c.ListClients(ctx, start, start+2)
+		require.NoError(t, err)
+		for _, cl := range page.Clients {
+			assert.False(t, seen[cl.ClientID], "client %d on two pages", cl.ClientID)
+			seen[cl.ClientID] = true
+		}
+	}
+	assert.Len(t, seen, 4, "no client missed")
+}
+
+func TestRegistrationAsSpecified(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{DuplicateSoftwareIDBlocked: true, DCRScopeUsedAsRequestable: true})
+	c := srv.Client(t)
+	for _, rt := range []string{"code code", "code id_token code"} {
+		resp, err := c.Register(ctx, &authlete.Request{JSON: `{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code","implicit"],"response_types":["` + rt + `"]}`})
+		require.NoError(t, err)
+		assert.Equal(t, authlete.ActionBadRequest, resp.Action, rt)
+	}
+
+	id, token := registerClient(t, srv, `{"software_id":"mcp-remote","scope":"mcp offline_access"}`)
+	resp, err := c.Register(ctx, &authlete.Request{JSON: `{"software_id":"mcp-remote"}`})
+	require.NoError(t, err)
+	assert.Equal(t, authlete.ActionBadRequest, resp.Action, "dcrDuplicateSoftwareIdBlocked")
+
+	got, err := c.Get(ctx, &authlete.Request{ClientID: id, Token: token})
+	require.NoError(t, err)
+	assert.Contains(t, got.ResponseContent, `"scope":"mcp offline_access"`, "the registered scope is kept and returned")
+	var client struct {
+		Extension struct {
+			RequestableScopesEnabled bool     `json:"requestableScopesEnabled"`
+			RequestableScopes        []string `json:"requestableScopes"`
+		} `json:"extension"`
+	}
+	require.NoError(t, json.Unmarshal(got.Client, &client))
+	assert.True(t, client.Extension.RequestableScopesEnabled)
+	assert.Equal(t, []string{"mcp", "offline_access"}, client.Extension.RequestableScopes)
+
+	// An update that sends back what it read: its registration_client_uri
+	// is accepted; another one is not.
+	uri := srv.Options().ManagementEndpoint + "/" + id
+	up, err := c.Update(ctx, &authlete.Request{ClientID: id, Token: token, JSON: `{"client_id":"` + id + `","registration_client_uri":"` + uri + `","scope":"mcp"}`})
+	require.NoError(t, err)
+	assert.Equal(t, authlete.ActionUpdated, up.Action, up.ResponseContent)
+	up, err = c.Update(ctx, &authlete.Request{ClientID: id, Token: token, JSON: `{"client_id":"` + id + `","registration_client_uri":"https://evil.example/` + id + `"}`})
+	require.NoError(t, err)
+	assert.Equal(t, authlete.ActionBadRequest, up.Action)
+}
