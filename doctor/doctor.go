@@ -40,38 +40,106 @@ func (f Finding) String() string {
 	return fmt.Sprintf("%s: %s: %s Fix: %s", f.Severity, f.Setting, f.Problem, f.Fix)
 }
 
-// Check reports the settings of svc that break DCR or MCP clients.
-// registrationEndpoint is the public URL of the server's registration
-// endpoint (e.g. https://auth.example.com/register); "" skips the check
-// of the management endpoint.
-func Check(svc *authlete.Service, registrationEndpoint string) []Finding {
+// Deployment is what the doctor knows of the server in front of the
+// service. The zero value checks the service alone.
+type Deployment struct {
+	// RegistrationEndpoint is the public URL of the server's registration
+	// endpoint (e.g. https://auth.example.com/register); "" skips the
+	// check of the management endpoint.
+	RegistrationEndpoint string
+	// ClampsScopes says that the server edits the registered scope
+	// (policy.AllowedScopes, policy.DefaultScope, a metadata policy on
+	// scope).
+	ClampsScopes bool
+}
+
+// Check reports the settings of svc that break DCR or MCP clients of the
+// deployment d.
+func Check(svc *authlete.Service, d Deployment) []Finding {
 	var findings []Finding
+	add := func(sev Severity, setting, problem, fix string) {
+		findings = append(findings, Finding{sev, setting, problem, fix})
+	}
 	if !svc.DynamicRegistrationSupported {
-		findings = append(findings, Finding{Error, "dynamicRegistrationSupported",
+		add(Error, "dynamicRegistrationSupported",
 			"Dynamic client registration is off: Authlete refuses every registration.",
-			"Turn on dynamic client registration in the service's settings (dynamicRegistrationSupported: true)."})
+			"Turn on dynamic client registration in the service's settings (dynamicRegistrationSupported: true).")
 	}
 	if !svc.UnauthorizedOnClientConfigSupported {
-		findings = append(findings, Finding{Warning, "unauthorizedOnClientConfigSupported",
+		add(Warning, "unauthorizedOnClientConfigSupported",
 			"A bad registration access token or an unknown client gets 400, not the 401 that RFC 7592 prescribes; clients do not learn that they must register again.",
-			"Turn on unauthorizedOnClientConfigSupported in the service's DCR settings."})
+			"Turn on unauthorizedOnClientConfigSupported in the service's DCR settings.")
 	}
 	if !svc.LoopbackRedirectionURIVariable {
-		findings = append(findings, Finding{Warning, "loopbackRedirectionUriVariable",
+		add(Warning, "loopbackRedirectionUriVariable",
 			"A loopback redirect URI must match the registered one port for port: desktop and CLI MCP clients, which listen on a new port each time, fail at the authorization endpoint (RFC 8252 §7.3 lets the port vary).",
-			"Turn on loopbackRedirectionUriVariable in the service's settings."})
+			"Turn on loopbackRedirectionUriVariable in the service's settings.")
 	}
-	if registrationEndpoint != "" {
-		want := strings.TrimRight(registrationEndpoint, "/")
+	if svc.DCRDuplicateSoftwareIDBlocked {
+		add(Error, "dcrDuplicateSoftwareIdBlocked",
+			"A registration whose software_id was registered before is refused: MCP clients such as mcp-remote send the same software_id from every install, so every user after the first cannot register.",
+			"Turn off dcrDuplicateSoftwareIdBlocked in the service's DCR settings.")
+	}
+	if d.ClampsScopes && !svc.DCRScopeUsedAsRequestable {
+		add(Warning, "dcrScopeUsedAsRequestable",
+			"The server edits the scope a client registers, but Authlete does not use the registered scope as the client's requestable scopes: the clamp shows in the registration, yet does not bind at the authorization endpoint.",
+			"Turn on dcrScopeUsedAsRequestable in the service's DCR settings.")
+	}
+	findings = append(findings, checkCIMD(svc)...)
+	if d.RegistrationEndpoint != "" {
+		want := strings.TrimRight(d.RegistrationEndpoint, "/")
 		got, setting := svc.RegistrationManagementEndpoint, "registrationManagementEndpoint"
 		if got == "" {
 			got = svc.RegistrationEndpoint // Authlete's fallback for registration_client_uri
 		}
 		if strings.TrimRight(got, "/") != want {
-			findings = append(findings, Finding{Error, setting,
+			add(Error, setting,
 				fmt.Sprintf("registration_client_uri is built from %q, not from this server's registration endpoint %q: clients send RFC 7592 requests elsewhere.", got, want),
-				fmt.Sprintf("Set the service's registration management endpoint to %s.", want)})
+				fmt.Sprintf("Set the service's registration management endpoint to %s.", want))
 		}
+	}
+	return findings
+}
+
+// checkCIMD reports the Client ID Metadata Document settings: the MCP
+// specification prefers CIMD to DCR, and a CIMD client's metadata is
+// fetched from a URL the client names.
+func checkCIMD(svc *authlete.Service) []Finding {
+	if !svc.ClientIDMetadataDocumentSupported {
+		return []Finding{{Warning, "clientIdMetadataDocumentSupported",
+			"Client ID Metadata Documents are off: MCP clients that identify themselves by the URL of their metadata (which the MCP specification prefers to DCR) cannot connect without registering.",
+			"Turn on clientIdMetadataDocumentSupported, with httpAliasProhibited on, cimdHttpPermitted and cimdQueryPermitted off."}}
+	}
+	var findings []Finding
+	if !svc.HTTPAliasProhibited {
+		findings = append(findings, Finding{Warning, "httpAliasProhibited",
+			"With CIMD on, a client ID alias may start with https://: a client registered under an alias that is another client's metadata URL passes for that client.",
+			"Turn on httpAliasProhibited."})
+	}
+	if svc.CIMDHTTPPermitted {
+		findings = append(findings, Finding{Warning, "cimdHttpPermitted",
+			"Metadata documents may be fetched over plain http: anyone on the path can change a client's redirect URIs. Acceptable in development only.",
+			"Turn off cimdHttpPermitted in production."})
+	}
+	if svc.CIMDQueryPermitted {
+		findings = append(findings, Finding{Warning, "cimdQueryPermitted",
+			"Metadata document URLs may have a query: one host can pass for any number of clients. Acceptable in development only.",
+			"Turn off cimdQueryPermitted in production."})
+	}
+	switch {
+	case svc.CIMDAllowlistEnabled && len(svc.CIMDAllowlist) == 0:
+		findings = append(findings, Finding{Error, "cimdAllowlist",
+			"The CIMD allowlist is on and empty: no metadata document is fetched, so no CIMD client can connect.",
+			"List the hosts of the metadata documents you accept in cimdAllowlist (e.g. claude.ai), or turn off cimdAllowlistEnabled."})
+	case !svc.CIMDAllowlistEnabled:
+		findings = append(findings, Finding{Warning, "cimdAllowlistEnabled",
+			"Metadata documents are fetched from any host: any client can connect by publishing one, under the name it chooses.",
+			"Turn on cimdAllowlistEnabled with the hosts you accept in cimdAllowlist, or govern CIMD clients with cimdMetadataPolicy."})
+	}
+	if !svc.CIMDMetadataPolicyEnabled {
+		findings = append(findings, Finding{Warning, "cimdMetadataPolicyEnabled",
+			"No metadata policy governs CIMD clients: what the server's policies refuse at registration, a CIMD client gets.",
+			"Turn on cimdMetadataPolicyEnabled with a cimdMetadataPolicy that matches the server's registration policies."})
 	}
 	return findings
 }
@@ -79,10 +147,10 @@ func Check(svc *authlete.Service, registrationEndpoint string) []Finding {
 // Diagnose reads the service's settings through c and checks them. A
 // service access token without the permission to view the service gives
 // an *authlete.Error with StatusCode 403: a reason to warn, not to fail.
-func Diagnose(ctx context.Context, c *authlete.Client, registrationEndpoint string) ([]Finding, error) {
+func Diagnose(ctx context.Context, c *authlete.Client, d Deployment) ([]Finding, error) {
 	svc, err := c.Service(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return Check(svc, registrationEndpoint), nil
+	return Check(svc, d), nil
 }

@@ -31,21 +31,56 @@ func assertComplete(f doctor.Finding) {
 // emulator over real HTTP (API v3 and v2).
 func TestDiagnose(t *testing.T) {
 	const endpoint = "https://auth.example.com/register"
+	cimd := authletetest.CIMDSettings{Supported: true, HTTPAliasProhibited: true, AllowlistEnabled: true,
+		Allowlist: []string{"claude.ai"}, MetadataPolicyEnabled: true, MetadataPolicy: `{}`}
+	with := func(o authletetest.Options) authletetest.Options {
+		if o.ManagementEndpoint == "" {
+			o.ManagementEndpoint = endpoint
+		}
+		if !o.CIMD.Supported && o.CIMD.Allowlist == nil {
+			o.CIMD = cimd
+		}
+		return o
+	}
+	changed := func(f func(*authletetest.CIMDSettings)) authletetest.CIMDSettings {
+		c := cimd
+		f(&c)
+		return c
+	}
 	cases := []struct {
-		name string
-		opts authletetest.Options
-		want map[string]doctor.Severity
+		name   string
+		opts   authletetest.Options
+		clamps bool
+		want   map[string]doctor.Severity
 	}{
-		{"healthy", authletetest.Options{ManagementEndpoint: endpoint}, map[string]doctor.Severity{}},
-		{"trailing slash is the same", authletetest.Options{ManagementEndpoint: endpoint + "/"}, map[string]doctor.Severity{}},
-		{"registration off", authletetest.Options{ManagementEndpoint: endpoint, NoDynamicRegistration: true},
+		{"healthy", with(authletetest.Options{}), false, map[string]doctor.Severity{}},
+		{"trailing slash is the same", with(authletetest.Options{ManagementEndpoint: endpoint + "/"}), false, map[string]doctor.Severity{}},
+		{"registration off", with(authletetest.Options{NoDynamicRegistration: true}), false,
 			map[string]doctor.Severity{"dynamicRegistrationSupported": doctor.Error}},
-		{"400 on client config", authletetest.Options{ManagementEndpoint: endpoint, BadRequestOnClientConfig: true},
+		{"400 on client config", with(authletetest.Options{BadRequestOnClientConfig: true}), false,
 			map[string]doctor.Severity{"unauthorizedOnClientConfigSupported": doctor.Warning}},
-		{"fixed loopback port", authletetest.Options{ManagementEndpoint: endpoint, FixedLoopbackPort: true},
+		{"fixed loopback port", with(authletetest.Options{FixedLoopbackPort: true}), false,
 			map[string]doctor.Severity{"loopbackRedirectionUriVariable": doctor.Warning}},
-		{"management endpoint elsewhere", authletetest.Options{ManagementEndpoint: "https://old.example.com/dcr"},
+		{"management endpoint elsewhere", with(authletetest.Options{ManagementEndpoint: "https://old.example.com/dcr"}), false,
 			map[string]doctor.Severity{"registrationManagementEndpoint": doctor.Error}},
+		{"duplicate software_id blocked", with(authletetest.Options{DuplicateSoftwareIDBlocked: true}), false,
+			map[string]doctor.Severity{"dcrDuplicateSoftwareIdBlocked": doctor.Error}},
+		{"scope clamped, not requestable", with(authletetest.Options{}), true,
+			map[string]doctor.Severity{"dcrScopeUsedAsRequestable": doctor.Warning}},
+		{"scope clamped and requestable", with(authletetest.Options{DCRScopeUsedAsRequestable: true}), true, map[string]doctor.Severity{}},
+		{"scope not clamped", with(authletetest.Options{}), false, map[string]doctor.Severity{}},
+		{"CIMD off", with(authletetest.Options{CIMD: authletetest.CIMDSettings{Allowlist: []string{}}}), false,
+			map[string]doctor.Severity{"clientIdMetadataDocumentSupported": doctor.Warning}},
+		{"CIMD with http aliases", with(authletetest.Options{CIMD: changed(func(c *authletetest.CIMDSettings) { c.HTTPAliasProhibited = false })}), false,
+			map[string]doctor.Severity{"httpAliasProhibited": doctor.Warning}},
+		{"CIMD over http and with queries", with(authletetest.Options{CIMD: changed(func(c *authletetest.CIMDSettings) { c.HTTPPermitted, c.QueryPermitted = true, true })}), false,
+			map[string]doctor.Severity{"cimdHttpPermitted": doctor.Warning, "cimdQueryPermitted": doctor.Warning}},
+		{"CIMD from any host", with(authletetest.Options{CIMD: changed(func(c *authletetest.CIMDSettings) { c.AllowlistEnabled = false })}), false,
+			map[string]doctor.Severity{"cimdAllowlistEnabled": doctor.Warning}},
+		{"CIMD allowlist empty", with(authletetest.Options{CIMD: changed(func(c *authletetest.CIMDSettings) { c.Allowlist = nil })}), false,
+			map[string]doctor.Severity{"cimdAllowlist": doctor.Error}},
+		{"CIMD without a metadata policy", with(authletetest.Options{CIMD: changed(func(c *authletetest.CIMDSettings) { c.MetadataPolicyEnabled = false })}), false,
+			map[string]doctor.Severity{"cimdMetadataPolicyEnabled": doctor.Warning}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,7 +88,7 @@ func TestDiagnose(t *testing.T) {
 			for _, cfg := range []authlete.Config{srv.Config(), srv.ConfigV2()} {
 				c, err := authlete.New(cfg)
 				require.NoError(t, err)
-				findings, err := doctor.Diagnose(context.Background(), c, endpoint)
+				findings, err := doctor.Diagnose(context.Background(), c, doctor.Deployment{RegistrationEndpoint: endpoint, ClampsScopes: tc.clamps})
 				require.NoError(t, err)
 				assert.Equal(t, tc.want, settings(findings))
 			}
@@ -63,21 +98,23 @@ func TestDiagnose(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	healthy := authlete.Service{DynamicRegistrationSupported: true, UnauthorizedOnClientConfigSupported: true,
-		LoopbackRedirectionURIVariable: true, RegistrationEndpoint: "https://a.example/register"}
-	assert.Empty(t, doctor.Check(&healthy, "https://a.example/register"), "the registration endpoint is the fallback")
-	assert.Empty(t, doctor.Check(&healthy, ""), "no endpoint: not checked")
-	findings := doctor.Check(&healthy, "https://b.example/register")
+		LoopbackRedirectionURIVariable: true, RegistrationEndpoint: "https://a.example/register",
+		ClientIDMetadataDocumentSupported: true, HTTPAliasProhibited: true, CIMDAllowlistEnabled: true, CIMDAllowlist: []string{"claude.ai"},
+		CIMDMetadataPolicyEnabled: true}
+	assert.Empty(t, doctor.Check(&healthy, doctor.Deployment{RegistrationEndpoint: "https://a.example/register"}), "the registration endpoint is the fallback")
+	assert.Empty(t, doctor.Check(&healthy, doctor.Deployment{}), "no endpoint: not checked")
+	findings := doctor.Check(&healthy, doctor.Deployment{RegistrationEndpoint: "https://b.example/register"})
 	require.Len(t, findings, 1)
 	assert.Equal(t, `error: registrationManagementEndpoint: registration_client_uri is built from "https://a.example/register", not from this server's registration endpoint "https://b.example/register": clients send RFC 7592 requests elsewhere. Fix: Set the service's registration management endpoint to https://b.example/register.`, findings[0].String())
 
-	all := doctor.Check(&authlete.Service{}, "https://b.example/register")
-	assert.Len(t, all, 4)
+	all := doctor.Check(&authlete.Service{DCRDuplicateSoftwareIDBlocked: true}, doctor.Deployment{RegistrationEndpoint: "https://b.example/register", ClampsScopes: true})
+	assert.Len(t, all, 7)
 }
 
 func TestDiagnoseWithoutPermission(t *testing.T) {
 	srv := authletetest.NewServer(t, authletetest.Options{})
 	srv.Inject(authletetest.Fault{Op: "service/get", Status: 403})
-	_, err := doctor.Diagnose(context.Background(), srv.Client(t), "")
+	_, err := doctor.Diagnose(context.Background(), srv.Client(t), doctor.Deployment{})
 	var ae *authlete.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 403, ae.StatusCode)

@@ -12,9 +12,14 @@ func ExampleCheck() {
 		DynamicRegistrationSupported:   true,
 		RegistrationManagementEndpoint: "https://auth.example.com/register",
 		LoopbackRedirectionURIVariable: true,
+		DCRDuplicateSoftwareIDBlocked:  true,
 	}
-	for _, f := range doctor.Check(svc, "https://auth.example.com/register") {
+	for _, f := range doctor.Check(svc, doctor.Deployment{RegistrationEndpoint: "https://auth.example.com/register", ClampsScopes: true}) {
 		fmt.Println(f.Severity, f.Setting)
 	}
-	// Output: warning unauthorizedOnClientConfigSupported
+	// Output:
+	// warning unauthorizedOnClientConfigSupported
+	// error dcrDuplicateSoftwareIdBlocked
+	// warning dcrScopeUsedAsRequestable
+	// warning clientIdMetadataDocumentSupported
 }

@@ -416,6 +416,39 @@ func TestBlackBoxServiceDoctor(t *testing.T) {
 	assert.NotContains(t, log, "setting=dynamicRegistrationSupported")
 }
 
+// TestBlackBoxDoctorMCPSettings: the settings that break MCP clients, on
+// the standalone emulator, reported by the example at start-up and by the
+// built dcr-doctor.
+func TestBlackBoxDoctorMCPSettings(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	emu := start(t, binary(t, "github.com/dcr-go/dcr/cmd/authlete-emulator", false), nil, "-addr", "127.0.0.1:"+port,
+		"-duplicate-software-id-blocked", "-cimd", "-cimd-http-permitted", "-cimd-query-permitted", "-cimd-allowlist", "claude.ai",
+		"-management-endpoint", "https://dcr.test.example/register")
+	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
+	env := append(emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken), "DCR_PUBLIC_URL=https://dcr.test.example")
+	_, p := startExampleBinary(t, append(env, "DCR_ALLOWED_SCOPES=mcp offline_access"), "")
+	log := p.out.String()
+	for _, want := range []string{
+		`level=ERROR msg="Authlete service setting breaks DCR clients" setting=dcrDuplicateSoftwareIdBlocked .*mcp-remote`,
+		`level=WARN msg="Authlete service setting breaks DCR clients" setting=dcrScopeUsedAsRequestable `,
+		`level=WARN msg="Authlete service setting breaks DCR clients" setting=httpAliasProhibited `,
+		`level=WARN msg="Authlete service setting breaks DCR clients" setting=cimdHttpPermitted `,
+		`level=WARN msg="Authlete service setting breaks DCR clients" setting=cimdQueryPermitted `,
+		`level=WARN msg="Authlete service setting breaks DCR clients" setting=cimdMetadataPolicyEnabled `,
+	} {
+		assert.Regexp(t, want, log)
+	}
+	assert.NotContains(t, log, "setting=cimdAllowlist", "the allowlist is on and names a host")
+
+	doctor := start(t, binary(t, "github.com/dcr-go/dcr/cmd/dcr-doctor", false), env, "-clamps-scopes")
+	<-doctor.done
+	assert.Error(t, doctor.err, "an error finding: exit status 1")
+	assert.Contains(t, doctor.out.String(), "error: dcrDuplicateSoftwareIdBlocked:")
+	assert.Contains(t, doctor.out.String(), "warning: dcrScopeUsedAsRequestable:")
+	assert.Contains(t, doctor.out.String(), "1 setting(s) break DCR")
+}
+
 // runJanitor runs the built dcr-janitor to its end and returns its output.
 func runJanitor(t *testing.T, env []string, args ...string) string {
 	t.Helper()

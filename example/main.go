@@ -180,7 +180,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	health := &readiness{store: store}
 	health.set(checked, logger)
 	if checked == nil {
-		reportService(ctx, client, registrationEndpoint, logger)
+		reportService(ctx, client, registrationEndpoint, s.AllowedScopes != nil || s.DefaultScope != "", logger)
 	}
 	go health.watch(ctx, client, logger)
 
@@ -256,10 +256,10 @@ func checkCredentials(ctx context.Context, c *authlete.Client, logger *slog.Logg
 // reportService logs each setting of the Authlete service that breaks DCR
 // or MCP clients (package doctor). A service access token that may not
 // read the service is worth a warning, not a failure.
-func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint string, logger *slog.Logger) {
+func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint string, clampsScopes bool, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, startupCheckTimeout)
 	defer cancel()
-	findings, err := doctor.Diagnose(ctx, c, registrationEndpoint)
+	findings, err := doctor.Diagnose(ctx, c, doctor.Deployment{RegistrationEndpoint: registrationEndpoint, ClampsScopes: clampsScopes})
 	var ae *authlete.Error
 	switch {
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden:

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,11 +86,36 @@ func parseFlags(args []string, out io.Writer) (authletetest.Options, string, err
 		"turn dynamicRegistrationSupported off: registrations get BAD_REQUEST")
 	flags.BoolVar(&opts.FixedLoopbackPort, "fixed-loopback-port", false,
 		"report loopbackRedirectionUriVariable off in service/get")
+	flags.BoolVar(&opts.DCRScopeUsedAsRequestable, "dcr-scope-used-as-requestable", false,
+		"turn dcrScopeUsedAsRequestable on: a registered scope becomes the client's requestable scopes")
+	flags.BoolVar(&opts.DuplicateSoftwareIDBlocked, "duplicate-software-id-blocked", false,
+		"turn dcrDuplicateSoftwareIdBlocked on: a software_id registered before is refused")
+	flags.BoolVar(&opts.CIMD.Supported, "cimd", false, "report clientIdMetadataDocumentSupported on")
+	flags.BoolVar(&opts.CIMD.HTTPAliasProhibited, "cimd-http-alias-prohibited", false, "report httpAliasProhibited on")
+	flags.BoolVar(&opts.CIMD.HTTPPermitted, "cimd-http-permitted", false, "report cimdHttpPermitted on")
+	flags.BoolVar(&opts.CIMD.QueryPermitted, "cimd-query-permitted", false, "report cimdQueryPermitted on")
+	allowlist := flags.String("cimd-allowlist", "", "comma-separated cimdAllowlist; set, it turns cimdAllowlistEnabled on")
+	policyFile := flags.String("cimd-metadata-policy", "", "a file with the cimdMetadataPolicy (JSON); set, it turns cimdMetadataPolicyEnabled on")
 	if err := flags.Parse(args); err != nil {
 		return opts, "", err
 	}
 	if flags.NArg() > 0 {
 		return opts, "", fmt.Errorf("unexpected argument %q (see -h)", flags.Arg(0))
+	}
+	if *allowlist != "" {
+		opts.CIMD.AllowlistEnabled = true
+		for _, h := range strings.Split(*allowlist, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				opts.CIMD.Allowlist = append(opts.CIMD.Allowlist, h)
+			}
+		}
+	}
+	if *policyFile != "" {
+		data, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return opts, "", err
+		}
+		opts.CIMD.MetadataPolicyEnabled, opts.CIMD.MetadataPolicy = true, string(data)
 	}
 	return opts, *addr, nil
 }

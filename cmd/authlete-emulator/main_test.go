@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +66,29 @@ func TestHalfSentBodyIsDropped(t *testing.T) {
 	_, err = io.ReadAll(conn)
 	assert.NoError(t, err, "the server ends the connection")
 	assert.Less(t, time.Since(start), 30*time.Second, "within its ReadTimeout, not the test's minute")
+}
+
+// TestFlags: each service setting has a flag, and -h exits without error.
+func TestFlags(t *testing.T) {
+	policy := t.TempDir() + "/policy.json"
+	require.NoError(t, os.WriteFile(policy, []byte(`{"scope":{"subset_of":["mcp"]}}`), 0o644))
+	opts, addr, err := parseFlags([]string{"-addr", "127.0.0.1:1", "-dcr-scope-used-as-requestable", "-duplicate-software-id-blocked",
+		"-cimd", "-cimd-http-alias-prohibited", "-cimd-http-permitted", "-cimd-query-permitted", "-cimd-allowlist", "claude.ai, chatgpt.com",
+		"-cimd-metadata-policy", policy}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:1", addr)
+	assert.True(t, opts.DCRScopeUsedAsRequestable)
+	assert.True(t, opts.DuplicateSoftwareIDBlocked)
+	assert.Equal(t, authletetest.CIMDSettings{Supported: true, HTTPAliasProhibited: true, HTTPPermitted: true, QueryPermitted: true,
+		AllowlistEnabled: true, Allowlist: []string{"claude.ai", "chatgpt.com"}, MetadataPolicyEnabled: true,
+		MetadataPolicy: `{"scope":{"subset_of":["mcp"]}}`}, opts.CIMD)
+
+	var out strings.Builder
+	_, _, err = parseFlags([]string{"-h"}, &out)
+	assert.ErrorIs(t, err, flag.ErrHelp)
+	assert.Contains(t, out.String(), "-cimd-allowlist")
+	_, _, err = parseFlags([]string{"stray"}, io.Discard)
+	assert.Error(t, err)
+	_, _, err = parseFlags([]string{"-cimd-metadata-policy", "/nonexistent"}, io.Discard)
+	assert.Error(t, err)
 }

@@ -38,6 +38,7 @@ nothing.
 
 Environment:
 ` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the default of -public-url
+  DCR_ALLOWED_SCOPES, DCR_DEFAULT_SCOPE  either set: the default of -clamps-scopes
 
 Exit status: 0 when nothing breaks DCR (warnings alone included), 1 when a
 setting does, when Authlete cannot be read, or the arguments are wrong.
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	publicURL := flags.String("public-url", os.Getenv("DCR_PUBLIC_URL"), "the URL clients reach the server at (default $DCR_PUBLIC_URL); empty skips the management endpoint check")
 	mount := flags.String("path", "/register", "the path the DCR endpoints are mounted at")
+	clamps := flags.Bool("clamps-scopes", os.Getenv("DCR_ALLOWED_SCOPES") != "" || os.Getenv("DCR_DEFAULT_SCOPE") != "",
+		"the server edits registered scopes (default: DCR_ALLOWED_SCOPES or DCR_DEFAULT_SCOPE is set)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -73,7 +76,7 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	findings, err := doctor.Diagnose(ctx, client, endpoint)
+	findings, err := doctor.Diagnose(ctx, client, doctor.Deployment{RegistrationEndpoint: endpoint, ClampsScopes: *clamps})
 	if err != nil {
 		return fmt.Errorf("reading the service: %w", err)
 	}

@@ -12,10 +12,27 @@ import (
 
 func TestDoctor(t *testing.T) {
 	ctx := context.Background()
-	healthy := authletetest.NewServer(t, authletetest.Options{ManagementEndpoint: "https://auth.example.com/register"})
+	cimd := authletetest.CIMDSettings{Supported: true, HTTPAliasProhibited: true, AllowlistEnabled: true,
+		Allowlist: []string{"claude.ai"}, MetadataPolicyEnabled: true}
+	healthy := authletetest.NewServer(t, authletetest.Options{ManagementEndpoint: "https://auth.example.com/register", CIMD: cimd})
 	var out strings.Builder
+	t.Setenv("DCR_ALLOWED_SCOPES", "")
+	t.Setenv("DCR_DEFAULT_SCOPE", "")
 	assert.NoError(t, run(ctx, []string{"-public-url", "https://auth.example.com/"}, &out, healthy.Config()))
 	assert.Equal(t, "ok: no setting of the service breaks DCR or MCP clients\n", out.String())
+	out.Reset()
+	assert.NoError(t, run(ctx, []string{"-public-url", "https://auth.example.com/", "-clamps-scopes"}, &out, healthy.Config()))
+	assert.Contains(t, out.String(), "warning: dcrScopeUsedAsRequestable:")
+	out.Reset()
+	t.Setenv("DCR_ALLOWED_SCOPES", "mcp")
+	assert.NoError(t, run(ctx, nil, &out, healthy.Config()))
+	assert.Contains(t, out.String(), "warning: dcrScopeUsedAsRequestable:", "DCR_ALLOWED_SCOPES set: the server clamps scopes")
+
+	out.Reset()
+	assert.NoError(t, run(ctx, []string{"-h"}, &out, healthy.Config()))
+	assert.Contains(t, out.String(), "AUTHLETE_SERVICE_ACCESSTOKEN")
+	assert.Error(t, run(ctx, []string{"https://auth.example.com"}, &out, healthy.Config()), "a stray argument")
+	assert.Error(t, run(ctx, []string{"-public"}, &out, healthy.Config()), "an unknown flag")
 
 	warned := authletetest.NewServer(t, authletetest.Options{BadRequestOnClientConfig: true})
 	out.Reset()
