@@ -292,7 +292,11 @@ func newClient(ctx context.Context, registrationEndpoint string, allowEmulator b
 		if err != nil {
 			return nil, err
 		}
-		emulator := authletetest.New(authletetest.Options{ManagementEndpoint: registrationEndpoint})
+		// A service configured as the doctor recommends, so that it
+		// reports nothing.
+		emulator := authletetest.New(authletetest.Options{ManagementEndpoint: registrationEndpoint, DCRScopeUsedAsRequestable: true,
+			CIMD: authletetest.CIMDSettings{Supported: true, HTTPAliasProhibited: true, AllowlistEnabled: true,
+				Allowlist: []string{"claude.ai", "chatgpt.com", "cursor.com"}, MetadataPolicyEnabled: true, MetadataPolicy: "{}"}})
 		srv := newServer(emulator)
 		go srv.Serve(ln)
 		go func() { <-ctx.Done(); srv.Close() }()

@@ -167,6 +167,7 @@ func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
 
 	log := logs.String()
 	assert.Contains(t, log, "embedded Authlete emulator")
+	assert.NotContains(t, log, `"level":"WARN"`, "the embedded emulator is a service the doctor has nothing to say about")
 	assert.Contains(t, log, `"status":204`)
 	assert.Contains(t, log, `"query":"access_token"`)
 	assert.NotContains(t, log, token, "no token in the log")
