@@ -97,6 +97,17 @@ func start(t testing.TB, bin string, env []string, args ...string) *process {
 	return p
 }
 
+// wait waits for the process to end, failing the test if it does not
+// within timeout.
+func (p *process) wait(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		t.Fatalf("the process did not end within %v:\n%s", timeout, p.out.String())
+	}
+}
+
 // waitFor waits until the output matches re and returns the first group.
 func (p *process) waitFor(t testing.TB, re *regexp.Regexp, timeout time.Duration) string {
 	t.Helper()
@@ -225,12 +236,19 @@ func TestBlackBoxRefusedCredentials(t *testing.T) {
 func TestBlackBoxSettingsRefused(t *testing.T) {
 	t.Parallel()
 	for env, want := range map[string]string{
-		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t!": "DCR_INITIAL_ACCESS_TOKEN",
-		"DCR_PUBLIC_URL=auth.example.com":  "DCR_PUBLIC_URL",
-		"DCR_REDIS_URL=http://x":           "DCR_REDIS_URL",
+		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t!":            "DCR_INITIAL_ACCESS_TOKEN",
+		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t-123":         "at least 16",
+		"DCR_PUBLIC_URL=auth.example.com":             "DCR_PUBLIC_URL",
+		"DCR_REDIS_URL=http://x":                      "DCR_REDIS_URL",
+		"DCR_TRUSTED_PROXIES=10.0.0.0/33":             "DCR_TRUSTED_PROXIES",
+		"DCR_TRUSTED_PROXIES=,":                       "names no proxy",
+		"DCR_METRICS_ADDR=9090":                       "DCR_METRICS_ADDR",
+		"DCR_EMBEDDED_EMULATOR=yes please":            "DCR_EMBEDDED_EMULATOR",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1:bad": "OTEL",
 	} {
-		p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCESS_TOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=", env}, "-addr", "127.0.0.1:0")
-		<-p.done
+		p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCESS_TOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=",
+			"DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=", "OTEL_EXPORTER_OTLP_ENDPOINT=", env}, "-addr", "127.0.0.1:0")
+		p.wait(t, 30*time.Second)
 		assert.Error(t, p.err, env)
 		assert.Contains(t, p.out.String(), want)
 		assert.NotContains(t, p.out.String(), "s3cr3t")
@@ -442,7 +460,7 @@ func TestBlackBoxDoctorMCPSettings(t *testing.T) {
 	assert.NotContains(t, log, "setting=cimdAllowlist", "the allowlist is on and names a host")
 
 	doctor := start(t, binary(t, "github.com/dcr-go/dcr/cmd/dcr-doctor", false), env, "-clamps-scopes")
-	<-doctor.done
+	doctor.wait(t, 60*time.Second)
 	assert.Error(t, doctor.err, "an error finding: exit status 1")
 	assert.Contains(t, doctor.out.String(), "error: dcrDuplicateSoftwareIdBlocked:")
 	assert.Contains(t, doctor.out.String(), "warning: dcrScopeUsedAsRequestable:")

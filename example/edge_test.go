@@ -185,7 +185,7 @@ func TestBlackBoxNoSilentEmulator(t *testing.T) {
 		{"127.0.0.1:0", []string{"DCR_PUBLIC_URL=https://dcr.test.example"}}, // behind a proxy on the same host
 	} {
 		p := start(t, bin, append(clean, tc.env...), "-addr", tc.addr)
-		<-p.done
+		p.wait(t, 60*time.Second)
 		require.Error(t, p.err, "%s %v must not start", tc.addr, tc.env)
 		out := p.out.String()
 		for _, name := range []string{"AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_APIKEY", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_EMBEDDED_EMULATOR=true"} {
@@ -195,7 +195,7 @@ func TestBlackBoxNoSilentEmulator(t *testing.T) {
 	}
 	for _, bad := range []string{"https://dcr.test.example?", "https://dcr.test.example/#", "https://dcr.test.example/?a=b", "dcr.test.example"} {
 		p := start(t, bin, append(clean, "DCR_PUBLIC_URL="+bad, "DCR_EMBEDDED_EMULATOR=true"), "-addr", "127.0.0.1:0")
-		<-p.done
+		p.wait(t, 60*time.Second)
 		assert.Error(t, p.err, bad)
 		assert.Contains(t, p.out.String(), "DCR_PUBLIC_URL", bad)
 	}
@@ -466,11 +466,35 @@ func TestBlackBoxHelp(t *testing.T) {
 		"github.com/dcr-go/dcr/cmd/authlete-emulator": {"-addr", "-management-endpoint", "-max-clients"},
 	} {
 		p := start(t, binary(t, pkg, false), nil, "-h")
-		<-p.done
+		p.wait(t, 60*time.Second)
 		assert.NoError(t, p.err, "%s -h exits 0", pkg)
 		for _, w := range want {
 			assert.Contains(t, p.out.String(), w, pkg)
 		}
 		assert.NotContains(t, p.out.String(), "help requested", pkg)
 	}
+}
+
+// TestBlackBoxReadinessRidesOutOneFailure: one failed check of Authlete
+// leaves the replica ready; three in a row make it not ready; the first
+// check that passes makes it ready again. Checks run every 5 s.
+func TestBlackBoxReadinessRidesOutOneFailure(t *testing.T) {
+	t.Parallel()
+	emu := authletetest.NewServer(t, authletetest.Options{})
+	base, p := startExampleBinary(t, emulatorEnv(emu.URL, authletetest.DefaultAccessToken), "")
+	assert.Equal(t, 200, send(t, "GET", base+"/readyz", "", "").status)
+
+	emu.Inject(authletetest.Fault{Op: "get", Status: 500, Times: 1})
+	p.waitFor(t, regexp.MustCompile(`(Authlete did not answer a readiness check; still ready)`), 30*time.Second)
+	assert.Equal(t, 200, send(t, "GET", base+"/readyz", "", "").status, "one failure")
+
+	emu.Inject(authletetest.Fault{Op: "get", Status: 500})
+	p.waitFor(t, regexp.MustCompile(`(not ready: Authlete does not answer.* failures_in_a_row=3)`), 60*time.Second)
+	ready := send(t, "GET", base+"/readyz", "", "")
+	assert.Equal(t, 503, ready.status, "three in a row")
+	assert.Equal(t, "not ready", ready.body["status"])
+
+	emu.ClearFaults()
+	p.waitFor(t, regexp.MustCompile(`(?s)not ready.*(ready: Authlete accepts the credentials)`), 30*time.Second)
+	assert.Equal(t, 200, send(t, "GET", base+"/readyz", "", "").status)
 }

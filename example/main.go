@@ -45,7 +45,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
@@ -109,7 +111,11 @@ func main() {
 		os.Exit(2)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	redis.SetLogger(redisLogger{logger}) // go-redis logs through a process-wide logger
+	// go-redis and OpenTelemetry log through process-wide loggers: both
+	// go to this one.
+	redis.SetLogger(redisLogger{logger})
+	otel.SetLogger(logr.FromSlogHandler(logger.Handler()))
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("opentelemetry", "error", err) }))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *addr, logger, nil); err != nil {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -37,6 +39,13 @@ func tracingFromEnv(ctx context.Context) (*tracing, error) {
 	if os.Getenv("OTEL_SDK_DISABLED") == "true" ||
 		os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return &tracing{}, nil
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		if v := os.Getenv(name); v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("%s %q is not an http or https URL, such as http://otel-collector:4318", name, v)
+			}
+		}
 	}
 	exporter, err := otlptracehttp.New(ctx)
 	if err != nil {
