@@ -498,3 +498,29 @@ func TestBlackBoxReadinessRidesOutOneFailure(t *testing.T) {
 	p.waitFor(t, regexp.MustCompile(`(?s)not ready.*(ready: Authlete accepts the credentials)`), 30*time.Second)
 	assert.Equal(t, 200, send(t, "GET", base+"/readyz", "", "").status)
 }
+
+// TestBlackBoxURIRules: the example refuses script URIs and SSRF-shaped
+// URIs by default, and info URIs off the redirect host when asked.
+func TestBlackBoxURIRules(t *testing.T) {
+	t.Parallel()
+	base, _ := startExampleBinary(t, nil, "")
+	for body, want := range map[string]string{
+		`{"redirect_uris":["javascript:alert(1)"]}`:                                                        "invalid_redirect_uri",
+		`{"redirect_uris":["https://app.example/cb"],"client_uri":"data:text/html,x"}`:                     "invalid_client_metadata",
+		`{"redirect_uris":["https://app.example/cb"],"jwks_uri":"https://169.254.169.254/latest/"}`:        "invalid_client_metadata",
+		`{"redirect_uris":["https://app.example/cb"],"sector_identifier_uri":"http://app.example/s.json"}`: "invalid_client_metadata",
+		`{"redirect_uris":["https://app.example/cb"],"logo_uri":"http://cdn.example/l.png"}`:               "invalid_client_metadata",
+	} {
+		got := send(t, "POST", base+"/register", "", body)
+		assert.Equal(t, 400, got.status, body)
+		assert.Equal(t, want, got.body["error"], body)
+	}
+	ok := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"],"jwks_uri":"https://app.example/jwks","logo_uri":"https://cdn.example/l.png"}`)
+	assert.Equal(t, 201, ok.status, ok.raw)
+
+	strict, _ := startExampleBinary(t, []string{"DCR_INFO_URIS_ON_REDIRECT_HOST=true"}, "")
+	off := send(t, "POST", strict+"/register", "", `{"redirect_uris":["https://app.example/cb"],"logo_uri":"https://cdn.example/l.png"}`)
+	assert.Equal(t, 400, off.status, off.raw)
+	on := send(t, "POST", strict+"/register", "", `{"redirect_uris":["https://app.example/cb"],"logo_uri":"https://app.example/l.png"}`)
+	assert.Equal(t, 201, on.status, on.raw)
+}

@@ -89,6 +89,7 @@ Environment:
   DCR_CORS_ORIGINS              comma-separated origins allowed to call the DCR endpoints from a browser (default *)
   DCR_DEFAULT_SCOPE             the scope of registrations that ask none, e.g. mcp
   DCR_ALLOWED_SCOPES            space-separated scopes a client may register; others are dropped (unset: any)
+  DCR_INFO_URIS_ON_REDIRECT_HOST  true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host
   DCR_METRICS_ADDR              host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090
   OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
                                 the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,

@@ -45,6 +45,7 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 	r.Use(logRequests(logger))
 
 	policies := []dcr.Policy{
+		policy.SafeURIs(policy.SafeURIOptions{InfoOnRedirectHost: s.InfoOnRedirectHost}), // no javascript:, no SSRF through jwks_uri
 		policy.NativeLoopback(), // desktop MCP clients that omit application_type
 		policy.MaxRedirectURIs(10),
 		policy.ReservedNames(reservedNames), // no "Claude" with an attacker's redirect URI

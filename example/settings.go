@@ -51,6 +51,9 @@ type settings struct {
 	// 127.0.0.1:9090. Empty means on the public address, not readable
 	// cross-origin.
 	MetricsAddr string
+	// InfoOnRedirectHost is DCR_INFO_URIS_ON_REDIRECT_HOST=true: logo_uri,
+	// client_uri, policy_uri and tos_uri on a redirect URI's host.
+	InfoOnRedirectHost bool
 	// EmbeddedEmulator is DCR_EMBEDDED_EMULATOR=true: without AUTHLETE_*
 	// variables, run the embedded emulator even where it is not implied
 	// (a public address or DCR_PUBLIC_URL).
@@ -140,12 +143,14 @@ func settingsFromEnv() (settings, error) {
 			return s, fmt.Errorf("DCR_METRICS_ADDR %q is not host:port, such as 127.0.0.1:9090", s.MetricsAddr)
 		}
 	}
-	switch v := strings.TrimSpace(os.Getenv("DCR_EMBEDDED_EMULATOR")); strings.ToLower(v) {
-	case "", "false", "0":
-	case "true", "1":
-		s.EmbeddedEmulator = true
-	default:
-		return s, fmt.Errorf("DCR_EMBEDDED_EMULATOR %q is neither true nor false", v)
+	for name, flag := range map[string]*bool{"DCR_EMBEDDED_EMULATOR": &s.EmbeddedEmulator, "DCR_INFO_URIS_ON_REDIRECT_HOST": &s.InfoOnRedirectHost} {
+		switch v := strings.TrimSpace(os.Getenv(name)); strings.ToLower(v) {
+		case "", "false", "0":
+		case "true", "1":
+			*flag = true
+		default:
+			return s, fmt.Errorf("%s %q is neither true nor false", name, v)
+		}
 	}
 	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {
 		s.CORSOrigins = nil

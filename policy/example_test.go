@@ -47,3 +47,19 @@ func ExampleReservedNames() {
 	// "Cla\u200bude Desktop": true
 	// "My client": false
 }
+
+func ExampleSafeURIs() {
+	p := policy.SafeURIs(policy.SafeURIOptions{})
+	r := httptest.NewRequest("POST", "/register", nil)
+	for _, m := range []dcr.Metadata{
+		{"redirect_uris": []any{"https://app.example.com/cb"}, "jwks_uri": "https://app.example.com/jwks.json"},
+		{"redirect_uris": []any{"javascript:alert(document.cookie)"}},
+		{"jwks_uri": "https://169.254.169.254/latest/meta-data/"},
+	} {
+		fmt.Println(p(r, m))
+	}
+	// Output:
+	// <nil>
+	// dcr: rejected: invalid_redirect_uri: The value "javascript:alert(document.cookie)" of "redirect_uris" uses the javascript: scheme, which is never allowed.
+	// dcr: rejected: invalid_client_metadata: The value "https://169.254.169.254/latest/meta-data/" of "jwks_uri" names an address of the server's own network; the authorization server fetches it.
+}
