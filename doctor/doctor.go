@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/policy"
 )
 
 // Severity says how bad a Finding is.
@@ -51,6 +52,11 @@ type Deployment struct {
 	// (policy.AllowedScopes, policy.DefaultScope, a metadata policy on
 	// scope).
 	ClampsScopes bool
+	// MetadataPolicy, if not nil, is the metadata policy the server
+	// applies to registrations: with CIMD on, the service's
+	// cimdMetadataPolicy must be the same, so that one policy governs both
+	// kinds of client.
+	MetadataPolicy *policy.MetadataPolicy
 }
 
 // Check reports the settings of svc that break DCR or MCP clients of the
@@ -86,6 +92,9 @@ func Check(svc *authlete.Service, d Deployment) []Finding {
 			"Turn on dcrScopeUsedAsRequestable in the service's DCR settings.")
 	}
 	findings = append(findings, checkCIMD(svc)...)
+	if d.MetadataPolicy != nil && svc.ClientIDMetadataDocumentSupported {
+		findings = append(findings, checkCIMDPolicy(svc, d.MetadataPolicy)...)
+	}
 	if d.RegistrationEndpoint != "" {
 		want := strings.TrimRight(d.RegistrationEndpoint, "/")
 		got, setting := svc.RegistrationManagementEndpoint, "registrationManagementEndpoint"
@@ -142,6 +151,25 @@ func checkCIMD(svc *authlete.Service) []Finding {
 			"Turn on cimdMetadataPolicyEnabled with a cimdMetadataPolicy that matches the server's registration policies."})
 	}
 	return findings
+}
+
+// checkCIMDPolicy compares the service's CIMD metadata policy with the
+// server's.
+func checkCIMDPolicy(svc *authlete.Service, server *policy.MetadataPolicy) []Finding {
+	const fix = "Set cimdMetadataPolicy to the server's metadata policy file (and turn on cimdMetadataPolicyEnabled)."
+	if strings.TrimSpace(svc.CIMDMetadataPolicy) == "" {
+		return []Finding{{Warning, "cimdMetadataPolicy",
+			"The service has no CIMD metadata policy: CIMD clients are not held to the policy that registrations are.", fix}}
+	}
+	theirs, err := policy.ParseMetadataPolicy([]byte(svc.CIMDMetadataPolicy))
+	if err != nil {
+		return []Finding{{Warning, "cimdMetadataPolicy", "The service's CIMD metadata policy cannot be read: " + err.Error() + ".", fix}}
+	}
+	if diff := server.Diff(theirs); len(diff) > 0 {
+		return []Finding{{Warning, "cimdMetadataPolicy",
+			"The service's CIMD metadata policy is not the server's (here: the server's; there: the service's): " + strings.Join(diff, "; ") + ".", fix}}
+	}
+	return nil
 }
 
 // Diagnose reads the service's settings through c and checks them. A

@@ -10,6 +10,7 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/doctor"
+	"github.com/dcr-go/dcr/policy"
 )
 
 func settings(findings []doctor.Finding) map[string]doctor.Severity {
@@ -118,4 +119,39 @@ func TestDiagnoseWithoutPermission(t *testing.T) {
 	var ae *authlete.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 403, ae.StatusCode)
+}
+
+// TestCIMDMetadataPolicy: with CIMD on, the service's cimdMetadataPolicy
+// is compared with the server's metadata policy, as sets.
+func TestCIMDMetadataPolicy(t *testing.T) {
+	server, err := policy.ParseMetadataPolicy([]byte(`{"scope":{"subset_of":["mcp","offline_access"]},"grant_types":{"essential":true}}`))
+	require.NoError(t, err)
+	svc := authlete.Service{DynamicRegistrationSupported: true, UnauthorizedOnClientConfigSupported: true,
+		LoopbackRedirectionURIVariable: true, ClientIDMetadataDocumentSupported: true, HTTPAliasProhibited: true,
+		CIMDAllowlistEnabled: true, CIMDAllowlist: []string{"claude.ai"}, CIMDMetadataPolicyEnabled: true}
+	for _, tc := range []struct {
+		service string
+		want    string
+	}{
+		{`{"openid_relying_party":{"grant_types":{"essential":true},"scope":{"subset_of":"offline_access mcp"}}}`, ""},
+		{`{"scope":{"subset_of":["mcp"]}}`, `grant_types essential: true here, none there; scope subset_of: ["mcp","offline_access"] here, ["mcp"] there`},
+		{``, "The service has no CIMD metadata policy"},
+		{`{"scope":{"nope":1}}`, "cannot be read"},
+	} {
+		s := svc
+		s.CIMDMetadataPolicy = tc.service
+		findings := doctor.Check(&s, doctor.Deployment{MetadataPolicy: server})
+		if tc.want == "" {
+			assert.Empty(t, findings, tc.service)
+			continue
+		}
+		require.Len(t, findings, 1, tc.service)
+		assert.Equal(t, "cimdMetadataPolicy", findings[0].Setting)
+		assert.Contains(t, findings[0].Problem, tc.want)
+	}
+	s := svc
+	s.ClientIDMetadataDocumentSupported = false
+	for _, f := range doctor.Check(&s, doctor.Deployment{MetadataPolicy: server}) {
+		assert.NotEqual(t, "cimdMetadataPolicy", f.Setting, "CIMD off: nothing to compare")
+	}
 }

@@ -524,3 +524,43 @@ func TestBlackBoxURIRules(t *testing.T) {
 	on := send(t, "POST", strict+"/register", "", `{"redirect_uris":["https://app.example/cb"],"logo_uri":"https://app.example/l.png"}`)
 	assert.Equal(t, 201, on.status, on.raw)
 }
+
+// TestBlackBoxMetadataPolicy: the example applies the metadata policy file
+// of DCR_METADATA_POLICY (the one docs/policies.md shows), refuses to start
+// with one that contradicts itself, and its doctor finds the embedded
+// service's CIMD policy the same.
+func TestBlackBoxMetadataPolicy(t *testing.T) {
+	t.Parallel()
+	base, p := startExampleBinary(t, []string{"DCR_METADATA_POLICY=testdata/mcp-metadata-policy.json"}, "")
+	for _, tc := range []struct {
+		body, member string
+		want         any
+	}{
+		{`{"redirect_uris":["http://localhost:6274/cb"],"scope":"mcp admin"}`, "scope", "mcp"},
+		{`{"redirect_uris":["http://localhost:6274/cb"]}`, "scope", "mcp"},
+		{`{"redirect_uris":["http://localhost:6274/cb"]}`, "grant_types", []any{"authorization_code", "refresh_token"}},
+		{`{"redirect_uris":["http://localhost:6274/cb"]}`, "token_endpoint_auth_method", "none"},
+		{`{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"client_secret_basic"}`, "token_endpoint_auth_method", "client_secret_basic"},
+	} {
+		reg := send(t, "POST", base+"/register", "", tc.body)
+		require.Equal(t, 201, reg.status, reg.raw)
+		assert.Equal(t, tc.want, reg.body[tc.member], tc.body)
+	}
+	for body, member := range map[string]string{
+		`{"redirect_uris":["https://app.example/cb"],"grant_types":["client_credentials"],"response_types":[]}`: `"grant_types" violates the subset_of policy`,
+		`{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"tls_client_auth"}`:         `"token_endpoint_auth_method" violates the one_of policy`,
+	} {
+		reg := send(t, "POST", base+"/register", "", body)
+		assert.Equal(t, 400, reg.status, body)
+		assert.Equal(t, "invalid_client_metadata", reg.body["error"])
+		assert.Contains(t, reg.body["error_description"], member)
+	}
+	assert.NotContains(t, p.out.String(), "cimdMetadataPolicy", "one policy for both kinds of client")
+
+	bad := t.TempDir() + "/bad.json"
+	require.NoError(t, os.WriteFile(bad, []byte(`{"grant_types":{"subset_of":["authorization_code"],"superset_of":["refresh_token"]}}`), 0o644))
+	refused := start(t, binary(t, ".", false), []string{"AUTHLETE_BASE_URL=", "DCR_METADATA_POLICY=" + bad}, "-addr", "127.0.0.1:0")
+	refused.wait(t, 60*time.Second)
+	assert.Error(t, refused.err)
+	assert.Contains(t, refused.out.String(), `member \"grant_types\", operator \"superset_of\"`)
+}

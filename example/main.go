@@ -90,6 +90,7 @@ Environment:
   DCR_DEFAULT_SCOPE             the scope of registrations that ask none, e.g. mcp
   DCR_ALLOWED_SCOPES            space-separated scopes a client may register; others are dropped (unset: any)
   DCR_INFO_URIS_ON_REDIRECT_HOST  true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host
+  DCR_METADATA_POLICY           a JSON file: an OpenID Federation 1.0 §6.1 metadata policy for registrations and updates
   DCR_METRICS_ADDR              host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090
   OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
                                 the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
@@ -164,7 +165,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 			logger.Warn("traces not flushed", "error", err)
 		}
 	}()
-	client, err := newClient(ctx, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, tr.httpClient(), logger)
+	client, err := newClient(ctx, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, s.MetadataPolicyJSON, tr.httpClient(), logger)
 	if err != nil {
 		return err
 	}
@@ -187,7 +188,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	health := &readiness{store: store}
 	health.set(checked, logger)
 	if checked == nil {
-		reportService(ctx, client, registrationEndpoint, s.AllowedScopes != nil || s.DefaultScope != "", logger)
+		reportService(ctx, client, registrationEndpoint, s, logger)
 	}
 	go health.watch(ctx, client, logger)
 
@@ -263,10 +264,12 @@ func checkCredentials(ctx context.Context, c *authlete.Client, logger *slog.Logg
 // reportService logs each setting of the Authlete service that breaks DCR
 // or MCP clients (package doctor). A service access token that may not
 // read the service is worth a warning, not a failure.
-func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint string, clampsScopes bool, logger *slog.Logger) {
+func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint string, s settings, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, startupCheckTimeout)
 	defer cancel()
-	findings, err := doctor.Diagnose(ctx, c, doctor.Deployment{RegistrationEndpoint: registrationEndpoint, ClampsScopes: clampsScopes})
+	clamps := s.AllowedScopes != nil || s.DefaultScope != "" || (s.MetadataPolicy != nil && s.MetadataPolicy.Governs("scope"))
+	findings, err := doctor.Diagnose(ctx, c, doctor.Deployment{RegistrationEndpoint: registrationEndpoint, ClampsScopes: clamps,
+		MetadataPolicy: s.MetadataPolicy})
 	var ae *authlete.Error
 	switch {
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden:
@@ -289,7 +292,7 @@ func reportService(ctx context.Context, c *authlete.Client, registrationEndpoint
 // variables or, when none is set, of an embedded emulator on 127.0.0.1
 // that runs until ctx is done. registrationEndpoint is the base of the
 // emulator's registration_client_uri.
-func newClient(ctx context.Context, registrationEndpoint string, allowEmulator bool, httpClient *http.Client, logger *slog.Logger) (*authlete.Client, error) {
+func newClient(ctx context.Context, registrationEndpoint string, allowEmulator bool, cimdPolicy string, httpClient *http.Client, logger *slog.Logger) (*authlete.Client, error) {
 	cfg := authlete.ConfigFromEnv()
 	if cfg == (authlete.Config{}) && !allowEmulator {
 		return nil, errNoAuthlete
@@ -303,7 +306,7 @@ func newClient(ctx context.Context, registrationEndpoint string, allowEmulator b
 		// reports nothing.
 		emulator := authletetest.New(authletetest.Options{ManagementEndpoint: registrationEndpoint, DCRScopeUsedAsRequestable: true,
 			CIMD: authletetest.CIMDSettings{Supported: true, HTTPAliasProhibited: true, AllowlistEnabled: true,
-				Allowlist: []string{"claude.ai", "chatgpt.com", "cursor.com"}, MetadataPolicyEnabled: true, MetadataPolicy: "{}"}})
+				Allowlist: []string{"claude.ai", "chatgpt.com", "cursor.com"}, MetadataPolicyEnabled: true, MetadataPolicy: cimdPolicy}})
 		srv := newServer(emulator)
 		go srv.Serve(ln)
 		go func() { <-ctx.Done(); srv.Close() }()

@@ -56,6 +56,9 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 	if s.DefaultScope != "" {
 		policies = append(policies, policy.DefaultScope(s.DefaultScope))
 	}
+	if s.MetadataPolicy != nil {
+		policies = append(policies, s.MetadataPolicy.Policy()) // last: its checks see what Authlete will get
+	}
 	audit := dcr.LogEvents(logger)
 	h := dcr.New(backend, dcr.Options{
 		Logger:             logger,

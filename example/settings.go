@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/policy"
 )
 
 // settings are the example's own knobs, from DCR_* variables.
@@ -51,6 +52,11 @@ type settings struct {
 	// 127.0.0.1:9090. Empty means on the public address, not readable
 	// cross-origin.
 	MetricsAddr string
+	// MetadataPolicy is the file DCR_METADATA_POLICY names, parsed: an
+	// OpenID Federation 1.0 §6.1 metadata policy applied to registrations
+	// and updates; nil means none. MetadataPolicyJSON is its text.
+	MetadataPolicy     *policy.MetadataPolicy
+	MetadataPolicyJSON string
 	// InfoOnRedirectHost is DCR_INFO_URIS_ON_REDIRECT_HOST=true: logo_uri,
 	// client_uri, policy_uri and tos_uri on a redirect URI's host.
 	InfoOnRedirectHost bool
@@ -136,6 +142,16 @@ func settingsFromEnv() (settings, error) {
 		if len(s.TrustedProxies) == 0 {
 			return s, fmt.Errorf("DCR_TRUSTED_PROXIES %q names no proxy", v)
 		}
+	}
+	if v := os.Getenv("DCR_METADATA_POLICY"); v != "" {
+		data, err := os.ReadFile(v)
+		if err != nil {
+			return s, fmt.Errorf("DCR_METADATA_POLICY: %w", err)
+		}
+		if s.MetadataPolicy, err = policy.ParseMetadataPolicy(data); err != nil {
+			return s, fmt.Errorf("DCR_METADATA_POLICY %s: %w", v, err)
+		}
+		s.MetadataPolicyJSON = string(data)
 	}
 	s.MetricsAddr = strings.TrimSpace(os.Getenv("DCR_METRICS_ADDR"))
 	if s.MetricsAddr != "" {

@@ -63,3 +63,29 @@ func ExampleSafeURIs() {
 	// dcr: rejected: invalid_redirect_uri: The value "javascript:alert(document.cookie)" of "redirect_uris" uses the javascript: scheme, which is never allowed.
 	// dcr: rejected: invalid_client_metadata: The value "https://169.254.169.254/latest/meta-data/" of "jwks_uri" names an address of the server's own network; the authorization server fetches it.
 }
+
+// A metadata policy for MCP clients: the scopes the server serves, the
+// authorization code flow with refresh tokens, and the authentication
+// methods of public and confidential clients.
+func ExampleParseMetadataPolicy() {
+	p, err := policy.ParseMetadataPolicy([]byte(`{
+		"scope": {"subset_of": ["mcp", "offline_access"], "default": "mcp"},
+		"grant_types": {"default": ["authorization_code", "refresh_token"], "subset_of": ["authorization_code", "refresh_token"],
+			"superset_of": ["authorization_code"], "essential": true},
+		"token_endpoint_auth_method": {"one_of": ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]}
+	}`))
+	if err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest("POST", "/register", nil)
+	m := dcr.Metadata{"scope": "mcp admin", "redirect_uris": []any{"http://localhost:6274/cb"}}
+	fmt.Println(p.Policy()(r, m), m["scope"], m["grant_types"])
+	fmt.Println(p.Policy()(r, dcr.Metadata{"grant_types": []any{"client_credentials"}}))
+
+	_, err = policy.ParseMetadataPolicy([]byte(`{"grant_types": {"subset_of": ["authorization_code"], "superset_of": ["refresh_token"]}}`))
+	fmt.Println(err)
+	// Output:
+	// <nil> mcp [authorization_code refresh_token]
+	// dcr: rejected: invalid_client_metadata: The value of "grant_types" violates the subset_of policy: none of its values is in ["authorization_code","refresh_token"], and it is required
+	// policy: metadata policy member "grant_types", operator "superset_of": ["refresh_token"] is not within subset_of ["authorization_code"]
+}

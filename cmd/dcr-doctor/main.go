@@ -16,11 +16,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/doctor"
+	"github.com/dcr-go/dcr/policy"
 )
 
 func main() {
@@ -38,6 +40,7 @@ nothing.
 
 Environment:
 ` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the default of -public-url
+  DCR_METADATA_POLICY           the default of -metadata-policy
   DCR_ALLOWED_SCOPES, DCR_DEFAULT_SCOPE  either set: the default of -clamps-scopes
 
 Exit status: 0 when nothing breaks DCR (warnings alone included), 1 when a
@@ -55,6 +58,8 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	publicURL := flags.String("public-url", os.Getenv("DCR_PUBLIC_URL"), "the URL clients reach the server at (default $DCR_PUBLIC_URL); empty skips the management endpoint check")
 	mount := flags.String("path", "/register", "the path the DCR endpoints are mounted at")
+	policyFile := flags.String("metadata-policy", os.Getenv("DCR_METADATA_POLICY"),
+		"a metadata policy file (OpenID Federation 1.0 §6.1) to compare with the service's CIMD metadata policy (default $DCR_METADATA_POLICY)")
 	clamps := flags.Bool("clamps-scopes", os.Getenv("DCR_ALLOWED_SCOPES") != "" || os.Getenv("DCR_DEFAULT_SCOPE") != "",
 		"the server edits registered scopes (default: DCR_ALLOWED_SCOPES or DCR_DEFAULT_SCOPE is set)")
 	if err := flags.Parse(args); err != nil {
@@ -66,6 +71,16 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; flags go before, as -name=value (see -h)", flags.Arg(0))
 	}
+	var mp *policy.MetadataPolicy
+	if *policyFile != "" {
+		data, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return err
+		}
+		if mp, err = policy.ParseMetadataPolicy(data); err != nil {
+			return fmt.Errorf("%s: %w", *policyFile, err)
+		}
+	}
 	client, err := authlete.New(cfg)
 	if err != nil {
 		return err
@@ -76,7 +91,7 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	findings, err := doctor.Diagnose(ctx, client, doctor.Deployment{RegistrationEndpoint: endpoint, ClampsScopes: *clamps})
+	findings, err := doctor.Diagnose(ctx, client, doctor.Deployment{RegistrationEndpoint: endpoint, ClampsScopes: *clamps, MetadataPolicy: mp})
 	if err != nil {
 		return fmt.Errorf("reading the service: %w", err)
 	}
@@ -89,6 +104,11 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	if len(findings) == 0 {
 		fmt.Fprintln(out, "ok: no setting of the service breaks DCR or MCP clients")
+	}
+	if mp != nil {
+		if svc, err := client.Service(ctx); err == nil && svc.ClientIDMetadataDocumentSupported && !slices.ContainsFunc(findings, func(f doctor.Finding) bool { return f.Setting == "cimdMetadataPolicy" }) {
+			fmt.Fprintf(out, "ok: the service's CIMD metadata policy is %s's\n", *policyFile)
+		}
 	}
 	if broken > 0 {
 		return fmt.Errorf("%d setting(s) break DCR", broken)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -38,6 +39,22 @@ func TestDoctor(t *testing.T) {
 	out.Reset()
 	assert.NoError(t, run(ctx, nil, &out, warned.Config()), "warnings alone succeed")
 	assert.Contains(t, out.String(), "warning: unauthorizedOnClientConfigSupported:")
+
+	// One metadata policy for DCR and CIMD clients.
+	dir := t.TempDir()
+	same, other, invalid := dir+"/same.json", dir+"/other.json", dir+"/invalid.json"
+	os.WriteFile(same, []byte(`{"scope":{"subset_of":["mcp"]}}`), 0o644)
+	os.WriteFile(other, []byte(`{"scope":{"subset_of":["mcp","admin"]}}`), 0o644)
+	os.WriteFile(invalid, []byte(`{"scope":{"subset_of":["mcp"],"superset_of":["admin"]}}`), 0o644)
+	cimd.MetadataPolicy = `{"scope":{"subset_of":["mcp"]}}`
+	withPolicy := authletetest.NewServer(t, authletetest.Options{ManagementEndpoint: "https://auth.example.com/register", CIMD: cimd})
+	out.Reset()
+	assert.NoError(t, run(ctx, []string{"-metadata-policy", same}, &out, withPolicy.Config()))
+	assert.Contains(t, out.String(), "ok: the service's CIMD metadata policy is "+same+"'s")
+	out.Reset()
+	assert.NoError(t, run(ctx, []string{"-metadata-policy", other}, &out, withPolicy.Config()), "a warning")
+	assert.Contains(t, out.String(), `warning: cimdMetadataPolicy: The service's CIMD metadata policy is not the server's (here: the server's; there: the service's): scope subset_of: ["admin","mcp"] here, ["mcp"] there.`)
+	assert.ErrorContains(t, run(ctx, []string{"-metadata-policy", invalid}, &out, withPolicy.Config()), `member "scope", operator "superset_of"`)
 
 	broken := authletetest.NewServer(t, authletetest.Options{NoDynamicRegistration: true})
 	out.Reset()

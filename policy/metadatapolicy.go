@@ -1,0 +1,428 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/dcr-go/dcr"
+)
+
+// The operators of the metadata policy language of OpenID Federation 1.0
+// §6.1.3.1, in the order in which they are applied (§6.1.4.2).
+var policyOperators = []string{"value", "add", "default", "one_of", "subset_of", "superset_of", "essential"}
+
+// MetadataPolicy is a metadata policy in the language of OpenID Federation
+// 1.0 §6.1: for each client metadata member, operators that set (value),
+// extend (add), fill in (default), restrict (subset_of) or check (one_of,
+// superset_of, essential) it. Authlete applies the same language to
+// clients of Client ID Metadata Documents (the service's
+// cimdMetadataPolicy), so one file can govern both kinds of client.
+//
+//	{
+//	  "scope":       {"subset_of": ["mcp", "offline_access"], "default": "mcp"},
+//	  "grant_types": {"subset_of": ["authorization_code", "refresh_token"], "essential": true}
+//	}
+//
+// The scope member, a string of space-separated values, is treated as a
+// list of them; its operands may be written as such a string or as an
+// array. Use ParseMetadataPolicy; the zero value is an empty policy.
+type MetadataPolicy struct {
+	members []memberPolicy // sorted by name
+}
+
+// memberPolicy are the operators of one member. A nil field is an
+// operator the policy does not use.
+type memberPolicy struct {
+	name      string
+	scope     bool // a space-separated string, handled as a list
+	value     *operand
+	add       []any
+	def       any
+	oneOf     []any
+	subsetOf  []any
+	supersetO []any
+	hasSubset bool // subset_of given (it may be empty)
+	hasSuper  bool
+	essential bool
+}
+
+// operand is the value of the value operator: any JSON value, null
+// included (which removes the member).
+type operand struct{ v any }
+
+// ParseMetadataPolicy parses and checks a metadata policy: a JSON object
+// of client metadata members, each an object of operators. The object may
+// also be wrapped in {"openid_relying_party": ...}, as in an OpenID
+// Federation subordinate statement. An unknown operator, an operand of the
+// wrong type and operators that contradict each other (§6.1.3.1: a value
+// outside one_of, subset_of or superset_of; superset_of not within
+// subset_of; add outside subset_of; a default outside one_of or subset_of
+// or not within superset_of; one_of with add, subset_of or superset_of;
+// essential with a null value; an empty one_of) are errors that name the
+// member and the operator.
+func ParseMetadataPolicy(data []byte) (*MetadataPolicy, error) {
+	var doc map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil || doc == nil {
+		return nil, fmt.Errorf("policy: a metadata policy is a JSON object of members, each an object of operators")
+	}
+	if inner, ok := doc["openid_relying_party"]; ok && len(doc) == 1 {
+		return ParseMetadataPolicy(inner)
+	}
+	p := &MetadataPolicy{}
+	for name, raw := range doc {
+		var ops map[string]any
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.UseNumber()
+		if err := d.Decode(&ops); err != nil || ops == nil {
+			return nil, fmt.Errorf("policy: metadata policy member %q: not an object of operators", name)
+		}
+		mp, err := parseMember(name, ops)
+		if err != nil {
+			return nil, err
+		}
+		p.members = append(p.members, mp)
+	}
+	sort.Slice(p.members, func(i, j int) bool { return p.members[i].name < p.members[j].name })
+	return p, nil
+}
+
+func parseMember(name string, ops map[string]any) (memberPolicy, error) {
+	mp := memberPolicy{name: name, scope: name == "scope"}
+	bad := func(op, format string, args ...any) error {
+		return fmt.Errorf("policy: metadata policy member %q, operator %q: %s", name, op, fmt.Sprintf(format, args...))
+	}
+	list := func(op string, v any) ([]any, error) {
+		if s, ok := v.(string); ok && mp.scope {
+			return toAnys(strings.Fields(s)), nil
+		}
+		a, ok := v.([]any)
+		if !ok {
+			return nil, bad(op, "the operand must be an array")
+		}
+		return a, nil
+	}
+	for op, v := range ops {
+		var err error
+		switch op {
+		case "value":
+			if s, ok := v.(string); ok && mp.scope {
+				v = toAnys(strings.Fields(s))
+			}
+			mp.value = &operand{v}
+		case "add":
+			mp.add, err = list(op, v)
+		case "default":
+			if v == nil {
+				return mp, bad(op, "the operand must not be null")
+			}
+			if s, ok := v.(string); ok && mp.scope {
+				v = toAnys(strings.Fields(s))
+			}
+			mp.def = v
+		case "one_of":
+			if mp.oneOf, err = list(op, v); err == nil && len(mp.oneOf) == 0 {
+				err = bad(op, "the operand must not be empty")
+			}
+		case "subset_of":
+			mp.subsetOf, err = list(op, v)
+			mp.hasSubset = true
+		case "superset_of":
+			mp.supersetO, err = list(op, v)
+			mp.hasSuper = true
+		case "essential":
+			b, ok := v.(bool)
+			if !ok {
+				return mp, bad(op, "the operand must be true or false")
+			}
+			mp.essential = b
+		default:
+			return mp, bad(op, "not an operator of OpenID Federation 1.0 §6.1 (%s)", strings.Join(policyOperators, ", "))
+		}
+		if err != nil {
+			return mp, err
+		}
+	}
+	return mp, mp.check(bad)
+}
+
+// check applies the combination rules of §6.1.3.1.
+func (mp *memberPolicy) check(bad func(op, format string, args ...any) error) error {
+	if mp.oneOf != nil && (mp.add != nil || mp.hasSubset || mp.hasSuper) {
+		return bad("one_of", "cannot be combined with add, subset_of or superset_of: one_of is for a single value, they are for arrays")
+	}
+	if mp.hasSubset && mp.hasSuper && !subset(mp.supersetO, mp.subsetOf) {
+		return bad("superset_of", "%s is not within subset_of %s", show(mp.supersetO), show(mp.subsetOf))
+	}
+	if mp.add != nil && mp.hasSubset && !subset(mp.add, mp.subsetOf) {
+		return bad("add", "%s is not within subset_of %s", show(mp.add), show(mp.subsetOf))
+	}
+	if v := mp.value; v != nil {
+		switch {
+		case v.v == nil && mp.essential:
+			return bad("value", "null removes the member, which essential requires")
+		case v.v == nil && mp.def != nil:
+			return bad("default", "cannot be combined with a null value")
+		case v.v == nil:
+		case mp.oneOf != nil && !contains(mp.oneOf, v.v):
+			return bad("value", "%s is not one of %s", show(v.v), show(mp.oneOf))
+		case mp.hasSubset && !subsetValue(v.v, mp.subsetOf):
+			return bad("value", "%s is not within subset_of %s", show(v.v), show(mp.subsetOf))
+		case mp.hasSuper && !supersetValue(v.v, mp.supersetO):
+			return bad("value", "%s does not contain superset_of %s", show(v.v), show(mp.supersetO))
+		case mp.add != nil && !supersetValue(v.v, mp.add):
+			return bad("value", "%s does not contain add %s", show(v.v), show(mp.add))
+		}
+	}
+	if d := mp.def; d != nil {
+		switch {
+		case mp.oneOf != nil && !contains(mp.oneOf, d):
+			return bad("default", "%s is not one of %s", show(d), show(mp.oneOf))
+		case mp.hasSubset && !subsetValue(d, mp.subsetOf):
+			return bad("default", "%s is not within subset_of %s", show(d), show(mp.subsetOf))
+		case mp.hasSuper && !supersetValue(d, mp.supersetO):
+			return bad("default", "%s does not contain superset_of %s", show(d), show(mp.supersetO))
+		}
+	}
+	return nil
+}
+
+// Governs reports whether p has operators for the member name.
+func (p *MetadataPolicy) Governs(name string) bool {
+	return slices.ContainsFunc(p.members, func(mp memberPolicy) bool { return mp.name == name })
+}
+
+// Policy applies p to the client metadata of registrations and updates:
+// members set, extended, filled in or restricted as the operators say, and
+// a violation of one_of, superset_of or essential, or a member of the
+// wrong type for its operators, refused with invalid_client_metadata
+// naming the member and the operator.
+func (p *MetadataPolicy) Policy() dcr.Policy {
+	return func(_ *http.Request, m dcr.Metadata) error {
+		for i := range p.members {
+			if err := p.members[i].apply(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// apply applies the member's operators to m, in the specification's
+// order.
+func (mp *memberPolicy) apply(m dcr.Metadata) error {
+	reject := func(op, format string, args ...any) error {
+		return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf("The value of %q violates the %s policy: ", mp.name, op)+fmt.Sprintf(format, args...))
+	}
+	cur, present := m[mp.name]
+	if cur == nil {
+		present = false
+	}
+	if present && mp.scope {
+		s, ok := cur.(string)
+		if !ok {
+			return reject("metadata", "it must be a string of space-separated scopes")
+		}
+		if cur = toAnys(strings.Fields(s)); len(cur.([]any)) == 0 {
+			present = false
+		}
+	}
+	arrayOps := mp.add != nil || mp.hasSubset || mp.hasSuper
+	if present && arrayOps && !mp.scope {
+		if _, ok := cur.([]any); !ok {
+			return reject("metadata", "it must be an array")
+		}
+	}
+	if mp.value != nil { // value wins; its combinations were checked
+		cur, present = mp.value.v, mp.value.v != nil
+	}
+	if mp.add != nil {
+		var list []any
+		if present {
+			list = slices.Clone(cur.([]any))
+		}
+		for _, v := range mp.add {
+			if !contains(list, v) {
+				list = append(list, v)
+			}
+		}
+		cur, present = list, true
+	}
+	if !present && mp.def != nil {
+		cur, present = mp.def, true
+	}
+	if present && mp.oneOf != nil && !contains(mp.oneOf, cur) {
+		return reject("one_of", "%s is not one of %s", show(cur), show(mp.oneOf))
+	}
+	emptied := false
+	if present && mp.hasSubset {
+		var kept []any
+		for _, v := range cur.([]any) {
+			if contains(mp.subsetOf, v) && !contains(kept, v) {
+				kept = append(kept, v)
+			}
+		}
+		emptied = len(kept) == 0
+		cur, present = kept, !emptied
+	}
+	if present && mp.hasSuper && !supersetValue(cur, mp.supersetO) {
+		return reject("superset_of", "%s does not contain %s", show(cur), show(mp.supersetO))
+	}
+	if !present && mp.essential {
+		if emptied {
+			return reject("subset_of", "none of its values is in %s, and it is required", show(mp.subsetOf))
+		}
+		return reject("essential", "it is required")
+	}
+	switch {
+	case !present:
+		delete(m, mp.name)
+	case mp.scope:
+		var words []string
+		for _, v := range cur.([]any) {
+			if s, ok := v.(string); ok {
+				words = append(words, s)
+			}
+		}
+		m[mp.name] = strings.Join(words, " ")
+	default:
+		m[mp.name] = cur
+	}
+	return nil
+}
+
+// Equal reports whether p and q are the same policy: the same members
+// with the same operators, the operands of one_of, subset_of, superset_of
+// and add compared as sets.
+func (p *MetadataPolicy) Equal(q *MetadataPolicy) bool { return len(p.Diff(q)) == 0 }
+
+// Diff lists the differences between p and q, one line for each member
+// and operator, e.g. `scope subset_of: ["mcp"] here, ["mcp","openid"] there`.
+func (p *MetadataPolicy) Diff(q *MetadataPolicy) []string {
+	ops := func(mp *memberPolicy) map[string]string {
+		out := map[string]string{}
+		if mp == nil {
+			return out
+		}
+		if mp.value != nil {
+			out["value"] = show(mp.value.v)
+		}
+		if mp.def != nil {
+			out["default"] = show(mp.def)
+		}
+		if mp.essential {
+			out["essential"] = "true"
+		}
+		for op, set := range map[string][]any{"add": mp.add, "one_of": mp.oneOf} {
+			if set != nil {
+				out[op] = showSet(set)
+			}
+		}
+		if mp.hasSubset {
+			out["subset_of"] = showSet(mp.subsetOf)
+		}
+		if mp.hasSuper {
+			out["superset_of"] = showSet(mp.supersetO)
+		}
+		return out
+	}
+	find := func(p *MetadataPolicy, name string) *memberPolicy {
+		for i := range p.members {
+			if p.members[i].name == name {
+				return &p.members[i]
+			}
+		}
+		return nil
+	}
+	names := map[string]bool{}
+	for _, x := range [][]memberPolicy{p.members, q.members} {
+		for _, mp := range x {
+			names[mp.name] = true
+		}
+	}
+	var diffs []string
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		a, b := ops(find(p, name)), ops(find(q, name))
+		for _, op := range policyOperators {
+			if a[op] != b[op] {
+				diffs = append(diffs, fmt.Sprintf("%s %s: %s here, %s there", name, op, orNone(a[op]), orNone(b[op])))
+			}
+		}
+	}
+	return diffs
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func toAnys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// canonical is v as JSON, for comparisons: 1 and 1.0 are the same number.
+func canonical(v any) string {
+	if n, ok := v.(json.Number); ok {
+		if f, err := n.Float64(); err == nil {
+			v = f
+		}
+	}
+	if a, ok := v.([]any); ok {
+		parts := make([]string, len(a))
+		for i, x := range a {
+			parts[i] = canonical(x)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	data, _ := json.Marshal(v)
+	return string(data)
+}
+
+func show(v any) string { return canonical(v) }
+
+// showSet is a set of values as sorted JSON.
+func showSet(set []any) string {
+	parts := make([]string, 0, len(set))
+	for _, v := range set {
+		parts = append(parts, canonical(v))
+	}
+	slices.Sort(parts)
+	return "[" + strings.Join(slices.Compact(parts), ",") + "]"
+}
+
+func contains(list []any, v any) bool {
+	c := canonical(v)
+	return slices.ContainsFunc(list, func(x any) bool { return canonical(x) == c })
+}
+
+// subset reports whether every value of a is in b.
+func subset(a, b []any) bool {
+	return !slices.ContainsFunc(a, func(v any) bool { return !contains(b, v) })
+}
+
+// subsetValue reports whether v is an array within b.
+func subsetValue(v any, b []any) bool {
+	a, ok := v.([]any)
+	return ok && subset(a, b)
+}
+
+// supersetValue reports whether v is an array that contains every value
+// of b.
+func supersetValue(v any, b []any) bool {
+	a, ok := v.([]any)
+	return ok && subset(b, a)
+}

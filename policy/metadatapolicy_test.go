@@ -1,0 +1,139 @@
+package policy_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/policy"
+)
+
+// applyPolicy applies the metadata policy doc to the metadata in, and
+// returns the result as JSON, or the rejection's code.
+func applyPolicy(t *testing.T, doc, in string) (string, string) {
+	t.Helper()
+	p, err := policy.ParseMetadataPolicy([]byte(doc))
+	require.NoError(t, err, doc)
+	m := metadata(t, in)
+	if err := p.Policy()(httptest.NewRequest("POST", "/register", nil), m); err != nil {
+		return "", code(t, err)
+	}
+	out, err := json.Marshal(m)
+	require.NoError(t, err)
+	return string(out), ""
+}
+
+// TestMetadataPolicyOperators: each operator of OpenID Federation 1.0
+// §6.1.3.1, with the scenarios of the specification and of its
+// implementers' guides.
+func TestMetadataPolicyOperators(t *testing.T) {
+	cases := []struct{ name, policy, in, want, code string }{
+		// value sets or overrides, and null removes.
+		{"value sets", `{"require_auth_time":{"value":true}}`, `{}`, `{"require_auth_time":true}`, ""},
+		{"value overrides", `{"require_auth_time":{"value":true}}`, `{"require_auth_time":false}`, `{"require_auth_time":true}`, ""},
+		{"value null removes", `{"initiate_login_uri":{"value":null}}`, `{"initiate_login_uri":"https://example.com/login"}`, `{}`, ""},
+		// add appends what is missing, creating the member.
+		{"add creates", `{"contacts":{"add":["helpdesk@federation.example.org"]}}`, `{}`, `{"contacts":["helpdesk@federation.example.org"]}`, ""},
+		{"add appends", `{"contacts":{"add":["helpdesk@federation.example.org"]}}`, `{"contacts":["rp_admins@cs.example.com"]}`,
+			`{"contacts":["rp_admins@cs.example.com","helpdesk@federation.example.org"]}`, ""},
+		{"add keeps one copy", `{"contacts":{"add":["a@example.com"]}}`, `{"contacts":["a@example.com"]}`, `{"contacts":["a@example.com"]}`, ""},
+		// default fills in what is absent.
+		{"default fills in", `{"id_token_signed_response_alg":{"one_of":["ES256","ES384"],"default":"ES256"}}`, `{}`, `{"id_token_signed_response_alg":"ES256"}`, ""},
+		{"default leaves a value", `{"id_token_signed_response_alg":{"one_of":["ES256","ES384"],"default":"ES256"}}`, `{"id_token_signed_response_alg":"ES384"}`, `{"id_token_signed_response_alg":"ES384"}`, ""},
+		{"default on null", `{"application_type":{"default":"web"}}`, `{"application_type":null}`, `{"application_type":"web"}`, ""},
+		// one_of checks a single value.
+		{"one_of refuses", `{"id_token_signed_response_alg":{"one_of":["ES256","ES384"]}}`, `{"id_token_signed_response_alg":"RS256"}`, "", dcr.InvalidClientMetadata},
+		{"one_of on an absent member", `{"id_token_signed_response_alg":{"one_of":["ES256","ES384"]}}`, `{}`, `{}`, ""},
+		// subset_of keeps the intersection, and removes an empty one.
+		{"subset_of intersects", `{"response_types":{"subset_of":["code","code id_token"]}}`, `{"response_types":["code","code id_token token"]}`, `{"response_types":["code"]}`, ""},
+		{"subset_of empties", `{"response_types":{"subset_of":["code"]}}`, `{"response_types":["token"]}`, `{}`, ""},
+		{"subset_of and essential", `{"response_types":{"subset_of":["code"],"essential":true}}`, `{"response_types":["token"]}`, "", dcr.InvalidClientMetadata},
+		// superset_of checks that every value is there.
+		{"superset_of passes", `{"grant_types":{"superset_of":["authorization_code"]}}`, `{"grant_types":["authorization_code","refresh_token"]}`, `{"grant_types":["authorization_code","refresh_token"]}`, ""},
+		{"superset_of refuses", `{"grant_types":{"superset_of":["authorization_code"]}}`, `{"grant_types":["client_credentials"]}`, "", dcr.InvalidClientMetadata},
+		// essential requires the member.
+		{"essential refuses", `{"redirect_uris":{"essential":true}}`, `{}`, "", dcr.InvalidClientMetadata},
+		{"essential false", `{"redirect_uris":{"essential":false}}`, `{}`, `{}`, ""},
+		// Wrong types in the metadata.
+		{"subset_of on a string", `{"grant_types":{"subset_of":["authorization_code"]}}`, `{"grant_types":"authorization_code"}`, "", dcr.InvalidClientMetadata},
+		// scope is a list of space-separated values.
+		{"scope subset_of", `{"scope":{"subset_of":["mcp","offline_access"]}}`, `{"scope":"mcp admin offline_access"}`, `{"scope":"mcp offline_access"}`, ""},
+		{"scope subset_of as a string", `{"scope":{"subset_of":"mcp offline_access"}}`, `{"scope":"admin mcp"}`, `{"scope":"mcp"}`, ""},
+		{"scope default", `{"scope":{"subset_of":["mcp","offline_access"],"default":"mcp"}}`, `{}`, `{"scope":"mcp"}`, ""},
+		{"scope default on an empty string", `{"scope":{"default":"mcp"}}`, `{"scope":""}`, `{"scope":"mcp"}`, ""},
+		{"scope emptied", `{"scope":{"subset_of":["mcp"]}}`, `{"scope":"admin"}`, `{}`, ""},
+		{"scope superset_of", `{"scope":{"superset_of":["openid"]}}`, `{"scope":"mcp"}`, "", dcr.InvalidClientMetadata},
+		{"scope add", `{"scope":{"add":["openid"]}}`, `{"scope":"mcp"}`, `{"scope":"mcp openid"}`, ""},
+		{"scope value", `{"scope":{"value":"mcp"}}`, `{"scope":"admin"}`, `{"scope":"mcp"}`, ""},
+		{"scope not a string", `{"scope":{"subset_of":["mcp"]}}`, `{"scope":["mcp"]}`, "", dcr.InvalidClientMetadata},
+		// The order: value, add, default, one_of, subset_of, superset_of, essential.
+		{"default then subset_of", `{"grant_types":{"default":["authorization_code","refresh_token"],"subset_of":["authorization_code","refresh_token"],"superset_of":["authorization_code"],"essential":true}}`,
+			`{}`, `{"grant_types":["authorization_code","refresh_token"]}`, ""},
+		{"add then subset_of", `{"contacts":{"add":["a@example.com"],"subset_of":["a@example.com","b@example.com"]}}`, `{"contacts":["b@example.com","c@example.com"]}`,
+			`{"contacts":["b@example.com","a@example.com"]}`, ""},
+		{"numbers compare as numbers", `{"default_max_age":{"one_of":[3600,86400]}}`, `{"default_max_age":3600.0}`, `{"default_max_age":3600.0}`, ""},
+		{"the wrapper of a subordinate statement", `{"openid_relying_party":{"scope":{"value":"mcp"}}}`, `{}`, `{"scope":"mcp"}`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, code := applyPolicy(t, tc.policy, tc.in)
+			assert.Equal(t, tc.code, code)
+			if tc.code == "" {
+				assert.JSONEq(t, tc.want, got)
+			}
+		})
+	}
+}
+
+// TestMetadataPolicyRefused: policies that cannot be applied stop with an
+// error naming the member and the operator.
+func TestMetadataPolicyRefused(t *testing.T) {
+	for doc, want := range map[string]string{
+		`[]`:                                    "a JSON object",
+		`{"scope":"mcp"}`:                       `"scope": not an object of operators`,
+		`{"scope":{"subset":["mcp"]}}`:          `member "scope", operator "subset": not an operator`,
+		`{"grant_types":{"subset_of":"x"}}`:     `member "grant_types", operator "subset_of": the operand must be an array`,
+		`{"grant_types":{"add":true}}`:          `operator "add": the operand must be an array`,
+		`{"redirect_uris":{"essential":"y"}}`:   `operator "essential": the operand must be true or false`,
+		`{"application_type":{"one_of":[]}}`:    `operator "one_of": the operand must not be empty`,
+		`{"application_type":{"default":null}}`: `operator "default": the operand must not be null`,
+		`{"grant_types":{"subset_of":["authorization_code"],"superset_of":["authorization_code","refresh_token"]}}`: `member "grant_types", operator "superset_of": ["authorization_code","refresh_token"] is not within subset_of ["authorization_code"]`,
+		`{"contacts":{"add":["a@x"],"subset_of":["b@x"]}}`:                                                          `operator "add"`,
+		`{"application_type":{"value":"native","one_of":["web"]}}`:                                                  `operator "value": "native" is not one of ["web"]`,
+		`{"grant_types":{"value":["implicit"],"subset_of":["authorization_code"]}}`:                                 `operator "value"`,
+		`{"grant_types":{"value":["implicit"],"superset_of":["authorization_code"]}}`:                               `operator "value"`,
+		`{"contacts":{"value":["a@x"],"add":["b@x"]}}`:                                                              `operator "value"`,
+		`{"redirect_uris":{"value":null,"essential":true}}`:                                                         `operator "value": null removes`,
+		`{"application_type":{"value":null,"default":"web"}}`:                                                       `operator "default"`,
+		`{"application_type":{"one_of":["web"],"default":"native"}}`:                                                `operator "default": "native" is not one of ["web"]`,
+		`{"scope":{"subset_of":["mcp"],"default":"admin"}}`:                                                         `member "scope", operator "default"`,
+		`{"grant_types":{"superset_of":["authorization_code"],"default":["refresh_token"]}}`:                        `operator "default"`,
+		`{"grant_types":{"one_of":["a"],"subset_of":["a"]}}`:                                                        `operator "one_of": cannot be combined`,
+	} {
+		_, err := policy.ParseMetadataPolicy([]byte(doc))
+		if assert.Error(t, err, doc) {
+			assert.Contains(t, err.Error(), want, doc)
+		}
+	}
+}
+
+func TestMetadataPolicyDiff(t *testing.T) {
+	a, err := policy.ParseMetadataPolicy([]byte(`{"scope":{"subset_of":["mcp","offline_access"],"default":"mcp"},"grant_types":{"essential":true}}`))
+	require.NoError(t, err)
+	same, err := policy.ParseMetadataPolicy([]byte(`{"openid_relying_party":{"grant_types":{"essential":true},"scope":{"default":"mcp","subset_of":"offline_access mcp"}}}`))
+	require.NoError(t, err)
+	assert.True(t, a.Equal(same), "%v", a.Diff(same))
+	other, err := policy.ParseMetadataPolicy([]byte(`{"scope":{"subset_of":["mcp"]},"token_endpoint_auth_method":{"one_of":["none"]}}`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		`grant_types essential: true here, none there`,
+		`scope default: ["mcp"] here, none there`,
+		`scope subset_of: ["mcp","offline_access"] here, ["mcp"] there`,
+		`token_endpoint_auth_method one_of: none here, ["none"] there`,
+	}, a.Diff(other))
+	assert.False(t, a.Equal(other))
+}
