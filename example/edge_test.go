@@ -548,7 +548,7 @@ func TestBlackBoxMetadataPolicy(t *testing.T) {
 	}
 	for body, member := range map[string]string{
 		`{"redirect_uris":["https://app.example/cb"],"grant_types":["client_credentials"],"response_types":[]}`: `"grant_types" violates the subset_of policy`,
-		`{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"tls_client_auth"}`:         `"token_endpoint_auth_method" violates the one_of policy`,
+		`{"redirect_uris":["https://app.example/cb"],"token_endpoint_auth_method":"tls_client_auth"}`:           `"token_endpoint_auth_method" violates the one_of policy`,
 	} {
 		reg := send(t, "POST", base+"/register", "", body)
 		assert.Equal(t, 400, reg.status, body)
