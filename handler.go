@@ -71,6 +71,12 @@ type Options struct {
 	// registration. Client configuration requests are not affected. Nil
 	// means registration is open. See StaticTokens.
 	InitialAccessToken func(ctx context.Context, token string) error
+	// RefundInitialAccessToken, if set, is called with the token of a
+	// registration that InitialAccessToken accepted but that created no
+	// client (refused by a policy or by Authlete, or failed), so that a
+	// token that counts its uses gets this one back; see package iat. Nil
+	// means none.
+	RefundInitialAccessToken func(ctx context.Context, token string)
 	// Policies check, and may change, the client metadata of registration
 	// and update requests, in order, before Authlete is called; see Policy
 	// and package policy. Nil means the body goes to Authlete as it came.
@@ -96,6 +102,7 @@ type Handler struct {
 	logger   *slog.Logger
 
 	initialToken func(context.Context, string) error
+	refundToken  func(context.Context, string)
 	policies     []Policy
 	audit        func(Event)
 	clientAddr   func(*http.Request) string
@@ -115,6 +122,7 @@ func New(backend Backend, opts Options) *Handler {
 		logger:   opts.Logger,
 
 		initialToken: opts.InitialAccessToken,
+		refundToken:  opts.RefundInitialAccessToken,
 		policies:     append([]Policy(nil), opts.Policies...),
 		audit:        opts.Audit,
 		clientAddr:   opts.ClientAddr,
@@ -246,6 +254,15 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 			reject(w, ev, errBadInitialToken, "")
 			return
 		}
+		if h.refundToken != nil {
+			created := false
+			defer func() {
+				if !created { // the use the token gave is given back
+					h.refundToken(context.WithoutCancel(r.Context()), token)
+				}
+			}()
+			defer func() { created = ev.Action == authlete.ActionCreated }()
+		}
 	}
 	body, ok := h.readBody(w, r, ev)
 	if !ok {
@@ -258,6 +275,9 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 		return
 	}
 	resp, err := h.backend.Register(r.Context(), req)
+	if err == nil && resp != nil {
+		ev.Action = resp.Action // also when the answer cannot be relayed: Authlete created the client
+	}
 	h.respond(w, r, ev, token, resp, err)
 }
 
