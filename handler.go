@@ -36,6 +36,12 @@ type Backend interface {
 	Delete(ctx context.Context, req *authlete.Request) (*authlete.Response, error)
 }
 
+// ErrVerifierFailed, wrapped in an error of Options.InitialAccessToken,
+// says that the token could not be checked (its store failed), not that
+// it was refused: the request goes to Options.ErrorHandler, and the client
+// may try again.
+var ErrVerifierFailed = errors.New("dcr: the initial access token could not be checked")
+
 // DefaultMaxBodyBytes is the request body limit when Options.MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 64 << 10
 
@@ -65,9 +71,10 @@ type Options struct {
 
 	// InitialAccessToken, when set, makes registration require an initial
 	// access token (RFC 7591 §3): it is called with the bearer token of
-	// each registration request, and any error refuses the request with
+	// each registration request, and an error refuses the request with
 	// 401 and WWW-Authenticate: Bearer (RFC 6750), without calling
-	// Authlete. The token is never sent to Authlete, which ignores it on
+	// Authlete; an error that wraps ErrVerifierFailed (a store that cannot
+	// be reached) is a failure instead, for ErrorHandler. The token is never sent to Authlete, which ignores it on
 	// registration. Client configuration requests are not affected. Nil
 	// means registration is open. See StaticTokens.
 	InitialAccessToken func(ctx context.Context, token string) error
@@ -249,6 +256,10 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 			return
 		}
 		if err := h.initialToken(r.Context(), token); err != nil {
+			if errors.Is(err, ErrVerifierFailed) {
+				h.fail(w, r, ev, token, err)
+				return
+			}
 			h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: initial access token refused",
 				slog.String("error", redact(err.Error(), token)))
 			reject(w, ev, errBadInitialToken, "")

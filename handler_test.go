@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -692,4 +693,25 @@ func TestOpenRegistrationIgnoresOtherCredentials(t *testing.T) {
 			assert.Len(t, backend.recorded(), 1, "no further call")
 		})
 	}
+}
+
+// TestInitialAccessTokenVerifierFailure: a verifier whose store fails is
+// not a refusal: the error handler answers, and Authlete is not called.
+func TestInitialAccessTokenVerifierFailure(t *testing.T) {
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{}`}}
+	var handled error
+	h := dcr.New(backend, dcr.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		InitialAccessToken: func(context.Context, string) error {
+			return fmt.Errorf("redis: %w: connection refused", dcr.ErrVerifierFailed)
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			handled = err
+			dcr.DefaultErrorHandler(w, r, err)
+		},
+	})
+	rec := send(newRouter(h), "POST", "/register", "Bearer iat-0123456789abcdef", `{}`)
+	assert.Equal(t, 500, rec.Code)
+	assert.ErrorIs(t, handled, dcr.ErrVerifierFailed)
+	assert.Empty(t, backend.recorded())
 }

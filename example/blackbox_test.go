@@ -138,7 +138,7 @@ func startExampleBinary(t testing.TB, env []string, addr string) (string, *proce
 	env = append([]string{"AUTHLETE_BASE_URL=", "AUTHLETE_API_VERSION=", "AUTHLETE_SERVICE_APIKEY=", "AUTHLETE_SERVICE_APISECRET=",
 		"AUTHLETE_SERVICE_ACCESSTOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=", "DCR_RATE_LIMIT=", "DCR_MANAGEMENT_RATE_LIMIT=",
 		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS=", "DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=",
-		"DCR_DEFAULT_SCOPE=", "DCR_ALLOWED_SCOPES=", "DCR_INFO_URIS_ON_REDIRECT_HOST=", "DCR_METADATA_POLICY=",
+		"DCR_DEFAULT_SCOPE=", "DCR_ALLOWED_SCOPES=", "DCR_INFO_URIS_ON_REDIRECT_HOST=", "DCR_METADATA_POLICY=", "DCR_IAT_STORE=",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="}, env...)
 	p := start(t, binary(t, ".", false), env, "-addr", addr)
 	listen := p.waitFor(t, listenRE, 30*time.Second)
@@ -246,6 +246,8 @@ func TestBlackBoxSettingsRefused(t *testing.T) {
 		"DCR_METRICS_ADDR=9090":                       "DCR_METRICS_ADDR",
 		"DCR_EMBEDDED_EMULATOR=yes please":            "DCR_EMBEDDED_EMULATOR",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1:bad": "OTEL",
+		"DCR_IAT_STORE=redis":                         "needs DCR_REDIS_URL",
+		"DCR_IAT_STORE=memcached":                     "DCR_IAT_STORE",
 	} {
 		p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCESS_TOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=",
 			"DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=", "OTEL_EXPORTER_OTLP_ENDPOINT=", env}, "-addr", "127.0.0.1:0")

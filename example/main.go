@@ -53,6 +53,7 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/doctor"
+	"github.com/dcr-go/dcr/example/iatredis"
 )
 
 // The time budget. Each call to Authlete, its retries included, ends
@@ -81,6 +82,8 @@ Environment:
 ` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
   DCR_EMBEDDED_EMULATOR         true: run the embedded emulator even off loopback (a demo, never production)
   DCR_INITIAL_ACCESS_TOKEN      if set (16 characters at least), registration requires this bearer token
+  DCR_IAT_STORE                 redis: registration requires an initial access token issued by dcr-iat, with
+                                expiry and uses, kept in DCR_REDIS_URL
   DCR_RATE_LIMIT                registrations per minute per client address (default 60; 0: off)
   DCR_MANAGEMENT_RATE_LIMIT     client configuration requests per minute per client address (default 600; 0: off)
   DCR_REDIS_URL                 redis://[:password@]host:port/db: count the rate limits there, shared by every replica
@@ -179,6 +182,10 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 		rdb := newRedis(s.Redis)
 		defer rdb.Close()
 		store = newLimitStore(rdb, logger, m)
+		if s.IATStore == "redis" {
+			tokens := iatredis.New(rdb)
+			s.InitialAccessToken, s.RefundInitialAccessToken = tokens.Spend, tokens.Refund
+		}
 		ping, cancel := context.WithTimeout(ctx, redisCallTimeout)
 		if err := rdb.Ping(ping).Err(); err != nil {
 			store.failed("ping", err)
@@ -215,7 +222,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 		srv.Shutdown(shutdown)
 	}()
 	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
-		"initial_access_token", s.InitialAccessToken != nil, "rate_limit_per_minute", s.RateLimit,
+		"initial_access_token", s.InitialAccessToken != nil, "iat_store", s.IATStore, "rate_limit_per_minute", s.RateLimit,
 		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", storeName(s.Redis),
 		"trusted_proxies", strings.Join(s.TrustedProxies, ","), "metrics", metricsURL(metricsLn), "tracing", tr.on())
 	if ready != nil {

@@ -61,11 +61,12 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 	}
 	audit := dcr.LogEvents(logger)
 	h := dcr.New(backend, dcr.Options{
-		Logger:             logger,
-		Policies:           policies,
-		InitialAccessToken: s.InitialAccessToken,
-		ClientAddr:         func(r *http.Request) string { return middleware.GetClientIP(r.Context()) },
-		Audit:              func(e dcr.Event) { m.record(e); audit(e) },
+		Logger:                   logger,
+		Policies:                 policies,
+		InitialAccessToken:       s.InitialAccessToken,
+		RefundInitialAccessToken: s.RefundInitialAccessToken,
+		ClientAddr:               func(r *http.Request) string { return middleware.GetClientIP(r.Context()) },
+		Audit:                    func(e dcr.Event) { m.record(e); audit(e) },
 	})
 	limits := byEndpoint(
 		limiter(s.RateLimit, "register", store, "Too many registrations from this address; try again later."),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -26,6 +27,8 @@ type settings struct {
 	// InitialAccessToken checks DCR_INITIAL_ACCESS_TOKEN; nil means
 	// registration is open.
 	InitialAccessToken func(ctx context.Context, token string) error
+	// RefundInitialAccessToken gives a use back (DCR_IAT_STORE).
+	RefundInitialAccessToken func(ctx context.Context, token string)
 	// RateLimit is DCR_RATE_LIMIT: registrations per minute per client IP;
 	// 0 means no limit.
 	RateLimit int
@@ -57,6 +60,10 @@ type settings struct {
 	// and updates; nil means none. MetadataPolicyJSON is its text.
 	MetadataPolicy     *policy.MetadataPolicy
 	MetadataPolicyJSON string
+	// IATStore is DCR_IAT_STORE: "redis" keeps initial access tokens with
+	// expiry and uses in the Redis of DCR_REDIS_URL (see cmd/dcr-iat); ""
+	// means none.
+	IATStore string
 	// InfoOnRedirectHost is DCR_INFO_URIS_ON_REDIRECT_HOST=true: logo_uri,
 	// client_uri, policy_uri and tos_uri on a redirect URI's host.
 	InfoOnRedirectHost bool
@@ -142,6 +149,19 @@ func settingsFromEnv() (settings, error) {
 		if len(s.TrustedProxies) == 0 {
 			return s, fmt.Errorf("DCR_TRUSTED_PROXIES %q names no proxy", v)
 		}
+	}
+	switch v := os.Getenv("DCR_IAT_STORE"); v {
+	case "":
+	case "redis":
+		if s.Redis == nil {
+			return s, errors.New("DCR_IAT_STORE=redis needs DCR_REDIS_URL, the Redis the replicas share")
+		}
+		if s.InitialAccessToken != nil {
+			return s, errors.New("DCR_IAT_STORE and DCR_INITIAL_ACCESS_TOKEN exclude each other: issue the token with dcr-iat instead")
+		}
+		s.IATStore = v
+	default:
+		return s, fmt.Errorf("DCR_IAT_STORE %q: the only store is redis", v)
 	}
 	if v := os.Getenv("DCR_METADATA_POLICY"); v != "" {
 		data, err := os.ReadFile(v)
