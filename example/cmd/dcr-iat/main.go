@@ -67,8 +67,10 @@ func run(ctx context.Context, args []string, out io.Writer, redisURL string) err
 	switch {
 	case cmd != "issue" && cmd != "list" && cmd != "revoke":
 		return fmt.Errorf("unknown command %q: issue, list or revoke (see -h)", cmd)
-	case cmd == "revoke" && flags.NArg() != 1, cmd != "revoke" && flags.NArg() != 0:
-		return fmt.Errorf("unexpected arguments %q (see -h)", flags.Args())
+	case cmd == "revoke" && flags.NArg() != 1:
+		return errors.New("revoke needs the ID of one token (see list)")
+	case cmd != "revoke" && flags.NArg() != 0:
+		return fmt.Errorf("unexpected arguments %q; flags go before, as -name=value (see -h)", flags.Args())
 	case cmd == "issue" && (*uses < 1 || *expires <= 0):
 		return errors.New("issue needs -uses N (1 or more) and -expires DURATION, e.g. -uses 10 -expires 168h")
 	case redisURL == "":
