@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -564,4 +565,21 @@ func TestBlackBoxMetadataPolicy(t *testing.T) {
 	refused.wait(t, 60*time.Second)
 	assert.Error(t, refused.err)
 	assert.Contains(t, refused.out.String(), `member \"grant_types\", operator \"superset_of\"`)
+}
+
+// TestBlackBoxLookAlikeNames: the probe's look-alikes of reserved names,
+// refused through the built example.
+func TestBlackBoxLookAlikeNames(t *testing.T) {
+	t.Parallel()
+	base, _ := startExampleBinary(t, nil, "")
+	for _, name := range []string{"\u202eedualC", "Cla\u115fude", "\u3164Claude", "Clau\uffa0de", "Cłaude", "ᴄlaude", "C|aude", "ᏟᏞᎪUᎠᎬ", "Claսde", "ØpenAI", "ChαtGPT"} {
+		body, _ := json.Marshal(map[string]any{"client_name": name, "redirect_uris": []string{"https://evil.example/cb"}})
+		got := send(t, "POST", base+"/register", "", string(body))
+		assert.Equal(t, 400, got.status, "%q: %s", name, got.raw)
+		assert.Equal(t, "invalid_client_metadata", got.body["error"], name)
+	}
+	deviceCode := send(t, "POST", base+"/register", "", `{"client_name":"Claude","grant_types":["urn:ietf:params:oauth:grant-type:device_code"]}`)
+	assert.Equal(t, 400, deviceCode.status, "a reserved name without redirect URIs: %s", deviceCode.raw)
+	real := send(t, "POST", base+"/register", "", `{"client_name":"Claude","redirect_uris":["https://claude.ai/api/mcp/auth_callback"]}`)
+	assert.Equal(t, 201, real.status, real.raw)
 }

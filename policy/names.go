@@ -1,11 +1,14 @@
 package policy
 
 import (
+	_ "embed"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/cases"
@@ -29,12 +32,16 @@ import (
 //		"ChatGPT": {"chatgpt.com", "*.chatgpt.com"},
 //	})
 //
-// Names are compared after Unicode compatibility normalisation (NFKD),
-// case folding, removal of marks, spaces, punctuation and invisible
-// characters, and mapping of Cyrillic and Greek look-alikes and of 0, 1
-// and I to o, l and l; a name that contains a reserved name so compared
-// looks like it: "Claude Desktop", "CLAUDE", "Сlaude" with a Cyrillic С,
-// "Cla\u200bude" with a zero-width space and "Ｃｌａｕｄｅ" all do.
+// Names are compared by what they look like: the Unicode TR39 skeleton
+// (from Unicode's confusables.txt) of their compatibility decomposition,
+// case folded, without invisible code points (default-ignorable ones such
+// as zero-width spaces and Hangul fillers, bidirectional controls),
+// combining marks (accents, the stroke of ł or Ø), spaces, punctuation and
+// symbols. A name that contains a reserved name so compared looks like it:
+// "Claude Desktop", "CLAUDE", "Сlaude" with a Cyrillic С, "Cla\u200bude",
+// "Ｃｌａｕｄｅ", "Cłaude", "ᴄlaude", "C|aude", Cherokee "ᏟᏞᎪUᎠᎬ" and "ØpenAI"
+// all do. A name with a bidirectional override, embedding or isolate
+// ("\u202eedualC" shows as "Claude") is refused outright.
 //
 // A client name longer than MaxClientNameBytes is refused before it is
 // normalised: normalisation can expand a name 18-fold, and an update is
@@ -71,6 +78,9 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 			}
 			if len(name) > MaxClientNameBytes {
 				return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf(`The value of %q is longer than %d bytes.`, member, MaxClientNameBytes))
+			}
+			if reorders(name) {
+				return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf(`The value of %q holds a bidirectional override, embedding or isolate, which shows it in another order than it is written.`, member))
 			}
 			s := skeleton(name)
 			for _, e := range entries {
@@ -128,36 +138,79 @@ func reservedRedirectURI(raw string, allowed []string) bool {
 	return slices.ContainsFunc(allowed, func(a string) bool { return hostMatches(a, host) })
 }
 
-// lookAlikes map letters of other scripts, and digits, that look like a
-// Latin letter to it (after case folding).
-var lookAlikes = map[rune]rune{
-	// Cyrillic
-	'а': 'a', 'в': 'b', 'ԁ': 'd', 'е': 'e', 'ё': 'e', 'һ': 'h', 'н': 'h', 'і': 'l', 'ї': 'l', 'ј': 'j', 'к': 'k',
-	'ӏ': 'l', 'м': 'm', 'о': 'o', 'р': 'p', 'ԛ': 'q', 'ѕ': 's', 'т': 't', 'у': 'y', 'ԝ': 'w', 'х': 'x', 'ү': 'y',
-	'с': 'c', 'ɡ': 'g',
-	// Greek
-	'α': 'a', 'β': 'b', 'ε': 'e', 'η': 'n', 'ι': 'l', 'κ': 'k', 'μ': 'u', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't',
-	'υ': 'u', 'χ': 'x', 'ζ': 'z',
-	// Latin and digits that pass for others
-	'0': 'o', '1': 'l', 'i': 'l', 'ı': 'l', 'ℓ': 'l',
-}
+// confusablesTxt is Unicode's confusables.txt (UTS #39), version 13.0.0;
+// see the file's header.
+//
+//go:embed confusables.txt
+var confusablesTxt string
+
+// confusables maps each source code point of confusables.txt to its
+// prototype, read once.
+var confusables = sync.OnceValue(func() map[rune]string {
+	m := make(map[rune]string, 6400)
+	for _, line := range strings.Split(confusablesTxt, "\n") {
+		if line = strings.TrimSpace(line); line == "" || line[0] == '#' {
+			continue
+		}
+		fields := strings.Split(line, ";")
+		if len(fields) < 2 {
+			continue
+		}
+		src, err := strconv.ParseUint(strings.TrimSpace(fields[0]), 16, 32)
+		if err != nil {
+			continue
+		}
+		var target strings.Builder
+		for _, cp := range strings.Fields(fields[1]) {
+			if n, err := strconv.ParseUint(cp, 16, 32); err == nil {
+				target.WriteRune(rune(n))
+			}
+		}
+		m[rune(src)] = target.String()
+	}
+	return m
+})
 
 var fold = cases.Fold()
 
-// skeleton reduces a name to what it looks like; see ReservedNames.
+// skeleton reduces a name to what it looks like (see ReservedNames): the
+// TR39 skeleton (NFD, confusables.txt, NFD) of its compatibility
+// decomposition, case folded, without invisible code points, combining
+// marks (accents, and overlays such as the stroke of ł or Ø), spaces,
+// punctuation and symbols. Twice, because folding can make a new
+// confusable ('0' is 'O', which folds to 'o').
 func skeleton(name string) string {
-	s := fold.String(norm.NFKD.String(name))
-	var b strings.Builder
+	return skeletonPass(skeletonPass(name))
+}
+
+func skeletonPass(s string) string {
+	table := confusables()
+	s = norm.NFD.String(norm.NFKD.String(s))
+	var mapped strings.Builder
 	for _, r := range s {
-		if unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Cc, unicode.Z, unicode.P, unicode.S) || unicode.IsSpace(r) {
+		if t, ok := table[r]; ok {
+			mapped.WriteString(t)
 			continue
 		}
-		if l, ok := lookAlikes[r]; ok {
-			r = l
+		mapped.WriteRune(r)
+	}
+	var b strings.Builder
+	for _, r := range norm.NFD.String(mapped.String()) {
+		if unicode.Is(invisible, r) || unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Cc, unicode.Z, unicode.P, unicode.S) || unicode.IsSpace(r) {
+			continue
 		}
 		b.WriteRune(r)
 	}
-	return strings.NewReplacer("rn", "m", "vv", "w").Replace(b.String())
+	return fold.String(b.String())
+}
+
+// reorders reports whether s holds a bidirectional embedding, override or
+// isolate, which display the text around it in another order than it is
+// stored: "\u202eedualC" shows as "Claude".
+func reorders(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return ('\u202a' <= r && r <= '\u202e') || ('\u2066' <= r && r <= '\u2069')
+	})
 }
 
 // reservedNameError is the rejection of a look-alike of a reserved name.

@@ -65,6 +65,7 @@ func TestReservedNames(t *testing.T) {
 		"ChatGPT": {"chatgpt.com"},
 		"Cursor":  {"cursor:"},
 		"Mistral": {"*.mistral.ai"},
+		"OpenAI":  {"openai.com"},
 	})
 	const evil = `"redirect_uris":["https://evil.example/cb"]`
 	cases := []struct {
@@ -105,6 +106,21 @@ func TestReservedNames(t *testing.T) {
 		{"digit 1 for l", `{"client_name":"C1aude",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"rn for m", `{"client_name":"Rnistral",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"localized name", `{"client_name":"Helper","client_name#ja":"Claude",` + evil + `}`, dcr.InvalidClientMetadata},
+		// The probe's look-alikes, caught by the TR39 skeleton.
+		{"right-to-left override", `{"client_name":"\u202eedualC",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"an isolate, even with the right hosts", `{"client_name":"My \u2067app\u2069","redirect_uris":["https://claude.ai/cb"]}`, dcr.InvalidClientMetadata},
+		{"Hangul filler U+115F", `{"client_name":"Cla\u115fude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"Hangul filler U+3164", `{"client_name":"\u3164Claude\u3164",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"halfwidth Hangul filler U+FFA0", `{"client_name":"Clau\uffa0de",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"l with stroke", `{"client_name":"Cłaude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"small capital C", `{"client_name":"ᴄlaude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"vertical bar for l", `{"client_name":"C|aude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"Cherokee", `{"client_name":"ᏟᏞᎪUᎠᎬ",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"Armenian u", `{"client_name":"Claսde",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"O with stroke in ChatGPT's maker", `{"client_name":"ØpenAI",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"variation selector", `{"client_name":"Cla\ufe0fude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"a name of its own stays free", `{"client_name":"Clause Helper",` + evil + `}`, ""},
+		{"Arabic name, right to left without overrides", `{"client_name":"مساعد","redirect_uris":["https://app.example/cb"]}`, ""},
 		{"name not a string", `{"client_name":["Claude"],` + evil + `}`, dcr.InvalidClientMetadata},
 		{"redirect_uris not an array", `{"client_name":"Claude","redirect_uris":"https://evil.example/cb"}`, dcr.InvalidClientMetadata},
 	}
