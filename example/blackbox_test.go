@@ -139,6 +139,7 @@ func startExampleBinary(t testing.TB, env []string, addr string) (string, *proce
 		"AUTHLETE_SERVICE_ACCESSTOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=", "DCR_RATE_LIMIT=", "DCR_MANAGEMENT_RATE_LIMIT=",
 		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS=", "DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=",
 		"DCR_DEFAULT_SCOPE=", "DCR_ALLOWED_SCOPES=", "DCR_INFO_URIS_ON_REDIRECT_HOST=", "DCR_METADATA_POLICY=", "DCR_IAT_STORE=",
+		"DCR_SOFTWARE_STATEMENT_ISSUERS=", "DCR_SOFTWARE_STATEMENT_REQUIRED=",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="}, env...)
 	p := start(t, binary(t, ".", false), env, "-addr", addr)
 	listen := p.waitFor(t, listenRE, 30*time.Second)
@@ -237,17 +238,20 @@ func TestBlackBoxRefusedCredentials(t *testing.T) {
 func TestBlackBoxSettingsRefused(t *testing.T) {
 	t.Parallel()
 	for env, want := range map[string]string{
-		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t!":            "DCR_INITIAL_ACCESS_TOKEN",
-		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t-123":         "at least 16",
-		"DCR_PUBLIC_URL=auth.example.com":             "DCR_PUBLIC_URL",
-		"DCR_REDIS_URL=http://x":                      "DCR_REDIS_URL",
-		"DCR_TRUSTED_PROXIES=10.0.0.0/33":             "DCR_TRUSTED_PROXIES",
-		"DCR_TRUSTED_PROXIES=,":                       "names no proxy",
-		"DCR_METRICS_ADDR=9090":                       "DCR_METRICS_ADDR",
-		"DCR_EMBEDDED_EMULATOR=yes please":            "DCR_EMBEDDED_EMULATOR",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1:bad": "OTEL",
-		"DCR_IAT_STORE=redis":                         "needs DCR_REDIS_URL",
-		"DCR_IAT_STORE=memcached":                     "DCR_IAT_STORE",
+		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t!":                                       "DCR_INITIAL_ACCESS_TOKEN",
+		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t-123":                                    "at least 16",
+		"DCR_PUBLIC_URL=auth.example.com":                                        "DCR_PUBLIC_URL",
+		"DCR_REDIS_URL=http://x":                                                 "DCR_REDIS_URL",
+		"DCR_TRUSTED_PROXIES=10.0.0.0/33":                                        "DCR_TRUSTED_PROXIES",
+		"DCR_TRUSTED_PROXIES=,":                                                  "names no proxy",
+		"DCR_METRICS_ADDR=9090":                                                  "DCR_METRICS_ADDR",
+		"DCR_EMBEDDED_EMULATOR=yes please":                                       "DCR_EMBEDDED_EMULATOR",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1:bad":                            "OTEL",
+		"DCR_IAT_STORE=redis":                                                    "needs DCR_REDIS_URL",
+		"DCR_IAT_STORE=memcached":                                                "DCR_IAT_STORE",
+		"DCR_SOFTWARE_STATEMENT_REQUIRED=true":                                   "needs DCR_SOFTWARE_STATEMENT_ISSUERS",
+		"DCR_SOFTWARE_STATEMENT_ISSUERS=https://i.example=http://i.example/jwks": "not https",
+		"DCR_SOFTWARE_STATEMENT_ISSUERS=https://i.example":                       "ISSUER=JWKS_URL",
 	} {
 		p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCESS_TOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=",
 			"DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=", "OTEL_EXPORTER_OTLP_ENDPOINT=", env}, "-addr", "127.0.0.1:0")

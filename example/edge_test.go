@@ -460,7 +460,7 @@ func BenchmarkRegistrationsRedisFarAway(b *testing.B) {
 func TestBlackBoxHelp(t *testing.T) {
 	t.Parallel()
 	for pkg, want := range map[string][]string{
-		".": {"-addr", "AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_PUBLIC_URL", "DCR_TRUSTED_PROXIES", "DCR_REDIS_URL", "DCR_IAT_STORE", "DCR_METADATA_POLICY",
+		".": {"-addr", "AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_PUBLIC_URL", "DCR_TRUSTED_PROXIES", "DCR_REDIS_URL", "DCR_IAT_STORE", "DCR_METADATA_POLICY", "DCR_SOFTWARE_STATEMENT_ISSUERS",
 			"DCR_METRICS_ADDR", "DCR_EMBEDDED_EMULATOR", "DCR_INITIAL_ACCESS_TOKEN", "DCR_ALLOWED_SCOPES", "OTEL_EXPORTER_OTLP_ENDPOINT"},
 		"github.com/dcr-go/dcr/cmd/dcr-janitor":       {"-dry-run", "-lock-file", "-concurrency", "DELETED AT ONCE", "AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_APISECRET"},
 		"github.com/dcr-go/dcr/cmd/dcr-doctor":        {"-public-url", "AUTHLETE_BASE_URL", "DCR_PUBLIC_URL"},

@@ -4,11 +4,15 @@ go 1.26.0
 
 replace github.com/dcr-go/dcr => ../
 
+replace github.com/dcr-go/dcr/softwarestatement => ../softwarestatement
+
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/dcr-go/dcr v0.0.0-00010101000000-000000000000
+	github.com/dcr-go/dcr/softwarestatement v0.0.0-00010101000000-000000000000
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-chi/httprate v0.16.1
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/go-logr/logr v1.4.4
 	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/prometheus/client_golang v1.25.0

@@ -82,6 +82,9 @@ Environment:
 ` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
   DCR_EMBEDDED_EMULATOR         true: run the embedded emulator even off loopback (a demo, never production)
   DCR_INITIAL_ACCESS_TOKEN      if set (16 characters at least), registration requires this bearer token
+  DCR_SOFTWARE_STATEMENT_ISSUERS  ISSUER=JWKS_URL[,ISSUER=JWKS_URL]: verify software statements (RFC 7591 §2.3) of
+                                these issuers; their claims win over the request's members
+  DCR_SOFTWARE_STATEMENT_REQUIRED true: a registration without a valid software statement is refused
   DCR_IAT_STORE                 redis: registration requires an initial access token issued by dcr-iat, with
                                 expiry and uses, kept in DCR_REDIS_URL
   DCR_RATE_LIMIT                registrations per minute per client address (default 60; 0: off)

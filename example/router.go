@@ -44,12 +44,17 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 	}
 	r.Use(logRequests(logger))
 
-	policies := []dcr.Policy{
+	var policies []dcr.Policy
+	if s.SoftwareStatements != nil {
+		// First: the statement's claims win, and the other policies see them.
+		policies = append(policies, policy.SoftwareStatement(s.SoftwareStatementRequired, s.SoftwareStatements.Verify))
+	}
+	policies = append(policies,
 		policy.SafeURIs(policy.SafeURIOptions{InfoOnRedirectHost: s.InfoOnRedirectHost}), // no javascript:, no SSRF through jwks_uri
 		policy.NativeLoopback(), // desktop MCP clients that omit application_type
 		policy.MaxRedirectURIs(10),
 		policy.ReservedNames(reservedNames), // no "Claude" with an attacker's redirect URI
-	}
+	)
 	if s.AllowedScopes != nil {
 		policies = append(policies, policy.AllowedScopes(s.AllowedScopes...))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/policy"
+	"github.com/dcr-go/dcr/softwarestatement"
 )
 
 // settings are the example's own knobs, from DCR_* variables.
@@ -60,6 +61,12 @@ type settings struct {
 	// and updates; nil means none. MetadataPolicyJSON is its text.
 	MetadataPolicy     *policy.MetadataPolicy
 	MetadataPolicyJSON string
+	// SoftwareStatements is DCR_SOFTWARE_STATEMENT_ISSUERS
+	// (ISSUER=JWKS_URL[,ISSUER=JWKS_URL]), as a verifier; nil means
+	// statements are not verified. SoftwareStatementRequired is
+	// DCR_SOFTWARE_STATEMENT_REQUIRED=true.
+	SoftwareStatements        *softwarestatement.Verifier
+	SoftwareStatementRequired bool
 	// IATStore is DCR_IAT_STORE: "redis" keeps initial access tokens with
 	// expiry and uses in the Redis of DCR_REDIS_URL (see cmd/dcr-iat); ""
 	// means none.
@@ -149,6 +156,32 @@ func settingsFromEnv() (settings, error) {
 		if len(s.TrustedProxies) == 0 {
 			return s, fmt.Errorf("DCR_TRUSTED_PROXIES %q names no proxy", v)
 		}
+	}
+	if v := os.Getenv("DCR_SOFTWARE_STATEMENT_ISSUERS"); v != "" {
+		issuers := map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			// The issuer is a URL too: split at the "=" before the JWKS URL's scheme.
+			i := strings.LastIndex(pair, "=http")
+			if i <= 0 {
+				return s, fmt.Errorf("DCR_SOFTWARE_STATEMENT_ISSUERS: %q is not ISSUER=JWKS_URL", pair)
+			}
+			issuers[strings.TrimSpace(pair[:i])] = strings.TrimSpace(pair[i+1:])
+		}
+		v, err := softwarestatement.New(softwarestatement.Options{Issuers: issuers})
+		if err != nil {
+			return s, fmt.Errorf("DCR_SOFTWARE_STATEMENT_ISSUERS: %w", err)
+		}
+		s.SoftwareStatements = v
+	}
+	switch v := strings.TrimSpace(os.Getenv("DCR_SOFTWARE_STATEMENT_REQUIRED")); strings.ToLower(v) {
+	case "", "false", "0":
+	case "true", "1":
+		if s.SoftwareStatements == nil {
+			return s, errors.New("DCR_SOFTWARE_STATEMENT_REQUIRED needs DCR_SOFTWARE_STATEMENT_ISSUERS, the issuers to trust")
+		}
+		s.SoftwareStatementRequired = true
+	default:
+		return s, fmt.Errorf("DCR_SOFTWARE_STATEMENT_REQUIRED %q is neither true nor false", v)
 	}
 	switch v := os.Getenv("DCR_IAT_STORE"); v {
 	case "":

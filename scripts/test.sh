@@ -41,6 +41,7 @@ export DCR_REQUIRE_REDIS=1 DCR_REQUIRE_BROWSER=1
 stage "go test (library)" go test -race -count=1 -timeout 20m ./...
 stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout 20m ./...'
 stage "go test (conformance)" bash -c 'cd conformance && go test -race -count=1 -timeout 10m ./...'
+stage "go test (softwarestatement)" bash -c 'cd softwarestatement && go test -race -count=1 -timeout 10m ./...'
 stage "npm ci (interop)" bash -c 'cd interop/node && npm ci --no-audit --no-fund'
 stage "go test (interop)" bash -c 'cd interop && go test -race -count=1 -timeout 10m ./...'
 

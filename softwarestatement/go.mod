@@ -1,0 +1,16 @@
+module github.com/dcr-go/dcr/softwarestatement
+
+go 1.24.0
+
+replace github.com/dcr-go/dcr => ../
+
+require (
+	github.com/dcr-go/dcr v0.0.0-00010101000000-000000000000
+	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/text v0.30.0 // indirect
+)

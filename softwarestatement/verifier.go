@@ -1,0 +1,315 @@
+// Package softwarestatement verifies RFC 7591 §2.3 software statements:
+// JWTs that a trusted issuer signed, whose claims are client metadata. It
+// is the verify function of policy.SoftwareStatement, ready made:
+//
+//	v, err := softwarestatement.New(softwarestatement.Options{
+//		Issuers: map[string]string{"https://issuer.example": "https://issuer.example/jwks.json"},
+//	})
+//	policies := []dcr.Policy{policy.SoftwareStatement(true, v.Verify), /* then the others */}
+//
+// Each issuer's keys are fetched from its JWKS URL, cached, and fetched
+// again for a key ID the cache does not know. Only asymmetric algorithms
+// are accepted, never none nor HMAC (whose key would be public). The
+// statement must carry iat, not in the future and not older than MaxAge,
+// and must not have expired (exp) nor be early (nbf). Its claims then win
+// over the request's members (RFC 7591 §2.3), and the policies after
+// policy.SoftwareStatement see the merged metadata.
+//
+// It is a module of its own, so that its JOSE library
+// (github.com/go-jose/go-jose/v4) stays out of the library's dependencies.
+package softwarestatement
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/dcr-go/dcr"
+)
+
+// Defaults used where an Options field is zero.
+const (
+	DefaultMaxAge       = 24 * time.Hour
+	DefaultLeeway       = time.Minute
+	DefaultCacheTTL     = time.Hour
+	DefaultFetchTimeout = 5 * time.Second
+	// minRefetch is how long a JWKS fetched for an unknown key ID is
+	// trusted before another unknown key ID may fetch it again: a stream
+	// of made-up key IDs must not become a stream of fetches.
+	minRefetch = 30 * time.Second
+	// maxJWKSBytes bounds a JWKS document.
+	maxJWKSBytes = 1 << 20
+)
+
+// DefaultAlgorithms are the signature algorithms accepted when
+// Options.Algorithms is nil.
+var DefaultAlgorithms = []string{"RS256", "PS256", "ES256", "ES384", "EdDSA"}
+
+// Options configure a Verifier. Issuers is required; the zero value of
+// the others selects the documented default.
+type Options struct {
+	// Issuers maps each trusted issuer (the statement's iss) to the URL of
+	// its JWKS: https, or http on loopback (for tests). A statement of
+	// another issuer is unapproved_software_statement.
+	Issuers map[string]string
+	// Algorithms are the JWS algorithms accepted. Nil means
+	// DefaultAlgorithms; none and HMAC (HS256, ...) are refused by New.
+	Algorithms []string
+	// MaxAge bounds how old a statement may be (its iat). Zero means
+	// DefaultMaxAge.
+	MaxAge time.Duration
+	// Leeway is the clock skew allowed for iat, exp and nbf. Zero means
+	// DefaultLeeway.
+	Leeway time.Duration
+	// CacheTTL is how long a fetched JWKS is used. Zero means
+	// DefaultCacheTTL.
+	CacheTTL time.Duration
+	// HTTPClient fetches the JWKS documents. Nil means a client with a
+	// timeout of DefaultFetchTimeout that follows no redirect.
+	HTTPClient *http.Client
+	// Now tells the time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Verifier verifies software statements. It is safe for concurrent use.
+type Verifier struct {
+	issuers map[string]string
+	algs    []jose.SignatureAlgorithm
+	maxAge  time.Duration
+	leeway  time.Duration
+	ttl     time.Duration
+	client  *http.Client
+	now     func() time.Time
+
+	mu   sync.Mutex
+	keys map[string]*cachedKeys // by issuer
+}
+
+type cachedKeys struct {
+	set     jose.JSONWebKeySet
+	fetched time.Time
+}
+
+// New checks opts and returns a Verifier.
+func New(opts Options) (*Verifier, error) {
+	if len(opts.Issuers) == 0 {
+		return nil, errors.New("softwarestatement: no trusted issuer")
+	}
+	for iss, raw := range opts.Issuers {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			return nil, fmt.Errorf("softwarestatement: the JWKS URL %q of issuer %q is not https (or http on loopback)", raw, iss)
+		}
+	}
+	v := &Verifier{issuers: opts.Issuers, maxAge: opts.MaxAge, leeway: opts.Leeway, ttl: opts.CacheTTL,
+		client: opts.HTTPClient, now: opts.Now, keys: map[string]*cachedKeys{}}
+	names := opts.Algorithms
+	if names == nil {
+		names = DefaultAlgorithms
+	}
+	for _, name := range names {
+		switch alg := jose.SignatureAlgorithm(name); alg {
+		case jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.ES384, jose.ES512, jose.EdDSA:
+			v.algs = append(v.algs, alg)
+		default:
+			return nil, fmt.Errorf("softwarestatement: the algorithm %q is not accepted: only asymmetric signatures, never none nor HMAC", name)
+		}
+	}
+	if v.maxAge <= 0 {
+		v.maxAge = DefaultMaxAge
+	}
+	if v.leeway <= 0 {
+		v.leeway = DefaultLeeway
+	}
+	if v.ttl <= 0 {
+		v.ttl = DefaultCacheTTL
+	}
+	if v.client == nil {
+		v.client = &http.Client{Timeout: DefaultFetchTimeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	return v, nil
+}
+
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// registered are the JWT claims that describe the statement, not the
+// client: they are not copied into the metadata.
+var registered = []string{"iss", "iat", "exp", "nbf", "jti", "aud", "sub"}
+
+// Verify checks statement, and copies its claims into m, where they win
+// over the request's members. An untrusted issuer is
+// unapproved_software_statement; any other fault (not a JWS, an algorithm
+// not accepted, a bad signature, an unknown key, no iat, a time out of
+// range) is invalid_software_statement. It is policy.SoftwareStatement's
+// verify function.
+func (v *Verifier) Verify(ctx context.Context, statement string, m dcr.Metadata) error {
+	invalid := func(why string) error {
+		return dcr.Reject(dcr.InvalidSoftwareStatement, "The software statement "+why+".")
+	}
+	jws, err := jose.ParseSignedCompact(statement, v.algs)
+	if err != nil || len(jws.Signatures) != 1 {
+		return invalid("is not a JWS signed with an accepted algorithm")
+	}
+	var unverified struct {
+		Issuer string `json:"iss"`
+	}
+	if json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &unverified) != nil {
+		return invalid("is not a JWT")
+	}
+	if _, ok := v.issuers[unverified.Issuer]; !ok {
+		return dcr.Reject(dcr.UnapprovedSoftwareStatement, fmt.Sprintf("The issuer %q of the software statement is not trusted.", unverified.Issuer))
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	keys, err := v.keysFor(ctx, unverified.Issuer, kid)
+	if err != nil {
+		return invalid("cannot be checked: its issuer's keys are unavailable")
+	}
+	var payload []byte
+	for _, k := range keys {
+		if payload, err = jws.Verify(k); err == nil {
+			break
+		}
+	}
+	if payload == nil {
+		return invalid("has no valid signature by its issuer")
+	}
+	var claims map[string]any
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if dec.Decode(&claims) != nil || claims == nil {
+		return invalid("is not a JWT")
+	}
+	if err := v.checkTimes(claims); err != nil {
+		return invalid(err.Error())
+	}
+	for name, value := range claims {
+		if !slices.Contains(registered, name) {
+			m[name] = value // RFC 7591 §2.3: the statement's values win
+		}
+	}
+	return nil
+}
+
+// checkTimes applies iat (required), exp and nbf.
+func (v *Verifier) checkTimes(claims map[string]any) error {
+	at := func(name string) (time.Time, bool, error) {
+		raw, ok := claims[name]
+		if !ok {
+			return time.Time{}, false, nil
+		}
+		n, ok := raw.(json.Number)
+		f, err := n.Float64()
+		if !ok || err != nil {
+			return time.Time{}, true, fmt.Errorf("has a %s that is not a number", name)
+		}
+		return time.Unix(int64(f), 0), true, nil
+	}
+	now := v.now()
+	iat, ok, err := at("iat")
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return errors.New("has no iat")
+	case iat.After(now.Add(v.leeway)):
+		return errors.New("was issued in the future (iat)")
+	case iat.Before(now.Add(-v.maxAge - v.leeway)):
+		return fmt.Errorf("is older than %v (iat)", v.maxAge)
+	}
+	if exp, ok, err := at("exp"); err != nil {
+		return err
+	} else if ok && !now.Before(exp.Add(v.leeway)) {
+		return errors.New("has expired (exp)")
+	}
+	if nbf, ok, err := at("nbf"); err != nil {
+		return err
+	} else if ok && now.Add(v.leeway).Before(nbf) {
+		return errors.New("is not valid yet (nbf)")
+	}
+	return nil
+}
+
+// keysFor returns the keys of issuer that may have signed with kid (all
+// its keys when kid is ""), from the cache or, when it has none fresh
+// enough or does not know kid, from the issuer's JWKS URL.
+func (v *Verifier) keysFor(ctx context.Context, issuer, kid string) ([]jose.JSONWebKey, error) {
+	v.mu.Lock()
+	cached := v.keys[issuer]
+	v.mu.Unlock()
+	now := v.now()
+	pick := func(set *jose.JSONWebKeySet) []jose.JSONWebKey {
+		if kid == "" {
+			return set.Keys
+		}
+		return set.Key(kid)
+	}
+	if cached != nil && now.Sub(cached.fetched) < v.ttl {
+		if keys := pick(&cached.set); len(keys) > 0 || now.Sub(cached.fetched) < minRefetch {
+			return keys, nil
+		}
+	}
+	set, err := v.fetch(ctx, v.issuers[issuer])
+	if err != nil {
+		if cached != nil && now.Sub(cached.fetched) < v.ttl {
+			return pick(&cached.set), nil // the issuer is down: its cached keys still hold
+		}
+		return nil, err
+	}
+	v.mu.Lock()
+	v.keys[issuer] = &cachedKeys{set: *set, fetched: now}
+	v.mu.Unlock()
+	return pick(set), nil
+}
+
+func (v *Verifier) fetch(ctx context.Context, jwksURL string) (*jose.JSONWebKeySet, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultFetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json, application/jwk-set+json")
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("softwarestatement: JWKS %s: HTTP %d", jwksURL, resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxJWKSBytes {
+		return nil, fmt.Errorf("softwarestatement: JWKS %s: larger than %d bytes", jwksURL, maxJWKSBytes)
+	}
+	set := new(jose.JSONWebKeySet)
+	if err := json.Unmarshal(data, set); err != nil {
+		return nil, fmt.Errorf("softwarestatement: JWKS %s: %w", jwksURL, err)
+	}
+	for _, k := range set.Keys {
+		if !k.IsPublic() {
+			return nil, fmt.Errorf("softwarestatement: JWKS %s holds a key that is not a public key", jwksURL)
+		}
+	}
+	return set, nil
+}
