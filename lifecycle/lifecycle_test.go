@@ -364,6 +364,18 @@ func TestRunStops(t *testing.T) {
 		assert.Equal(t, 1, report.Deleted)
 		assert.Equal(t, 4, f.srv.Clients())
 	})
+	t.Run("context ends during a call", func(t *testing.T) {
+		f := newFixture(t)
+		for i := 0; i < 3; i++ {
+			f.register(t, "x")
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		report, err := lifecycle.Run(ctx, cancelling{f.client, cancel}, f.opts(lifecycle.Options{Concurrency: 1}))
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Zero(t, report.Skipped, "a call the run's end cut short is not a client Authlete failed for")
+		assert.Empty(t, report.Warnings)
+		assert.Equal(t, 3, f.srv.Clients())
+	})
 	t.Run("record unreadable", func(t *testing.T) {
 		f := newFixture(t)
 		f.register(t, "x")
@@ -511,5 +523,16 @@ func (c *inFlight) ListTokens(ctx context.Context, id string, start, end int) (*
 	c.mu.Unlock()
 	time.Sleep(20 * time.Millisecond) // an Authlete some way off
 	defer func() { c.mu.Lock(); c.now--; c.mu.Unlock() }()
+	return c.Client.ListTokens(ctx, id, start, end)
+}
+
+// cancelling cancels the run's context during its first token list.
+type cancelling struct {
+	*authlete.Client
+	cancel context.CancelFunc
+}
+
+func (c cancelling) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
+	c.cancel()
 	return c.Client.ListTokens(ctx, id, start, end)
 }
