@@ -87,6 +87,14 @@ func TestBlackBoxInitialAccessTokenStore(t *testing.T) {
 	assert.Equal(t, 401, send(t, "POST", a+"/register", revoked, `{}`).status)
 	assert.Equal(t, 401, send(t, "POST", a+"/register", "", `{}`).status, "a token is required")
 
+	// A Redis that is gone is not a refused token: 500, which the client may
+	// retry, not 401, which says its token is bad.
+	_, spare := issue("5", "")
+	redisSrv.stop()
+	down := send(t, "POST", a+"/register", spare, `{}`)
+	assert.Equal(t, 500, down.status, down.raw)
+	assert.Equal(t, "server_error", down.body["error"])
+
 	// A mistyped invocation changes nothing.
 	p := start(t, iatBin, []string{"DCR_REDIS_URL=" + redisSrv.url()}, "issue", "-uses", "0", "-expires", "1h")
 	p.wait(t, 30*time.Second)
