@@ -1,30 +1,20 @@
 // Command example is an authorization server's DCR endpoints on a chi
 // router: POST /register (RFC 7591) and GET, PUT, DELETE
 // /register/{client_id} (RFC 7592), with what a deployment needs: request
-// logging that never writes a token, an optional initial access token,
-// CORS for browser-based clients, per-IP rate limits (in Redis when
-// several replicas share them), a start-up check of the Authlete
-// credentials, /healthz, /readyz and /metrics.
+// logging that never writes a token, initial access tokens (static, or
+// counted in Redis), registration policies (URI rules, look-alike names, a
+// metadata policy, software statements, scopes), CORS for browser-based
+// clients, per-address rate limits (in Redis when several replicas share
+// them) behind trusted proxies, a start-up check of the Authlete
+// credentials and of the service's settings, /healthz, /readyz, /metrics
+// and OpenTelemetry traces.
 //
 //	go run ./example -addr 127.0.0.1:8080
 //
 // With the AUTHLETE_* variables set it calls that Authlete service;
-// without them it starts an embedded Authlete emulator.
-//
-// Environment:
-//
-//	AUTHLETE_BASE_URL, AUTHLETE_API_VERSION, AUTHLETE_SERVICE_APIKEY,
-//	AUTHLETE_SERVICE_APISECRET, AUTHLETE_SERVICE_ACCESSTOKEN
-//	                           the Authlete service (see package authlete)
-//	DCR_PUBLIC_URL             the URL clients reach the server at, e.g. https://auth.example.com
-//	                           (default: the listening address)
-//	DCR_INITIAL_ACCESS_TOKEN   if set, registration requires this bearer token
-//	DCR_RATE_LIMIT             registrations per minute per client IP (default 60; 0: off)
-//	DCR_MANAGEMENT_RATE_LIMIT  client configuration requests per minute per client IP (default 600; 0: off)
-//	DCR_REDIS_URL              redis://host:port/db: count the rate limits there, for all replicas
-//	DCR_CORS_ORIGINS           comma-separated allowed origins, spaces ignored (default *)
-//	DCR_DEFAULT_SCOPE          the scope of registrations that ask none, e.g. mcp
-//	DCR_ALLOWED_SCOPES         space-separated scopes a client may register; others are dropped
+// without them, on a loopback address, it starts an embedded Authlete
+// emulator. `-h` lists every variable it reads; docs/deployment.md says
+// what each does.
 package main
 
 import (
