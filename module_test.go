@@ -35,6 +35,7 @@ import (
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/dcrtest"
 	"github.com/dcr-go/dcr/doctor"
+	"github.com/dcr-go/dcr/iat"
 	"github.com/dcr-go/dcr/lifecycle"
 	"github.com/dcr-go/dcr/policy"
 )
@@ -42,6 +43,7 @@ import (
 var (
 	_ = authletetest.New
 	_ = dcrtest.Start
+	_ = iat.NewMemory
 	_ = doctor.Diagnose
 	_ = lifecycle.Options{}
 	_ = policy.NativeLoopback
@@ -63,7 +65,7 @@ func main() {
 	}
 	goCmd("mod", "tidy")
 	modules := goCmd("list", "-m", "all")
-	for _, dep := range []string{"redis", "prometheus", "httprate", "rs/cors", "opentelemetry", "realclientip", "go-jose", "kin-openapi"} {
+	for _, dep := range []string{"redis", "prometheus", "httprate", "rs/cors", "opentelemetry", "realclientip", "go-jose", "kin-openapi", "chromedp", "redis_rate", "mtibben"} {
 		require.NotContains(t, modules, dep, "an application that adds dcr gets the example's dependency %s", dep)
 	}
 	require.Contains(t, modules, "github.com/dcr-go/dcr")
