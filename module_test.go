@@ -69,4 +69,13 @@ func main() {
 		require.NotContains(t, modules, dep, "an application that adds dcr gets the example's dependency %s", dep)
 	}
 	require.Contains(t, modules, "github.com/dcr-go/dcr")
+
+	// And at the root: no workspace brings the other modules in.
+	cmd := exec.Command("go", "list", "-m", "all")
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, dep := range []string{"redis", "prometheus", "httprate", "rs/cors", "opentelemetry", "go-jose", "kin-openapi", "chromedp"} {
+		require.NotContains(t, string(out), dep, "go list -m all at the root names %s", dep)
+	}
 }
