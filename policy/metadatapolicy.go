@@ -46,7 +46,7 @@ type memberPolicy struct {
 	def       any
 	oneOf     []any
 	subsetOf  []any
-	supersetO []any
+	supersetOf []any
 	hasSubset bool // subset_of given (it may be empty)
 	hasSuper  bool
 	essential bool
@@ -135,7 +135,7 @@ func parseMember(name string, ops map[string]any) (memberPolicy, error) {
 			mp.subsetOf, err = list(op, v)
 			mp.hasSubset = true
 		case "superset_of":
-			mp.supersetO, err = list(op, v)
+			mp.supersetOf, err = list(op, v)
 			mp.hasSuper = true
 		case "essential":
 			b, ok := v.(bool)
@@ -158,8 +158,8 @@ func (mp *memberPolicy) check(bad func(op, format string, args ...any) error) er
 	if mp.oneOf != nil && (mp.add != nil || mp.hasSubset || mp.hasSuper) {
 		return bad("one_of", "cannot be combined with add, subset_of or superset_of: one_of is for a single value, they are for arrays")
 	}
-	if mp.hasSubset && mp.hasSuper && !subset(mp.supersetO, mp.subsetOf) {
-		return bad("superset_of", "%s is not within subset_of %s", show(mp.supersetO), show(mp.subsetOf))
+	if mp.hasSubset && mp.hasSuper && !subset(mp.supersetOf, mp.subsetOf) {
+		return bad("superset_of", "%s is not within subset_of %s", show(mp.supersetOf), show(mp.subsetOf))
 	}
 	if mp.add != nil && mp.hasSubset && !subset(mp.add, mp.subsetOf) {
 		return bad("add", "%s is not within subset_of %s", show(mp.add), show(mp.subsetOf))
@@ -175,8 +175,8 @@ func (mp *memberPolicy) check(bad func(op, format string, args ...any) error) er
 			return bad("value", "%s is not one of %s", show(v.v), show(mp.oneOf))
 		case mp.hasSubset && !subsetValue(v.v, mp.subsetOf):
 			return bad("value", "%s is not within subset_of %s", show(v.v), show(mp.subsetOf))
-		case mp.hasSuper && !supersetValue(v.v, mp.supersetO):
-			return bad("value", "%s does not contain superset_of %s", show(v.v), show(mp.supersetO))
+		case mp.hasSuper && !supersetValue(v.v, mp.supersetOf):
+			return bad("value", "%s does not contain superset_of %s", show(v.v), show(mp.supersetOf))
 		case mp.add != nil && !supersetValue(v.v, mp.add):
 			return bad("value", "%s does not contain add %s", show(v.v), show(mp.add))
 		}
@@ -187,8 +187,8 @@ func (mp *memberPolicy) check(bad func(op, format string, args ...any) error) er
 			return bad("default", "%s is not one of %s", show(d), show(mp.oneOf))
 		case mp.hasSubset && !subsetValue(d, mp.subsetOf):
 			return bad("default", "%s is not within subset_of %s", show(d), show(mp.subsetOf))
-		case mp.hasSuper && !supersetValue(d, mp.supersetO):
-			return bad("default", "%s does not contain superset_of %s", show(d), show(mp.supersetO))
+		case mp.hasSuper && !supersetValue(d, mp.supersetOf):
+			return bad("default", "%s does not contain superset_of %s", show(d), show(mp.supersetOf))
 		}
 	}
 	return nil
@@ -272,8 +272,8 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 		emptied = len(kept) == 0
 		cur, present = kept, !emptied
 	}
-	if present && mp.hasSuper && !supersetValue(cur, mp.supersetO) {
-		return reject("superset_of", "%s does not contain %s", show(cur), show(mp.supersetO))
+	if present && mp.hasSuper && !supersetValue(cur, mp.supersetOf) {
+		return reject("superset_of", "%s does not contain %s", show(cur), show(mp.supersetOf))
 	}
 	if !present && mp.essential {
 		if emptied {
@@ -329,7 +329,7 @@ func (p *MetadataPolicy) Diff(q *MetadataPolicy) []string {
 			out["subset_of"] = showSet(mp.subsetOf)
 		}
 		if mp.hasSuper {
-			out["superset_of"] = showSet(mp.supersetO)
+			out["superset_of"] = showSet(mp.supersetOf)
 		}
 		return out
 	}
