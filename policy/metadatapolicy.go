@@ -39,17 +39,17 @@ type MetadataPolicy struct {
 // memberPolicy are the operators of one member. A nil field is an
 // operator the policy does not use.
 type memberPolicy struct {
-	name      string
-	scope     bool // a space-separated string, handled as a list
-	value     *operand
-	add       []any
-	def       any
-	oneOf     []any
-	subsetOf  []any
+	name       string
+	scope      bool // a space-separated string, handled as a list
+	value      *operand
+	add        []any
+	def        any
+	oneOf      []any
+	subsetOf   []any
 	supersetOf []any
-	hasSubset bool // subset_of given (it may be empty)
-	hasSuper  bool
-	essential bool
+	hasSubset  bool // subset_of given (it may be empty)
+	hasSuper   bool
+	essential  bool
 }
 
 // operand is the value of the value operator: any JSON value, null
