@@ -186,6 +186,8 @@ var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 // legacyIPv4 parses the IPv4 notations of inet_aton that netip refuses:
 // one to four parts, each decimal, octal (leading 0) or hexadecimal (0x),
 // the last filling the remaining bytes (127.1, 0x7f000001, 2130706433).
+// It reads an empty part as 0, more leniently than inet_aton: a host made
+// of digits and dots alone is taken for an address, never for a name.
 func legacyIPv4(host string) (netip.Addr, bool) {
 	parts := strings.Split(host, ".")
 	if len(parts) > 4 {
@@ -199,9 +201,6 @@ func legacyIPv4(host string) (netip.Addr, bool) {
 			base, digits = 16, p[2:]
 		case len(p) > 1 && p[0] == '0':
 			base, digits = 8, p[1:]
-		}
-		if digits == "" && base != 16 {
-			return netip.Addr{}, false
 		}
 		var n uint64
 		for _, c := range digits {

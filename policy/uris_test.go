@@ -51,6 +51,7 @@ func TestSafeURIs(t *testing.T) {
 		{"one decimal number", `{"jwks_uri":"https://2130706433/jwks"}`, dcr.InvalidClientMetadata},
 		{"octal", `{"jwks_uri":"https://0177.0.0.1/jwks"}`, dcr.InvalidClientMetadata},
 		{"trailing dot", `{"jwks_uri":"https://localhost./jwks"}`, dcr.InvalidClientMetadata},
+		{"an empty part", `{"jwks_uri":"https://10..1/jwks"}`, dcr.InvalidClientMetadata},
 		{"request_uris internal", `{"request_uris":["https://example.com/r","https://10.1.1.1/r"]}`, dcr.InvalidClientMetadata},
 		{"relative jwks_uri", `{"jwks_uri":"/jwks"}`, dcr.InvalidClientMetadata},
 
