@@ -715,3 +715,44 @@ func TestInitialAccessTokenVerifierFailure(t *testing.T) {
 	assert.ErrorIs(t, handled, dcr.ErrVerifierFailed)
 	assert.Empty(t, backend.recorded())
 }
+
+// TestRefundInitialAccessToken: the refund hook is called for a
+// registration that created no client, and only then.
+func TestRefundInitialAccessToken(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		resp   *authlete.Response
+		err    error
+		body   string
+		refund bool
+	}{
+		{"created", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{"client_id":"1"}`}, nil, `{}`, false},
+		{"refused by Authlete", &authlete.Response{Action: authlete.ActionBadRequest, ResponseContent: `{"error":"invalid_client_metadata"}`}, nil, `{}`, true},
+		{"Authlete failed", nil, errors.New("down"), `{}`, true},
+		{"refused by a policy", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{}`}, nil, `{"reject":true}`, true},
+		{"not JSON", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{}`}, nil, `[`, true},
+		{"created, answer unusable", &authlete.Response{Action: authlete.ActionCreated}, nil, `{}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var refunded []string
+			backend := &scripted{resp: tc.resp, err: tc.err}
+			h := dcr.New(backend, dcr.Options{
+				Logger:                   slog.New(slog.DiscardHandler),
+				InitialAccessToken:       func(context.Context, string) error { return nil },
+				RefundInitialAccessToken: func(_ context.Context, token string) { refunded = append(refunded, token) },
+				Policies: []dcr.Policy{func(_ *http.Request, m dcr.Metadata) error {
+					if m["reject"] != nil {
+						return dcr.Reject(dcr.InvalidClientMetadata, "no")
+					}
+					return nil
+				}},
+			})
+			send(newRouter(h), "POST", "/register", "Bearer iat-0123456789abcdef", tc.body)
+			if tc.refund {
+				assert.Equal(t, []string{"iat-0123456789abcdef"}, refunded)
+			} else {
+				assert.Empty(t, refunded)
+			}
+		})
+	}
+}
