@@ -9,7 +9,7 @@
 // credentials and of the service's settings, /healthz, /readyz, /metrics
 // and OpenTelemetry traces.
 //
-//	go run -C example . -addr 127.0.0.1:8080   # from the repository root
+//	go run -C ./example . -addr 127.0.0.1:8080   # from the repository root
 //
 // With the AUTHLETE_* variables set it calls that Authlete service;
 // without them, on a loopback address, it starts an embedded Authlete
