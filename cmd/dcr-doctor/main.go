@@ -91,10 +91,11 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	findings, err := doctor.Diagnose(ctx, client, doctor.Deployment{RegistrationEndpoint: endpoint, ClampsScopes: *clamps, MetadataPolicy: mp})
+	svc, err := client.Service(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the service: %w", err)
 	}
+	findings := doctor.Check(svc, doctor.Deployment{RegistrationEndpoint: endpoint, ClampsScopes: *clamps, MetadataPolicy: mp})
 	broken := 0
 	for _, f := range findings {
 		fmt.Fprintln(out, f)
@@ -105,10 +106,8 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if len(findings) == 0 {
 		fmt.Fprintln(out, "ok: no setting of the service breaks DCR or MCP clients")
 	}
-	if mp != nil {
-		if svc, err := client.Service(ctx); err == nil && svc.ClientIDMetadataDocumentSupported && !slices.ContainsFunc(findings, func(f doctor.Finding) bool { return f.Setting == "cimdMetadataPolicy" }) {
-			fmt.Fprintf(out, "ok: the service's CIMD metadata policy is %s's\n", *policyFile)
-		}
+	if mp != nil && svc.ClientIDMetadataDocumentSupported && !slices.ContainsFunc(findings, func(f doctor.Finding) bool { return f.Setting == "cimdMetadataPolicy" }) {
+		fmt.Fprintf(out, "ok: the service's CIMD metadata policy is %s's\n", *policyFile)
 	}
 	if broken > 0 {
 		return fmt.Errorf("%d setting(s) break DCR", broken)
