@@ -53,6 +53,9 @@ var knownGrantTypes = []string{
 // parseMetadata decodes and checks a metadata document. raw holds its
 // members, for the checks of RFC 7592 updates.
 func parseMetadata(doc string, authMethods []string) (m *metadata, raw map[string]json.RawMessage, _ *metadataError) {
+	if len(doc) > MaxMetadataBytes {
+		return nil, nil, invalidMetadata("The client metadata is longer than %d bytes.", MaxMetadataBytes)
+	}
 	if err := json.Unmarshal([]byte(doc), &raw); err != nil || raw == nil {
 		return nil, nil, invalidMetadata("The client metadata is not a JSON object.")
 	}

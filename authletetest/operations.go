@@ -43,9 +43,6 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 		return &authlete.Response{ResultCode: code, ResultMessage: msg, Action: authlete.ActionBadRequest,
 			ResponseContent: errorContent("invalid_request", msg, code)}
 	}
-	if len(req.JSON) > MaxMetadataBytes {
-		return badMetadata(codes.metadata, "", invalidMetadata("The client metadata is longer than %d bytes.", MaxMetadataBytes))
-	}
 	m, _, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
 	if merr != nil {
 		return badMetadata(codes.metadata, codes.redirect, merr)
@@ -92,9 +89,6 @@ func (e *Emulator) get(req *authlete.Request) *authlete.Response {
 func (e *Emulator) update(req *authlete.Request) *authlete.Response {
 	codes := resultCodes["update"]
 	m, raw, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
-	if len(req.JSON) > MaxMetadataBytes {
-		m, merr = nil, invalidMetadata("The client metadata is longer than %d bytes.", MaxMetadataBytes)
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.authenticate(req)
@@ -219,25 +213,28 @@ func errorContent(errorCode, description, resultCode string) string {
 
 // authleteClient is the "client" object of Authlete's answer, in part.
 type authleteClient struct {
-	Number          int      `json:"number"`
-	ClientID        int64    `json:"clientId"`
-	ClientName      string   `json:"clientName,omitempty"`
-	ClientSecret    string   `json:"clientSecret,omitempty"`
-	ClientType      string   `json:"clientType"`
-	ApplicationType string   `json:"applicationType,omitempty"`
-	RedirectURIs    []string `json:"redirectUris,omitempty"`
-	GrantTypes      []string `json:"grantTypes"`
-	ResponseTypes   []string `json:"responseTypes"`
-	TokenAuthMethod string   `json:"tokenAuthMethod"`
-	Extension       *struct {
-		RequestableScopesEnabled bool     `json:"requestableScopesEnabled"`
-		RequestableScopes        []string `json:"requestableScopes,omitempty"`
-	} `json:"extension,omitempty"`
-	DynamicallyRegistered bool   `json:"dynamicallyRegistered"`
-	ClientSource          string `json:"clientSource"`
-	Locked                bool   `json:"locked"`
-	CreatedAt             int64  `json:"createdAt"`
-	ModifiedAt            int64  `json:"modifiedAt"`
+	Number                int              `json:"number"`
+	ClientID              int64            `json:"clientId"`
+	ClientName            string           `json:"clientName,omitempty"`
+	ClientSecret          string           `json:"clientSecret,omitempty"`
+	ClientType            string           `json:"clientType"`
+	ApplicationType       string           `json:"applicationType,omitempty"`
+	RedirectURIs          []string         `json:"redirectUris,omitempty"`
+	GrantTypes            []string         `json:"grantTypes"`
+	ResponseTypes         []string         `json:"responseTypes"`
+	TokenAuthMethod       string           `json:"tokenAuthMethod"`
+	Extension             *clientExtension `json:"extension,omitempty"`
+	DynamicallyRegistered bool             `json:"dynamicallyRegistered"`
+	ClientSource          string           `json:"clientSource"`
+	Locked                bool             `json:"locked"`
+	CreatedAt             int64            `json:"createdAt"`
+	ModifiedAt            int64            `json:"modifiedAt"`
+}
+
+// clientExtension is the "extension" of Authlete's Client object, in part.
+type clientExtension struct {
+	RequestableScopesEnabled bool     `json:"requestableScopesEnabled"`
+	RequestableScopes        []string `json:"requestableScopes,omitempty"`
 }
 
 func (e *Emulator) authleteClient(c *client) authleteClient {
@@ -254,10 +251,7 @@ func (e *Emulator) authleteClient(c *client) authleteClient {
 	}
 	if e.opts.DCRScopeUsedAsRequestable && c.source == "DYNAMIC_REGISTRATION" {
 		// The registered scope is what the client may request.
-		out.Extension = &struct {
-			RequestableScopesEnabled bool     `json:"requestableScopesEnabled"`
-			RequestableScopes        []string `json:"requestableScopes,omitempty"`
-		}{true, strings.Fields(c.meta.Scope)}
+		out.Extension = &clientExtension{true, strings.Fields(c.meta.Scope)}
 	}
 	for _, g := range c.meta.GrantTypes {
 		if i := strings.LastIndexAny(g, ":"); i >= 0 {
