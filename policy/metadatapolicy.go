@@ -37,7 +37,8 @@ type MetadataPolicy struct {
 }
 
 // memberPolicy are the operators of one member. A nil field is an
-// operator the policy does not use.
+// operator the policy does not use; a given one is never nil, even empty
+// (an empty subset_of removes the member).
 type memberPolicy struct {
 	name       string
 	scope      bool // a space-separated string, handled as a list
@@ -47,8 +48,6 @@ type memberPolicy struct {
 	oneOf      []any
 	subsetOf   []any
 	supersetOf []any
-	hasSubset  bool // subset_of given (it may be empty)
-	hasSuper   bool
 	essential  bool
 }
 
@@ -133,10 +132,8 @@ func parseMember(name string, ops map[string]any) (memberPolicy, error) {
 			}
 		case "subset_of":
 			mp.subsetOf, err = list(op, v)
-			mp.hasSubset = true
 		case "superset_of":
 			mp.supersetOf, err = list(op, v)
-			mp.hasSuper = true
 		case "essential":
 			b, ok := v.(bool)
 			if !ok {
@@ -155,14 +152,14 @@ func parseMember(name string, ops map[string]any) (memberPolicy, error) {
 
 // check applies the combination rules of §6.1.3.1.
 func (mp *memberPolicy) check(bad func(op, format string, args ...any) error) error {
-	if mp.oneOf != nil && (mp.add != nil || mp.hasSubset || mp.hasSuper) {
+	if mp.oneOf != nil && (mp.add != nil || mp.subsetOf != nil || mp.supersetOf != nil) {
 		return bad("one_of", "cannot be combined with add, subset_of or superset_of: one_of is for a single value, they are for arrays")
 	}
-	if mp.hasSubset && mp.hasSuper && !subset(mp.supersetOf, mp.subsetOf) {
-		return bad("superset_of", "%s is not within subset_of %s", show(mp.supersetOf), show(mp.subsetOf))
+	if mp.subsetOf != nil && mp.supersetOf != nil && !subset(mp.supersetOf, mp.subsetOf) {
+		return bad("superset_of", "%s is not within subset_of %s", canonical(mp.supersetOf), canonical(mp.subsetOf))
 	}
-	if mp.add != nil && mp.hasSubset && !subset(mp.add, mp.subsetOf) {
-		return bad("add", "%s is not within subset_of %s", show(mp.add), show(mp.subsetOf))
+	if mp.add != nil && mp.subsetOf != nil && !subset(mp.add, mp.subsetOf) {
+		return bad("add", "%s is not within subset_of %s", canonical(mp.add), canonical(mp.subsetOf))
 	}
 	if v := mp.value; v != nil {
 		switch {
@@ -172,23 +169,23 @@ func (mp *memberPolicy) check(bad func(op, format string, args ...any) error) er
 			return bad("default", "cannot be combined with a null value")
 		case v.v == nil:
 		case mp.oneOf != nil && !contains(mp.oneOf, v.v):
-			return bad("value", "%s is not one of %s", show(v.v), show(mp.oneOf))
-		case mp.hasSubset && !subsetValue(v.v, mp.subsetOf):
-			return bad("value", "%s is not within subset_of %s", show(v.v), show(mp.subsetOf))
-		case mp.hasSuper && !supersetValue(v.v, mp.supersetOf):
-			return bad("value", "%s does not contain superset_of %s", show(v.v), show(mp.supersetOf))
+			return bad("value", "%s is not one of %s", canonical(v.v), canonical(mp.oneOf))
+		case mp.subsetOf != nil && !subsetValue(v.v, mp.subsetOf):
+			return bad("value", "%s is not within subset_of %s", canonical(v.v), canonical(mp.subsetOf))
+		case mp.supersetOf != nil && !supersetValue(v.v, mp.supersetOf):
+			return bad("value", "%s does not contain superset_of %s", canonical(v.v), canonical(mp.supersetOf))
 		case mp.add != nil && !supersetValue(v.v, mp.add):
-			return bad("value", "%s does not contain add %s", show(v.v), show(mp.add))
+			return bad("value", "%s does not contain add %s", canonical(v.v), canonical(mp.add))
 		}
 	}
 	if d := mp.def; d != nil {
 		switch {
 		case mp.oneOf != nil && !contains(mp.oneOf, d):
-			return bad("default", "%s is not one of %s", show(d), show(mp.oneOf))
-		case mp.hasSubset && !subsetValue(d, mp.subsetOf):
-			return bad("default", "%s is not within subset_of %s", show(d), show(mp.subsetOf))
-		case mp.hasSuper && !supersetValue(d, mp.supersetOf):
-			return bad("default", "%s does not contain superset_of %s", show(d), show(mp.supersetOf))
+			return bad("default", "%s is not one of %s", canonical(d), canonical(mp.oneOf))
+		case mp.subsetOf != nil && !subsetValue(d, mp.subsetOf):
+			return bad("default", "%s is not within subset_of %s", canonical(d), canonical(mp.subsetOf))
+		case mp.supersetOf != nil && !supersetValue(d, mp.supersetOf):
+			return bad("default", "%s does not contain superset_of %s", canonical(d), canonical(mp.supersetOf))
 		}
 	}
 	return nil
@@ -234,7 +231,7 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 			present = false
 		}
 	}
-	arrayOps := mp.add != nil || mp.hasSubset || mp.hasSuper
+	arrayOps := mp.add != nil || mp.subsetOf != nil || mp.supersetOf != nil
 	if present && arrayOps && !mp.scope {
 		if _, ok := cur.([]any); !ok {
 			return reject("metadata", "it must be an array")
@@ -259,10 +256,10 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 		cur, present = mp.def, true
 	}
 	if present && mp.oneOf != nil && !contains(mp.oneOf, cur) {
-		return reject("one_of", "%s is not one of %s", show(cur), show(mp.oneOf))
+		return reject("one_of", "%s is not one of %s", canonical(cur), canonical(mp.oneOf))
 	}
 	emptied := false
-	if present && mp.hasSubset {
+	if present && mp.subsetOf != nil {
 		var kept []any
 		for _, v := range cur.([]any) {
 			if contains(mp.subsetOf, v) && !contains(kept, v) {
@@ -272,12 +269,12 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 		emptied = len(kept) == 0
 		cur, present = kept, !emptied
 	}
-	if present && mp.hasSuper && !supersetValue(cur, mp.supersetOf) {
-		return reject("superset_of", "%s does not contain %s", show(cur), show(mp.supersetOf))
+	if present && mp.supersetOf != nil && !supersetValue(cur, mp.supersetOf) {
+		return reject("superset_of", "%s does not contain %s", canonical(cur), canonical(mp.supersetOf))
 	}
 	if !present && mp.essential {
 		if emptied {
-			return reject("subset_of", "none of its values is in %s, and it is required", show(mp.subsetOf))
+			return reject("subset_of", "none of its values is in %s, and it is required", canonical(mp.subsetOf))
 		}
 		return reject("essential", "it is required")
 	}
@@ -312,10 +309,10 @@ func (p *MetadataPolicy) Diff(q *MetadataPolicy) []string {
 			return out
 		}
 		if mp.value != nil {
-			out["value"] = show(mp.value.v)
+			out["value"] = canonical(mp.value.v)
 		}
 		if mp.def != nil {
-			out["default"] = show(mp.def)
+			out["default"] = canonical(mp.def)
 		}
 		if mp.essential {
 			out["essential"] = "true"
@@ -325,10 +322,10 @@ func (p *MetadataPolicy) Diff(q *MetadataPolicy) []string {
 				out[op] = showSet(set)
 			}
 		}
-		if mp.hasSubset {
+		if mp.subsetOf != nil {
 			out["subset_of"] = showSet(mp.subsetOf)
 		}
-		if mp.hasSuper {
+		if mp.supersetOf != nil {
 			out["superset_of"] = showSet(mp.supersetOf)
 		}
 		return out
@@ -391,8 +388,6 @@ func canonical(v any) string {
 	data, _ := json.Marshal(v)
 	return string(data)
 }
-
-func show(v any) string { return canonical(v) }
 
 // showSet is a set of values as sorted JSON.
 func showSet(set []any) string {

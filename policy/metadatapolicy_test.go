@@ -51,6 +51,8 @@ func TestMetadataPolicyOperators(t *testing.T) {
 		// subset_of keeps the intersection, and removes an empty one.
 		{"subset_of intersects", `{"response_types":{"subset_of":["code","code id_token"]}}`, `{"response_types":["code","code id_token token"]}`, `{"response_types":["code"]}`, ""},
 		{"subset_of empties", `{"response_types":{"subset_of":["code"]}}`, `{"response_types":["token"]}`, `{}`, ""},
+		{"an empty subset_of removes", `{"grant_types":{"subset_of":[]}}`, `{"grant_types":["authorization_code"]}`, `{}`, ""},
+		{"an empty scope subset_of removes", `{"scope":{"subset_of":""}}`, `{"scope":"mcp"}`, `{}`, ""},
 		{"subset_of and essential", `{"response_types":{"subset_of":["code"],"essential":true}}`, `{"response_types":["token"]}`, "", dcr.InvalidClientMetadata},
 		// superset_of checks that every value is there.
 		{"superset_of passes", `{"grant_types":{"superset_of":["authorization_code"]}}`, `{"grant_types":["authorization_code","refresh_token"]}`, `{"grant_types":["authorization_code","refresh_token"]}`, ""},

@@ -31,6 +31,9 @@ var (
 	scriptSchemes = []string{"javascript", "data", "vbscript", "file"}
 )
 
+// dropTabsAndNewlines removes what browsers ignore inside a scheme.
+var dropTabsAndNewlines = strings.NewReplacer("\t", "", "\n", "", "\r", "")
+
 // SafeURIOptions tune SafeURIs. The zero value applies the rules that
 // every deployment needs.
 type SafeURIOptions struct {
@@ -126,7 +129,7 @@ func checkURI(name, base, raw string) error {
 	// Browsers strip leading blanks and control characters before they
 	// read a scheme, and ignore tabs and newlines inside it.
 	trimmed := strings.TrimLeft(raw, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
-	trimmed = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(trimmed)
+	trimmed = dropTabsAndNewlines.Replace(trimmed)
 	if scheme, _, ok := strings.Cut(trimmed, ":"); ok && slices.Contains(scriptSchemes, strings.ToLower(scheme)) {
 		return reject("uses the %s: scheme, which is never allowed.", strings.ToLower(scheme))
 	}
