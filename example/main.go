@@ -149,7 +149,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 
 	// The embedded emulator keeps clients in memory, per process: fine on
 	// a developer's machine, silent data loss in a deployment.
-	emulatorImplied := isLoopback(ln.Addr().(*net.TCPAddr).IP) && (s.PublicURL == "" || isLoopbackURL(s.PublicURL))
+	emulatorImplied := ln.Addr().(*net.TCPAddr).IP.IsLoopback() && (s.PublicURL == "" || isLoopbackURL(s.PublicURL))
 	tr, err := tracingFromEnv(ctx)
 	if err != nil {
 		return fmt.Errorf("OTEL_*: %w", err)
@@ -330,9 +330,6 @@ func newClient(ctx context.Context, registrationEndpoint string, allowEmulator b
 var errNoAuthlete = errors.New("no Authlete service configured: set AUTHLETE_BASE_URL, AUTHLETE_SERVICE_APIKEY and AUTHLETE_SERVICE_ACCESSTOKEN " +
 	"(API v2: AUTHLETE_API_VERSION=V2, AUTHLETE_SERVICE_APIKEY and AUTHLETE_SERVICE_APISECRET); the embedded emulator, which keeps clients in memory, " +
 	"starts by itself only on a loopback address without a public DCR_PUBLIC_URL: set DCR_EMBEDDED_EMULATOR=true to run it anyway")
-
-// isLoopback reports whether ip is a loopback address.
-func isLoopback(ip net.IP) bool { return ip.IsLoopback() }
 
 // isLoopbackURL reports whether the host of raw is localhost or a loopback
 // address.

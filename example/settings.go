@@ -173,16 +173,6 @@ func settingsFromEnv() (settings, error) {
 		}
 		s.SoftwareStatements = v
 	}
-	switch v := strings.TrimSpace(os.Getenv("DCR_SOFTWARE_STATEMENT_REQUIRED")); strings.ToLower(v) {
-	case "", "false", "0":
-	case "true", "1":
-		if s.SoftwareStatements == nil {
-			return s, errors.New("DCR_SOFTWARE_STATEMENT_REQUIRED needs DCR_SOFTWARE_STATEMENT_ISSUERS, the issuers to trust")
-		}
-		s.SoftwareStatementRequired = true
-	default:
-		return s, fmt.Errorf("DCR_SOFTWARE_STATEMENT_REQUIRED %q is neither true nor false", v)
-	}
 	switch v := os.Getenv("DCR_IAT_STORE"); v {
 	case "":
 	case "redis":
@@ -212,7 +202,8 @@ func settingsFromEnv() (settings, error) {
 			return s, fmt.Errorf("DCR_METRICS_ADDR %q is not host:port, such as 127.0.0.1:9090", s.MetricsAddr)
 		}
 	}
-	for name, flag := range map[string]*bool{"DCR_EMBEDDED_EMULATOR": &s.EmbeddedEmulator, "DCR_INFO_URIS_ON_REDIRECT_HOST": &s.InfoOnRedirectHost} {
+	for name, flag := range map[string]*bool{"DCR_EMBEDDED_EMULATOR": &s.EmbeddedEmulator, "DCR_INFO_URIS_ON_REDIRECT_HOST": &s.InfoOnRedirectHost,
+		"DCR_SOFTWARE_STATEMENT_REQUIRED": &s.SoftwareStatementRequired} {
 		switch v := strings.TrimSpace(os.Getenv(name)); strings.ToLower(v) {
 		case "", "false", "0":
 		case "true", "1":
@@ -220,6 +211,9 @@ func settingsFromEnv() (settings, error) {
 		default:
 			return s, fmt.Errorf("%s %q is neither true nor false", name, v)
 		}
+	}
+	if s.SoftwareStatementRequired && s.SoftwareStatements == nil {
+		return s, errors.New("DCR_SOFTWARE_STATEMENT_REQUIRED needs DCR_SOFTWARE_STATEMENT_ISSUERS, the issuers to trust")
 	}
 	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {
 		s.CORSOrigins = nil
