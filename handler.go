@@ -266,13 +266,11 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 			return
 		}
 		if h.refundToken != nil {
-			created := false
 			defer func() {
-				if !created { // the use the token gave is given back
+				if ev.Action != authlete.ActionCreated { // no client: the token gets its use back
 					h.refundToken(context.WithoutCancel(r.Context()), token)
 				}
 			}()
-			defer func() { created = ev.Action == authlete.ActionCreated }()
 		}
 	}
 	body, ok := h.readBody(w, r, ev)
