@@ -39,6 +39,7 @@ const (
 	DefaultManagementEndpoint = "https://as.example.com/register"
 	DefaultMaxClients         = 10000
 	DefaultMaxTokens          = 100000
+	DefaultMaxTokenBytes      = 16 << 20
 	// MaxMetadataBytes bounds the client metadata of a registration or an
 	// update: a longer document gets BAD_REQUEST.
 	MaxMetadataBytes = 64 << 10
@@ -86,6 +87,13 @@ type Options struct {
 	// INTERNAL_SERVER_ERROR. Zero means DefaultMaxTokens; negative, no
 	// limit.
 	MaxTokens int
+	// MaxTokenBytes bounds the memory the service's access tokens take,
+	// all clients together, counted as the bytes of their subjects and
+	// scopes: auth/token/create beyond it gets action
+	// INTERNAL_SERVER_ERROR, so that a few tokens with huge scopes cannot
+	// exhaust a standalone emulator. Zero means DefaultMaxTokenBytes;
+	// negative, no limit.
+	MaxTokenBytes int
 	// AuthMethods are the supported token_endpoint_auth_method values. Nil
 	// means DefaultAuthMethods.
 	AuthMethods []string
@@ -132,6 +140,8 @@ type Emulator struct {
 	calls    map[string]int
 	numbered int // the number of the last client created
 	ntokens  int // tokens held, all clients together
+	// tokenBytes is what the tokens held take, as token.size counts it.
+	tokenBytes int
 	// softwareIDs are the software_id values registered, for
 	// DuplicateSoftwareIDBlocked.
 	softwareIDs map[string]bool
@@ -171,6 +181,9 @@ func New(opts Options) *Emulator {
 	}
 	if opts.MaxTokens == 0 {
 		opts.MaxTokens = DefaultMaxTokens
+	}
+	if opts.MaxTokenBytes == 0 {
+		opts.MaxTokenBytes = DefaultMaxTokenBytes
 	}
 	if opts.AuthMethods == nil {
 		opts.AuthMethods = DefaultAuthMethods

@@ -40,6 +40,28 @@ type token struct {
 	scopes                  []string
 }
 
+// tokenOverhead is what a token takes beyond its subject and scopes, as
+// Options.MaxTokenBytes counts it: its hashes, times and slice headers.
+const tokenOverhead = 256
+
+// size is what t counts against Options.MaxTokenBytes.
+func (t *token) size() int {
+	n := tokenOverhead + len(t.subject) + len(t.grantType)
+	for _, s := range t.scopes {
+		n += len(s) + 16
+	}
+	return n
+}
+
+// dropTokens forgets the tokens of client id. e.mu is held.
+func (e *Emulator) dropTokens(id string) {
+	for _, t := range e.tokens[id] {
+		e.tokenBytes -= t.size()
+	}
+	e.ntokens -= len(e.tokens[id])
+	delete(e.tokens, id)
+}
+
 // Token durations of /auth/token/create when the request names none.
 const (
 	defaultAccessTokenDuration  = time.Hour
@@ -89,8 +111,7 @@ func (e *Emulator) manage(w http.ResponseWriter, r *http.Request, op, arg string
 		e.mu.Lock()
 		_, ok := e.clients[arg]
 		delete(e.clients, arg)
-		e.ntokens -= len(e.tokens[arg])
-		delete(e.tokens, arg)
+		e.dropTokens(arg)
 		e.mu.Unlock()
 		if !ok {
 			refuse(w, http.StatusNotFound, "A001310", "The client does not exist.", "")
@@ -261,10 +282,12 @@ func (e *Emulator) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	c := e.clients[id]
-	full := e.opts.MaxTokens > 0 && e.ntokens >= e.opts.MaxTokens
+	full := e.opts.MaxTokens > 0 && e.ntokens >= e.opts.MaxTokens ||
+		e.opts.MaxTokenBytes > 0 && e.tokenBytes+t.size() > e.opts.MaxTokenBytes
 	if c != nil && !c.locked && !full {
 		e.tokens[id] = append(e.tokens[id], t)
 		e.ntokens++
+		e.tokenBytes += t.size()
 	}
 	e.mu.Unlock()
 	switch {

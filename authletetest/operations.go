@@ -139,8 +139,7 @@ func (e *Emulator) delete(req *authlete.Request) *authlete.Response {
 		return e.badToken(codes.token)
 	}
 	delete(e.clients, c.id)
-	e.ntokens -= len(e.tokens[c.id])
-	delete(e.tokens, c.id)
+	e.dropTokens(c.id)
 	return &authlete.Response{ResultCode: codes.ok, ResultMessage: "[" + codes.ok + "] The client has been deleted.",
 		Action: authlete.ActionDeleted}
 }

@@ -80,6 +80,10 @@ func parseFlags(args []string, out io.Writer) (authletetest.Options, string, err
 			"the public URL of your DCR endpoint (the example's DCR_PUBLIC_URL + /register)")
 	flags.IntVar(&opts.MaxClients, "max-clients", authletetest.DefaultMaxClients,
 		"clients the service holds at most; registrations beyond get INTERNAL_SERVER_ERROR (negative: no limit)")
+	flags.IntVar(&opts.MaxTokens, "max-tokens", authletetest.DefaultMaxTokens,
+		"access tokens the service holds at most; auth/token/create beyond gets INTERNAL_SERVER_ERROR (negative: no limit)")
+	flags.IntVar(&opts.MaxTokenBytes, "max-token-bytes", authletetest.DefaultMaxTokenBytes,
+		"bytes of subjects and scopes the access tokens hold at most, all together; auth/token/create beyond gets INTERNAL_SERVER_ERROR (negative: no limit)")
 	flags.BoolVar(&opts.BadRequestOnClientConfig, "bad-request-on-client-config", false,
 		"answer BAD_REQUEST instead of UNAUTHORIZED for bad registration access tokens (unauthorizedOnClientConfigSupported off)")
 	flags.BoolVar(&opts.NoDynamicRegistration, "no-dynamic-registration", false,

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,4 +93,43 @@ func TestFlags(t *testing.T) {
 	assert.Error(t, err)
 	_, _, err = parseFlags([]string{"-cimd-metadata-policy", "/nonexistent"}, io.Discard)
 	assert.Error(t, err)
+}
+
+// TestTokensBoundedByBytes is the finding that 33 tokens with 900 KB
+// scopes grew a standalone emulator from 17 to 61 MB: with the default
+// flags, the tokens' scopes never hold more than -max-token-bytes.
+func TestTokensBoundedByBytes(t *testing.T) {
+	opts, _, err := parseFlags(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, authletetest.DefaultMaxTokenBytes, opts.MaxTokenBytes)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, ln, opts, io.Discard) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+
+	c, err := authlete.New(authlete.Config{BaseURL: "http://" + ln.Addr().String(),
+		ServiceAPIKey: opts.ServiceID, ServiceAccessToken: opts.AccessToken})
+	require.NoError(t, err)
+	var resp *authlete.Response
+	require.Eventually(t, func() bool {
+		resp, err = c.Register(context.Background(), &authlete.Request{JSON: `{}`})
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, authlete.ActionCreated, resp.Action)
+	var info struct {
+		ID string `json:"client_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(resp.ResponseContent), &info))
+	id, err := strconv.ParseInt(info.ID, 10, 64)
+	require.NoError(t, err)
+	scope := []string{strings.Repeat("s", 900<<10)}
+	held := 0
+	for i := 0; i < 33; i++ {
+		if _, err := c.CreateToken(context.Background(), id, "alice", scope); err == nil {
+			held++
+		}
+	}
+	assert.Equal(t, authletetest.DefaultMaxTokenBytes/(900<<10), held, "tokens held")
 }
