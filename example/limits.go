@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -94,20 +96,36 @@ func (s *limitStore) status() string {
 	return "failing, counting in memory: " + msg
 }
 
-// limiter returns a per-IP limit of perMinute requests on the requests it
-// wraps, counted in store when it is not nil and usable, in memory
-// otherwise; nil when perMinute is 0.
-func limiter(perMinute int, name string, store *limitStore, description string) func(http.Handler) http.Handler {
-	if perMinute == 0 {
+// A rateLimit is a budget of requests per minute, counted per key: per
+// client address, per network of DCR_RATE_LIMIT_NETWORKS, or one key for
+// every request (DCR_RATE_LIMIT_GLOBAL).
+type rateLimit struct {
+	name        string // the metric's limit label and the Redis key's prefix
+	perMinute   int    // 0: no limit
+	key         func(r *http.Request) string
+	description string // the error_description of a refused request
+}
+
+// handler returns the limit's middleware, counting in store when it is
+// not nil and usable, in memory otherwise; nil when perMinute is 0.
+// Each refused request counts in m.
+func (l rateLimit) handler(store *limitStore, m *metrics) func(http.Handler) http.Handler {
+	if l.perMinute == 0 {
 		return nil
 	}
-	limited := tooManyRequests(description)
-	local := httprate.LimitBy(perMinute, time.Minute, clientKey, httprate.WithLimitHandler(limited))
+	refused := m.rateLimited.WithLabelValues(l.name)
+	limited := tooManyRequests(l.description)
+	countRefused := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refused.Inc()
+		limited(w, r)
+	})
+	keyFunc := func(r *http.Request) (string, error) { return l.key(r), nil }
+	local := httprate.LimitBy(l.perMinute, time.Minute, keyFunc, httprate.WithLimitHandler(countRefused))
 	if store == nil {
 		return local
 	}
-	limit := redis_rate.PerMinute(perMinute)
-	prefix := "dcr:" + name + ":"
+	limit := redis_rate.PerMinute(l.perMinute)
+	prefix := "dcr:" + l.name + ":"
 	return func(next http.Handler) http.Handler {
 		inMemory := local(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -115,26 +133,25 @@ func limiter(perMinute int, name string, store *limitStore, description string) 
 				inMemory.ServeHTTP(w, r)
 				return
 			}
-			key, _ := clientKey(r)
 			ctx, cancel := context.WithTimeout(r.Context(), redisCallTimeout)
-			res, err := store.limiter.Allow(ctx, prefix+key, limit)
+			res, err := store.limiter.Allow(ctx, prefix+l.key(r), limit)
 			cancel()
 			if err != nil {
 				if r.Context().Err() != nil {
 					return // the client went away
 				}
-				store.failed(name, err)
+				store.failed(l.name, err)
 				inMemory.ServeHTTP(w, r)
 				return
 			}
 			store.succeeded()
 			h := w.Header()
-			h.Set("X-RateLimit-Limit", strconv.Itoa(perMinute))
+			h.Set("X-RateLimit-Limit", strconv.Itoa(l.perMinute))
 			h.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
 			h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(res.ResetAfter).Unix(), 10))
 			if res.Allowed == 0 {
 				h.Set("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
-				limited(w, r)
+				countRefused(w, r)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -142,10 +159,71 @@ func limiter(perMinute int, name string, store *limitStore, description string) 
 	}
 }
 
+// A networkLimit is one entry of DCR_RATE_LIMIT_NETWORKS: the
+// registrations from every address of Prefix share one budget of
+// PerMinute, instead of each address having DCR_RATE_LIMIT. Hosted
+// clients (claude.ai's broker, ChatGPT) register for all their users from
+// a few addresses.
+type networkLimit struct {
+	Prefix    netip.Prefix
+	PerMinute int
+}
+
+// registrationLimits returns the rate limits of registrations, nil when
+// there are none: the client's network budget (the most specific network
+// of networks that holds its address) or else its address's budget, then
+// the global ceiling, so that an address over its budget does not spend
+// the global one.
+func registrationLimits(perAddress int, networks []networkLimit, global int, store *limitStore, m *metrics) func(http.Handler) http.Handler {
+	address := rateLimit{name: "register", perMinute: perAddress, key: clientKey,
+		description: "Too many registrations from this address; try again later."}.handler(store, m)
+	ceiling := rateLimit{name: "register_global", perMinute: global, key: func(*http.Request) string { return "all" },
+		description: "Too many registrations; try again later."}.handler(store, m)
+	networks = slices.Clone(networks)
+	slices.SortStableFunc(networks, func(a, b networkLimit) int { return b.Prefix.Bits() - a.Prefix.Bits() })
+	byNetwork := make([]func(http.Handler) http.Handler, len(networks))
+	for i, n := range networks {
+		key := n.Prefix.String()
+		byNetwork[i] = rateLimit{name: "register_network", perMinute: n.PerMinute, key: func(*http.Request) string { return key },
+			description: "Too many registrations from this network; try again later."}.handler(store, m)
+	}
+	if address == nil && ceiling == nil && len(networks) == 0 {
+		return nil
+	}
+	return func(next http.Handler) http.Handler {
+		inner := next
+		if ceiling != nil {
+			inner = ceiling(next)
+		}
+		perAddress := inner
+		if address != nil {
+			perAddress = address(inner)
+		}
+		perNetwork := make([]http.Handler, len(byNetwork))
+		for i, limit := range byNetwork {
+			perNetwork[i] = limit(inner)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(networks) > 0 {
+				if addr, err := netip.ParseAddr(middleware.GetClientIP(r.Context())); err == nil {
+					addr = addr.Unmap()
+					for i, n := range networks {
+						if n.Prefix.Contains(addr) {
+							perNetwork[i].ServeHTTP(w, r)
+							return
+						}
+					}
+				}
+			}
+			perAddress.ServeHTTP(w, r)
+		})
+	}
+}
+
 // clientKey is the client's address, as the client IP middleware derived
 // it (see DCR_TRUSTED_PROXIES).
-func clientKey(r *http.Request) (string, error) {
-	return httprate.CanonicalizeIP(middleware.GetClientIP(r.Context())), nil
+func clientKey(r *http.Request) string {
+	return httprate.CanonicalizeIP(middleware.GetClientIP(r.Context()))
 }
 
 // tooManyRequests answers a rate-limited request with an RFC-shaped JSON

@@ -78,6 +78,9 @@ Environment:
   DCR_IAT_STORE                 redis: registration requires an initial access token issued by dcr-iat, with
                                 expiry and uses, kept in DCR_REDIS_URL
   DCR_RATE_LIMIT                registrations per minute per client address (default 60; 0: off)
+  DCR_RATE_LIMIT_NETWORKS       CIDR=PER_MINUTE[,...]: registrations from an address in such a network share its
+                                budget instead of DCR_RATE_LIMIT each, e.g. 160.79.104.0/21=600 (claude.ai's egress)
+  DCR_RATE_LIMIT_GLOBAL         registrations per minute from all addresses together, protecting Authlete (default 0: off)
   DCR_MANAGEMENT_RATE_LIMIT     client configuration requests per minute per client address (default 600; 0: off)
   DCR_REDIS_URL                 redis://[:password@]host:port/db: count the rate limits there, shared by every replica
   DCR_TRUSTED_PROXIES           comma-separated CIDRs of the proxies in front: the client address is then the
@@ -216,7 +219,8 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	}()
 	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
 		"initial_access_token", s.InitialAccessToken != nil, "iat_store", s.IATStore, "rate_limit_per_minute", s.RateLimit,
-		"management_rate_limit_per_minute", s.ManagementRateLimit, "rate_limit_store", storeName(s.Redis),
+		"management_rate_limit_per_minute", s.ManagementRateLimit,
+		"rate_limit_networks", len(s.NetworkRateLimits), "rate_limit_global_per_minute", s.GlobalRateLimit, "rate_limit_store", storeName(s.Redis),
 		"trusted_proxies", strings.Join(s.TrustedProxies, ","), "metrics", metricsURL(metricsLn), "tracing", tr.on())
 	if ready != nil {
 		ready(localURL)

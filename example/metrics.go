@@ -12,13 +12,15 @@ import (
 
 // metrics are the example's Prometheus metrics, in a registry of their
 // own (no global state): the handler's audit events as a counter and a
-// latency histogram by operation, and the rate limiter's store failures.
+// latency histogram by operation, the requests the rate limits refused
+// and the rate limiter's store failures.
 type metrics struct {
 	registry           *prometheus.Registry
 	requests           *prometheus.CounterVec
 	duration           *prometheus.HistogramVec
 	limiterStoreErrors *prometheus.CounterVec
 	limitStoreUp       prometheus.Gauge
+	rateLimited        *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -41,8 +43,12 @@ func newMetrics() *metrics {
 			Name: "dcr_rate_limit_store_up",
 			Help: "1 when the rate limits count in Redis, 0 while they count in memory because Redis fails (absent without DCR_REDIS_URL).",
 		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dcr_rate_limited_total",
+			Help: "Requests refused with 429 by a rate limit: register (per address), register_network (DCR_RATE_LIMIT_NETWORKS), register_global (DCR_RATE_LIMIT_GLOBAL), manage.",
+		}, []string{"limit"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.limiterStoreErrors)
+	m.registry.MustRegister(m.requests, m.duration, m.limiterStoreErrors, m.rateLimited)
 	return m
 }
 

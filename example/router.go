@@ -74,8 +74,9 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 		Audit:                    func(e dcr.Event) { m.record(e); audit(e) },
 	})
 	limits := byEndpoint(
-		limiter(s.RateLimit, "register", store, "Too many registrations from this address; try again later."),
-		limiter(s.ManagementRateLimit, "manage", store, "Too many client configuration requests from this address; try again later."))
+		registrationLimits(s.RateLimit, s.NetworkRateLimits, s.GlobalRateLimit, store, m),
+		rateLimit{name: "manage", perMinute: s.ManagementRateLimit, key: clientKey,
+			description: "Too many client configuration requests from this address; try again later."}.handler(store, m))
 	// CORS applies to the DCR endpoints only: browser-based clients
 	// register from other origins, but nobody reads the operations
 	// endpoints cross-origin.

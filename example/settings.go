@@ -37,6 +37,15 @@ type settings struct {
 	// configuration requests (GET, PUT, DELETE) per minute per client IP;
 	// 0 means no limit.
 	ManagementRateLimit int
+	// NetworkRateLimits is DCR_RATE_LIMIT_NETWORKS
+	// (CIDR=PER_MINUTE[,CIDR=PER_MINUTE]): registrations from an address
+	// in such a network share the network's budget instead of having
+	// RateLimit each. Nil means none.
+	NetworkRateLimits []networkLimit
+	// GlobalRateLimit is DCR_RATE_LIMIT_GLOBAL: registrations per minute
+	// from all addresses together, a ceiling that protects Authlete; 0
+	// means none.
+	GlobalRateLimit int
 	// Redis is DCR_REDIS_URL, parsed: where the rate limits are counted,
 	// shared by every replica. Nil means in memory, per process.
 	Redis *redis.Options
@@ -116,7 +125,15 @@ func settingsFromEnv() (settings, error) {
 		}
 		s.InitialAccessToken = verify
 	}
-	for name, limit := range map[string]*int{"DCR_RATE_LIMIT": &s.RateLimit, "DCR_MANAGEMENT_RATE_LIMIT": &s.ManagementRateLimit} {
+	if v := os.Getenv("DCR_RATE_LIMIT_NETWORKS"); strings.TrimSpace(v) != "" {
+		networks, err := parseNetworkLimits(v)
+		if err != nil {
+			return s, fmt.Errorf("DCR_RATE_LIMIT_NETWORKS: %w", err)
+		}
+		s.NetworkRateLimits = networks
+	}
+	for name, limit := range map[string]*int{"DCR_RATE_LIMIT": &s.RateLimit, "DCR_MANAGEMENT_RATE_LIMIT": &s.ManagementRateLimit,
+		"DCR_RATE_LIMIT_GLOBAL": &s.GlobalRateLimit} {
 		if v := os.Getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
@@ -227,4 +244,38 @@ func settingsFromEnv() (settings, error) {
 		}
 	}
 	return s, nil
+}
+
+// parseNetworkLimits parses DCR_RATE_LIMIT_NETWORKS:
+// CIDR=PER_MINUTE[,CIDR=PER_MINUTE], e.g. 160.79.104.0/21=600.
+func parseNetworkLimits(v string) ([]networkLimit, error) {
+	var out []networkLimit
+	seen := map[netip.Prefix]bool{}
+	for _, entry := range strings.Split(v, ",") {
+		entry = strings.TrimSpace(entry)
+		cidr, limit, ok := strings.Cut(entry, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not CIDR=PER_MINUTE, such as 160.79.104.0/21=600", entry)
+		}
+		prefix, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 160.79.104.0/21", cidr)
+		}
+		if prefix.Addr().Is4In6() {
+			return nil, fmt.Errorf("%q: write an IPv4 network as such, not as an IPv4-mapped IPv6 one", cidr)
+		}
+		if prefix != prefix.Masked() {
+			return nil, fmt.Errorf("%q has bits set beyond its prefix length; did you mean %s?", cidr, prefix.Masked())
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(limit))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number of registrations per minute", limit)
+		}
+		if seen[prefix] {
+			return nil, fmt.Errorf("%s is listed twice", prefix)
+		}
+		seen[prefix] = true
+		out = append(out, networkLimit{Prefix: prefix, PerMinute: n})
+	}
+	return out, nil
 }
