@@ -98,8 +98,8 @@ func (e *eventError) As(target any) bool {
 
 // LogEvents returns an Options.Audit hook that logs each Event to logger:
 // at Info, or at Error for a status of 500 or more.
-func LogEvents(logger *slog.Logger) func(Event) {
-	return func(e Event) {
+func LogEvents(logger *slog.Logger) func(context.Context, Event) {
+	return func(ctx context.Context, e Event) {
 		level := slog.LevelInfo
 		if e.Status >= 500 {
 			level = slog.LevelError
@@ -117,7 +117,7 @@ func LogEvents(logger *slog.Logger) func(Event) {
 		if e.Err != nil {
 			attrs = append(attrs, slog.String("err", e.Err.Error()))
 		}
-		logger.LogAttrs(context.Background(), level, "dcr: request", attrs...)
+		logger.LogAttrs(ctx, level, "dcr: request", attrs...)
 	}
 }
 

@@ -89,9 +89,10 @@ type Options struct {
 	// and package policy. Nil means the body goes to Authlete as it came.
 	Policies []Policy
 	// Audit receives one Event for each request, after the response is
-	// written. Events never hold tokens or secrets. Nil means none; see
-	// LogEvents.
-	Audit func(Event)
+	// written, with the request's context (where a middleware may keep its
+	// own record of the request, to log both in one line). Events never
+	// hold tokens or secrets. Nil means none; see LogEvents.
+	Audit func(ctx context.Context, e Event)
 	// ClientAddr returns the address of the client that sent r, for
 	// Event.ClientAddr: behind a proxy, the one the application derives
 	// from X-Forwarded-For. Nil means the host of r.RemoteAddr.
@@ -111,7 +112,7 @@ type Handler struct {
 	initialToken func(context.Context, string) error
 	refundToken  func(context.Context, string)
 	policies     []Policy
-	audit        func(Event)
+	audit        func(context.Context, Event)
 	clientAddr   func(*http.Request) string
 }
 
@@ -215,7 +216,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ev.Status == 0 {
 		ev.Status = http.StatusOK
 	}
-	h.audit(ev)
+	h.audit(r.Context(), ev)
 }
 
 // serve answers r, recording what happens in ev.

@@ -31,7 +31,7 @@ func TestEventErrHoldsNoTokenOrResultMessage(t *testing.T) {
 	logEvent := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
 	h := newRouter(dcr.New(backend, dcr.Options{
 		Logger: slog.New(slog.DiscardHandler),
-		Audit:  func(e dcr.Event) { event = e; logEvent(e) },
+		Audit:  func(ctx context.Context, e dcr.Event) { event = e; logEvent(ctx, e) },
 	}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 
@@ -144,14 +144,14 @@ func TestLogLines(t *testing.T) {
 func TestLogEventsKeys(t *testing.T) {
 	var logs bytes.Buffer
 	log := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
-	log(dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001", Duration: time.Millisecond, ClientAddr: "203.0.113.7"})
+	log(context.Background(), dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001", Duration: time.Millisecond, ClientAddr: "203.0.113.7"})
 	assert.Equal(t, `"level":"INFO","msg":"dcr: request","op":"register","client_id":"4711","status":201,"action":"CREATED","result_code":"A202001","error":"","duration":1000000,"client_addr":"203.0.113.7"}`,
 		logs.String()[strings.Index(logs.String(), `"level"`):len(logs.String())-1])
 	logs.Reset()
-	log(dcr.Event{Op: "get", Status: 499})
+	log(context.Background(), dcr.Event{Op: "get", Status: 499})
 	assert.Contains(t, logs.String(), `"level":"INFO"`)
 	logs.Reset()
-	log(dcr.Event{Op: "get", Status: 500, Error: "server_error", Err: errors.New("x")})
+	log(context.Background(), dcr.Event{Op: "get", Status: 500, Error: "server_error", Err: errors.New("x")})
 	assert.Contains(t, logs.String(), `"level":"ERROR"`)
 	assert.Contains(t, logs.String(), `"error":"server_error"`)
 	assert.Contains(t, logs.String(), `"err":"x"`)

@@ -213,7 +213,7 @@ func TestAudit(t *testing.T) {
 			}
 			return nil
 		}},
-		Audit: func(e dcr.Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
+		Audit: func(_ context.Context, e dcr.Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
 	}
 	h := newRouter(dcr.New(backend, opts))
 
@@ -253,13 +253,29 @@ func TestAuditClientAddr(t *testing.T) {
 	h := newRouter(dcr.New(backend, dcr.Options{
 		Logger:     slog.New(slog.DiscardHandler),
 		ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Client") },
-		Audit:      func(e dcr.Event) { got = append(got, e.ClientAddr) },
+		Audit:      func(_ context.Context, e dcr.Event) { got = append(got, e.ClientAddr) },
 	}))
 	req := httptest.NewRequest("GET", "/register/4711", nil)
 	req.Header.Set("Authorization", "Bearer "+ratToken)
 	req.Header.Set("X-Test-Client", "203.0.113.7")
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	assert.Equal(t, []string{"203.0.113.7"}, got)
+}
+
+// TestAuditContext: Audit gets the request's context, so that a
+// middleware's own record of the request is at hand.
+func TestAuditContext(t *testing.T) {
+	type key struct{}
+	var got any
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: `{}`}}
+	h := newRouter(dcr.New(backend, dcr.Options{
+		Logger: slog.New(slog.DiscardHandler),
+		Audit:  func(ctx context.Context, e dcr.Event) { got = ctx.Value(key{}) },
+	}))
+	req := httptest.NewRequest("GET", "/register/4711", nil)
+	req.Header.Set("Authorization", "Bearer "+ratToken)
+	h.ServeHTTP(httptest.NewRecorder(), req.WithContext(context.WithValue(req.Context(), key{}, "the middleware's")))
+	assert.Equal(t, "the middleware's", got)
 }
 
 func TestLogEvents(t *testing.T) {
@@ -371,7 +387,7 @@ func TestAuditStatuses(t *testing.T) {
 				backend.err = errors.New("down")
 			}
 			h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler), ErrorHandler: tc.hook,
-				Audit: func(e dcr.Event) { event = e }}))
+				Audit: func(_ context.Context, e dcr.Event) { event = e }}))
 			rec := send(h, "POST", "/register", "", `{}`)
 			assert.Equal(t, tc.status, rec.Code, "the client's status")
 			assert.Equal(t, tc.status, event.Status, "the event's status")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -8,27 +9,79 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/dcr-go/dcr"
 )
 
-// logRequests logs one line per request. It never logs a header, nor the
-// value of a query parameter: a client that wrongly puts a token in the
-// URL (access_token=, jwt=, ...) must not leave it in the log.
+// logRequests logs one line per request: the request (method, route,
+// path, query parameter names, status, bytes, duration, client address)
+// and, for the DCR endpoints, what the handler's audit event says (op,
+// client_id, action, result_code, error, err: see auditInto). It never
+// logs a header, nor the value of a query parameter: a client that
+// wrongly puts a token in the URL (access_token=, jwt=, ...) must not
+// leave it in the log. A status of 500 or more is logged at Error.
 func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			next.ServeHTTP(ww, r)
-			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			line := &requestLine{}
+			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), requestLineKey{}, line)))
+			status := ww.Status()
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			route := ""
+			if rc := chi.RouteContext(r.Context()); rc != nil {
+				route = rc.RoutePattern()
+			}
+			attrs := make([]slog.Attr, 0, 15)
+			attrs = append(attrs,
 				slog.String("method", r.Method),
+				slog.String("route", route),
 				slog.String("path", r.URL.Path),
 				slog.String("query", queryNames(r.URL.RawQuery)),
-				slog.Int("status", ww.Status()),
+				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("client_ip", middleware.GetClientIP(r.Context())))
+			if e := line.event; line.audited {
+				attrs = append(attrs,
+					slog.String("op", e.Op),
+					slog.String("client_id", e.ClientID),
+					slog.String("action", string(e.Action)),
+					slog.String("result_code", e.ResultCode),
+					slog.String("error", e.Error))
+				if e.Err != nil {
+					attrs = append(attrs, slog.String("err", e.Err.Error()))
+				}
+			}
+			logger.LogAttrs(r.Context(), level, "request", attrs...)
 		})
+	}
+}
+
+// requestLine is what the DCR handler's audit event adds to a request's
+// line.
+type requestLine struct {
+	event   dcr.Event
+	audited bool
+}
+
+type requestLineKey struct{}
+
+// auditInto is the handler's Options.Audit: the event goes into the line
+// logRequests writes for the request, and into the metrics. Outside
+// logRequests (a test's router) it goes to the metrics only.
+func auditInto(m *metrics) func(context.Context, dcr.Event) {
+	return func(ctx context.Context, e dcr.Event) {
+		m.record(e)
+		if line, ok := ctx.Value(requestLineKey{}).(*requestLine); ok {
+			line.event, line.audited = e, true
+		}
 	}
 }
 

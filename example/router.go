@@ -64,14 +64,13 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 	if s.MetadataPolicy != nil {
 		policies = append(policies, s.MetadataPolicy.Policy()) // last: its checks see what Authlete will get
 	}
-	audit := dcr.LogEvents(logger)
 	h := dcr.New(backend, dcr.Options{
 		Logger:                   logger,
 		Policies:                 policies,
 		InitialAccessToken:       s.InitialAccessToken,
 		RefundInitialAccessToken: s.RefundInitialAccessToken,
 		ClientAddr:               func(r *http.Request) string { return middleware.GetClientIP(r.Context()) },
-		Audit:                    func(e dcr.Event) { m.record(e); audit(e) },
+		Audit:                    auditInto(m), // one line per request: see logRequests
 	})
 	limits := byEndpoint(
 		registrationLimits(s.RateLimit, s.NetworkRateLimits, s.GlobalRateLimit, store, m),
