@@ -160,13 +160,13 @@ const mcpMetadataPolicy = `{
 // a client that asks for admin, admin and mcp, or nothing; never no scope.
 func TestMetadataPolicyMCPScope(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"scope":"admin"}`:                     "mcp",
-		`{"scope":"admin mcp"}`:                 "mcp",
-		`{}`:                                    "mcp",
-		`{"scope":""}`:                          "mcp",
-		`{"scope":null}`:                        "mcp",
-		`{"scope":"offline_access admin"}`:      "offline_access",
-		`{"scope":"mcp offline_access mcp"}`:    "mcp offline_access",
+		`{"scope":"admin"}`:                      "mcp",
+		`{"scope":"admin mcp"}`:                  "mcp",
+		`{}`:                                     "mcp",
+		`{"scope":""}`:                           "mcp",
+		`{"scope":null}`:                         "mcp",
+		`{"scope":"offline_access admin"}`:       "offline_access",
+		`{"scope":"mcp offline_access mcp"}`:     "mcp offline_access",
 		`{"scope":"admin openid profile email"}`: "mcp",
 	} {
 		got, code := applyPolicy(t, mcpMetadataPolicy, in)
