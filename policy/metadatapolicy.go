@@ -113,8 +113,11 @@ func parseMember(name string, ops map[string]any) (memberPolicy, error) {
 		var err error
 		switch op {
 		case "value":
-			if s, ok := v.(string); ok && mp.scope {
-				v = toAnys(strings.Fields(s))
+			if a, err := list(op, v); mp.scope && err == nil {
+				v = a
+				if len(a) == 0 {
+					v = nil // no scope: as null, which removes it
+				}
 			}
 			mp.value = &operand{v}
 		case "add":
@@ -123,8 +126,11 @@ func parseMember(name string, ops map[string]any) (memberPolicy, error) {
 			if v == nil {
 				return mp, bad(op, "the operand must not be null")
 			}
-			if s, ok := v.(string); ok && mp.scope {
-				v = toAnys(strings.Fields(s))
+			if a, err := list(op, v); mp.scope && err == nil {
+				if len(a) == 0 {
+					return mp, bad(op, "the operand must not be empty")
+				}
+				v = a
 			}
 			mp.def = v
 		case "one_of":
@@ -316,7 +322,7 @@ func (mp *memberPolicy) applyTo(m dcr.Metadata, name string, base bool) error {
 		emptied = len(kept) == 0
 		cur, present = kept, !emptied
 	}
-	if emptied && base && !mp.essential {
+	if emptied && base && !mp.essential && mp.value == nil {
 		switch {
 		case mp.def != nil: // within subset_of and superset_of: checked
 			cur, present = mp.def, true

@@ -120,6 +120,8 @@ func TestMetadataPolicyRefused(t *testing.T) {
 		`{"scope":{"subset_of":["mcp"],"default":"admin"}}`:                                                         `member "scope", operator "default"`,
 		`{"grant_types":{"superset_of":["authorization_code"],"default":["refresh_token"]}}`:                        `operator "default"`,
 		`{"grant_types":{"one_of":["a"],"subset_of":["a"]}}`:                                                        `operator "one_of": cannot be combined`,
+		`{"scope":{"value":"","essential":true}}`:                                                                   `member "scope", operator "value": null removes`,
+		`{"scope":{"default":" "}}`:                                                                                 `member "scope", operator "default": the operand must not be empty`,
 		`{"scope":{"one_of":["mcp","openid"]}}`:                                                                     `member "scope", operator "one_of": scope is a list of space-separated values`,
 	} {
 		_, err := policy.ParseMetadataPolicy([]byte(doc))
