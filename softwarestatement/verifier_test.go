@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -191,8 +192,28 @@ func TestKeyRotation(t *testing.T) {
 
 	is.down.Store(true)
 	clock = clock.Add(2 * time.Hour) // the cache is stale
-	assert.Equal(t, dcr.InvalidSoftwareStatement, verifyCode(t, v, is.sign(t, "ec-1", claims(map[string]any{"iat": clock.Unix()})), dcr.Metadata{}),
-		"stale cache and the issuer down")
+	statement := is.sign(t, "ec-1", claims(map[string]any{"iat": clock.Unix()}))
+	assert.Equal(t, 10*time.Second, unavailable(t, v, statement), "stale cache and the issuer down")
+	assert.Equal(t, int32(3), is.fetches.Load())
+	clock = clock.Add(4 * time.Second)
+	assert.Equal(t, 6*time.Second, unavailable(t, v, statement), "no fetch within 10 s of a failed one")
+	assert.Equal(t, int32(3), is.fetches.Load())
+	is.down.Store(false)
+	clock = clock.Add(6 * time.Second)
+	assert.Empty(t, verifyCode(t, v, statement, dcr.Metadata{}), "the issuer is back")
+	assert.Equal(t, int32(4), is.fetches.Load())
+}
+
+// unavailable verifies statement, which must fail as unavailable, and
+// returns its Retry-After.
+func unavailable(t *testing.T, v *softwarestatement.Verifier, statement string) time.Duration {
+	t.Helper()
+	err := v.Verify(context.Background(), statement, dcr.Metadata{})
+	var ue *dcr.UnavailableError
+	require.ErrorAs(t, err, &ue)
+	var pe *dcr.PolicyError
+	require.False(t, errors.As(err, &pe), "not a refusal")
+	return ue.RetryAfter
 }
 
 func mustEC(t *testing.T) *ecdsa.PrivateKey {
