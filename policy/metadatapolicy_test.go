@@ -2,13 +2,17 @@ package policy_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/dcrtest"
 	"github.com/dcr-go/dcr/policy"
 )
 
@@ -206,4 +210,60 @@ func TestMetadataPolicyTaggedMembers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// storedClient is Authlete's Client object for id, as the emulator holds
+// it: what reached Authlete.
+func storedClient(t *testing.T, srv *dcrtest.Server, id string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.AuthleteURL+"/api/"+authletetest.DefaultServiceID+"/client/get/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+authletetest.DefaultAccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var client map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&client))
+	return client
+}
+
+// TestMetadataPolicyWhatReachesAuthlete, through the handler and the
+// emulator, which keeps language-tagged members as Authlete does: a
+// tagged name outside one_of is refused before Authlete is called, a
+// tagged logo the policy removes is not registered, a tagged name within
+// one_of is, and the MCP policy registers mcp, which is what the client
+// may then request, for a client asking admin.
+func TestMetadataPolicyWhatReachesAuthlete(t *testing.T) {
+	p, err := policy.ParseMetadataPolicy([]byte(`{"client_name":{"one_of":["Acme App"]},"logo_uri":{"value":null},
+		"scope":{"subset_of":["mcp","offline_access"],"default":"mcp"}}`))
+	require.NoError(t, err)
+	srv := dcrtest.NewServer(t, dcrtest.Options{Emulator: authletetest.Options{DCRScopeUsedAsRequestable: true},
+		Handler: dcr.Options{Policies: []dcr.Policy{p.Policy()}}})
+	post := func(body string) (int, map[string]any) {
+		resp, err := http.Post(srv.RegistrationEndpoint, "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	for _, body := range []string{
+		`{"redirect_uris":["https://app.example/cb"],"client_name":"Acme App","client_name#ja":"Claude"}`,
+		`{"redirect_uris":["https://app.example/cb"],"client_name#en":"Claude"}`,
+	} {
+		status, out := post(body)
+		assert.Equal(t, 400, status, body)
+		assert.Equal(t, dcr.InvalidClientMetadata, out["error"], body)
+	}
+	assert.Zero(t, srv.Authlete.Calls("register"), "refused before Authlete")
+
+	status, out := post(`{"redirect_uris":["https://app.example/cb"],"client_name#ja":"Acme App","logo_uri#en":"https://evil.example/l.png","scope":"admin"}`)
+	require.Equal(t, 201, status, out)
+	assert.Equal(t, "Acme App", out["client_name#ja"])
+	assert.NotContains(t, out, "logo_uri#en")
+	assert.Equal(t, "mcp", out["scope"])
+	stored := storedClient(t, srv, out["client_id"].(string))
+	assert.Equal(t, []any{map[string]any{"tag": "ja", "value": "Acme App"}}, stored["clientNames"])
+	assert.NotContains(t, stored, "logoUris")
+	assert.Equal(t, []any{"mcp"}, stored["extension"].(map[string]any)["requestableScopes"])
 }
