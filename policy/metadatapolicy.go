@@ -38,7 +38,7 @@ type MetadataPolicy struct {
 
 // memberPolicy are the operators of one member. A nil field is an
 // operator the policy does not use; a given one is never nil, even empty
-// (an empty subset_of removes the member).
+// (an empty subset_of leaves nothing of the member: see Policy).
 type memberPolicy struct {
 	name       string
 	scope      bool // a space-separated string, handled as a list
