@@ -381,7 +381,9 @@ func (a *arrival) Done() <-chan struct{} {
 
 // TestOneFetchAtATime: 30 statements with key IDs the issuer does not
 // know, verified at once while the JWKS answers only when all 30 wait,
-// cost one fetch, not 30.
+// cost one fetch, not 30 (as before the fetch was shared). A request
+// waits on its own context, whether for its fetch or for another's: that
+// is the event the JWKS waits for.
 func TestOneFetchAtATime(t *testing.T) {
 	const n = 30
 	var arrived sync.WaitGroup
