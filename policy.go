@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/dcr-go/dcr/authlete"
 )
@@ -67,6 +68,32 @@ func Reject(code, description string) *PolicyError {
 }
 
 func (e *PolicyError) Error() string { return "dcr: rejected: " + e.Code + ": " + e.Description }
+
+// UnavailableError fails a registration or an update because a service
+// a Policy depends on (say, the JWKS of a software statement's issuer) is
+// unavailable for now: the request was not wrong, and may be sent again.
+// It goes to Options.ErrorHandler like any failure of the application;
+// DefaultErrorHandler answers 503 temporarily_unavailable, with a
+// Retry-After of RetryAfter (rounded up to seconds, at most an hour) when
+// it is not zero.
+type UnavailableError struct {
+	RetryAfter time.Duration
+	Err        error // the cause, for the logs; never shown to the client
+}
+
+// Unavailable returns an *UnavailableError.
+func Unavailable(retryAfter time.Duration, err error) *UnavailableError {
+	return &UnavailableError{RetryAfter: retryAfter, Err: err}
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Err == nil {
+		return "dcr: unavailable"
+	}
+	return "dcr: unavailable: " + e.Err.Error()
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // applyPolicies runs the policies on req.JSON and puts what they leave
 // back into it. It answers the request itself and reports false when a

@@ -84,20 +84,31 @@ const maxRetryAfter = time.Hour
 // DefaultErrorHandler answers a request whose Backend call failed. It
 // never writes the error's text. Authlete rate limiting or unavailability
 // (HTTP 429 or 503) becomes 503 temporarily_unavailable with Authlete's
-// Retry-After (at most an hour); a timeout, 504 server_error; anything else, 500
+// Retry-After (at most an hour), and so does a Policy's *UnavailableError
+// with its RetryAfter; a timeout, 504 server_error; anything else, 500
 // server_error.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *authlete.Error
+	var ue *UnavailableError
 	switch {
 	case errors.As(err, &ae) && (ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode == http.StatusServiceUnavailable):
-		if ae.RetryAfter > 0 {
-			wait := min(ae.RetryAfter, maxRetryAfter)
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		}
+		setRetryAfter(w.Header(), ae.RetryAfter)
+		writeError(w, errUnavailable, "")
+	case errors.As(err, &ue):
+		setRetryAfter(w.Header(), ue.RetryAfter)
 		writeError(w, errUnavailable, "")
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, errTimeout, "")
 	default:
 		writeError(w, errServer, "")
+	}
+}
+
+// setRetryAfter sets Retry-After to wait, rounded up to seconds and at
+// most maxRetryAfter; not at all when wait is not positive.
+func setRetryAfter(h http.Header, wait time.Duration) {
+	if wait > 0 {
+		wait = min(wait, maxRetryAfter)
+		h.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	}
 }

@@ -14,7 +14,9 @@
 //
 // What it does not reproduce of Authlete: software statements are
 // ignored, not verified; metadata beyond RFC 7591 and a few OpenID Connect
-// members is dropped rather than stored; the result codes and messages of
+// members (the language-tagged client_name, logo_uri, client_uri,
+// policy_uri and tos_uri among them, kept as Authlete keeps them) is
+// dropped rather than stored; the result codes and messages of
 // error answers are the emulator's own; service settings other than those
 // of Options are fixed.
 package authletetest

@@ -27,6 +27,30 @@ type metadata struct {
 	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	SoftwareID              string          `json:"software_id,omitempty"`
 	SoftwareVersion         string          `json:"software_version,omitempty"`
+	// Tagged are the language-tagged members ("client_name#ja", OpenID
+	// Connect DCR §2.1) of taggedMembers, sorted by name: Authlete keeps
+	// them (the client's clientNames, logoUris, clientUris, policyUris and
+	// tosUris) and answers with them.
+	Tagged []taggedMember `json:"-"`
+}
+
+// taggedMembers are the members whose language-tagged variants Authlete
+// keeps, and the property of its Client object that holds them.
+var taggedMembers = map[string]string{
+	"client_name": "clientNames", "logo_uri": "logoUris", "client_uri": "clientUris",
+	"policy_uri": "policyUris", "tos_uri": "tosUris",
+}
+
+// taggedMember is a language-tagged member: name is "client_name#ja",
+// base "client_name", tag "ja".
+type taggedMember struct {
+	name, base, tag, value string
+}
+
+// taggedValue is Authlete's tagged_value: a value and its language tag.
+type taggedValue struct {
+	Tag   string `json:"tag"`
+	Value string `json:"value"`
 }
 
 // metadataError is a rejected metadata document: an RFC 7591 §3.2.2 error
@@ -103,7 +127,16 @@ func parseMetadata(doc string, authMethods []string) (m *metadata, raw map[strin
 			m.JWKS = value
 			continue
 		default:
-			continue // unknown members are ignored (RFC 7591 §2)
+			base, tag, tagged := strings.Cut(name, "#")
+			if _, kept := taggedMembers[base]; !tagged || !kept || string(value) == "null" {
+				continue // unknown members are ignored (RFC 7591 §2)
+			}
+			var v string
+			if json.Unmarshal(value, &v) != nil {
+				return nil, nil, invalidMetadata("The value of '%s' has the wrong type.", name)
+			}
+			m.Tagged = append(m.Tagged, taggedMember{name, base, tag, v})
+			continue
 		}
 		if string(value) == "null" {
 			continue
@@ -115,6 +148,7 @@ func parseMetadata(doc string, authMethods []string) (m *metadata, raw map[strin
 			return nil, nil, invalidMetadata("The value of '%s' has the wrong type.", name)
 		}
 	}
+	slices.SortFunc(m.Tagged, func(a, b taggedMember) int { return strings.Compare(a.name, b.name) })
 	if err := m.check(authMethods); err != nil {
 		return nil, nil, err
 	}
@@ -132,6 +166,11 @@ func (m *metadata) check(authMethods []string) *metadataError {
 		"tos_uri": m.TOSURI, "policy_uri": m.PolicyURI, "jwks_uri": m.JWKSURI} {
 		if u != "" && !isAbsoluteURI(u) {
 			return invalidMetadata("The value of '%s' is not an absolute URI.", name)
+		}
+	}
+	for _, t := range m.Tagged {
+		if t.base != "client_name" && t.value != "" && !isAbsoluteURI(t.value) {
+			return invalidMetadata("The value of '%s' is not an absolute URI.", t.name)
 		}
 	}
 	if m.JWKS != nil && m.JWKSURI != "" {
@@ -229,4 +268,16 @@ func checkRedirectURI(u string) *metadataError {
 func isAbsoluteURI(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "" || u.Path != "")
+}
+
+// taggedValues returns the tagged variants of the member base, as
+// Authlete's Client object holds them; nil if there are none.
+func (m *metadata) taggedValues(base string) []taggedValue {
+	var out []taggedValue
+	for _, t := range m.Tagged {
+		if t.base == base {
+			out = append(out, taggedValue{t.tag, t.value})
+		}
+	}
+	return out
 }

@@ -174,10 +174,26 @@ func (e *Emulator) success(action authlete.Action, code, message string, c *clie
 		var never int64
 		info.ClientSecretExpiresAt = &never
 	}
-	content, _ := json.Marshal(info)
+	content := withTagged(info, c.meta)
 	object, _ := json.Marshal(e.authleteClient(c))
 	return &authlete.Response{ResultCode: code, ResultMessage: "[" + code + "] " + message, Action: action,
 		ResponseContent: string(content), Client: object}
+}
+
+// withTagged is info as JSON, with the language-tagged members of m
+// ("client_name#ja") beside the others, as Authlete answers them.
+func withTagged(info clientInformation, m *metadata) []byte {
+	content, _ := json.Marshal(info)
+	if len(m.Tagged) == 0 {
+		return content
+	}
+	var members map[string]json.RawMessage
+	json.Unmarshal(content, &members)
+	for _, t := range m.Tagged {
+		members[t.name], _ = json.Marshal(t.value)
+	}
+	content, _ = json.Marshal(members)
+	return content
 }
 
 func (e *Emulator) badToken(code string) *authlete.Response {
@@ -215,6 +231,11 @@ type authleteClient struct {
 	Number                int              `json:"number"`
 	ClientID              int64            `json:"clientId"`
 	ClientName            string           `json:"clientName,omitempty"`
+	ClientNames           []taggedValue    `json:"clientNames,omitempty"`
+	LogoURIs              []taggedValue    `json:"logoUris,omitempty"`
+	ClientURIs            []taggedValue    `json:"clientUris,omitempty"`
+	PolicyURIs            []taggedValue    `json:"policyUris,omitempty"`
+	TOSURIs               []taggedValue    `json:"tosUris,omitempty"`
 	ClientSecret          string           `json:"clientSecret,omitempty"`
 	ClientType            string           `json:"clientType"`
 	ApplicationType       string           `json:"applicationType,omitempty"`
@@ -244,6 +265,9 @@ func (e *Emulator) authleteClient(c *client) authleteClient {
 		RedirectURIs: c.meta.RedirectURIs, TokenAuthMethod: strings.ToUpper(c.meta.TokenEndpointAuthMethod),
 		DynamicallyRegistered: c.source != "STATIC_REGISTRATION", ClientSource: c.source, Locked: c.locked, CreatedAt: c.issuedAt.UnixMilli(), ModifiedAt: c.modified.UnixMilli(),
 		GrantTypes: []string{}, ResponseTypes: []string{},
+		ClientNames: c.meta.taggedValues("client_name"), LogoURIs: c.meta.taggedValues("logo_uri"),
+		ClientURIs: c.meta.taggedValues("client_uri"), PolicyURIs: c.meta.taggedValues("policy_uri"),
+		TOSURIs: c.meta.taggedValues("tos_uri"),
 	}
 	if c.secret == "" {
 		out.ClientType = "PUBLIC"

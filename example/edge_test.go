@@ -541,6 +541,8 @@ func TestBlackBoxMetadataPolicy(t *testing.T) {
 		want         any
 	}{
 		{`{"redirect_uris":["http://localhost:6274/cb"],"scope":"mcp admin"}`, "scope", "mcp"},
+		{`{"redirect_uris":["http://localhost:6274/cb"],"scope":"admin"}`, "scope", "mcp"}, // not no scope, which asks for any
+		{`{"redirect_uris":["http://localhost:6274/cb"],"scope":"admin openid"}`, "scope", "mcp"},
 		{`{"redirect_uris":["http://localhost:6274/cb"]}`, "scope", "mcp"},
 		{`{"redirect_uris":["http://localhost:6274/cb"]}`, "grant_types", []any{"authorization_code", "refresh_token"}},
 		{`{"redirect_uris":["http://localhost:6274/cb"]}`, "token_endpoint_auth_method", "none"},
@@ -549,6 +551,8 @@ func TestBlackBoxMetadataPolicy(t *testing.T) {
 		reg := send(t, "POST", base+"/register", "", tc.body)
 		require.Equal(t, 201, reg.status, reg.raw)
 		assert.Equal(t, tc.want, reg.body[tc.member], tc.body)
+		stored := send(t, "GET", reg.body["registration_client_uri"].(string), reg.body["registration_access_token"].(string), "")
+		assert.Equal(t, tc.want, stored.body[tc.member], "what Authlete holds: %s", tc.body)
 	}
 	for body, member := range map[string]string{
 		`{"redirect_uris":["https://app.example/cb"],"grant_types":["client_credentials"],"response_types":[]}`: `"grant_types" violates the subset_of policy`,

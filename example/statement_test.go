@@ -37,21 +37,43 @@ func TestBlackBoxSoftwareStatements(t *testing.T) {
 		out, _ := jws.CompactSerialize()
 		return out
 	}
-	const iss = "https://issuer.example"
-	base, p := startExampleBinary(t, []string{"DCR_SOFTWARE_STATEMENT_ISSUERS=" + iss + "=" + jwks.URL + "/jwks.json", "DCR_SOFTWARE_STATEMENT_REQUIRED=true"}, "")
+	// An issuer whose JWKS is down.
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	const iss, downIss = "https://issuer.example", "https://down.example"
+	base, p := startExampleBinary(t, []string{"DCR_SOFTWARE_STATEMENT_ISSUERS=" + iss + "=" + jwks.URL + "/jwks.json," + downIss + "=" + down.URL + "/jwks.json",
+		"DCR_SOFTWARE_STATEMENT_REQUIRED=true"}, "")
 	defer func() {
 		if t.Failed() {
 			t.Log(p.out.String())
 		}
 	}()
 	register := func(statement string) response {
-		body, _ := json.Marshal(map[string]any{"software_statement": statement, "client_name": "I say so", "redirect_uris": []string{"https://app.example/cb"}})
+		body, _ := json.Marshal(map[string]any{"software_statement": statement, "client_name": "I say so", "client_name#ja": "Not the partner",
+			"redirect_uris": []string{"https://app.example/cb"}})
 		return send(t, "POST", base+"/register", "", string(body))
 	}
 	good := register(sign(key, map[string]any{"iss": iss, "iat": time.Now().Unix(), "software_id": "partner-app", "client_name": "Partner App"}))
 	require.Equal(t, 201, good.status, good.raw)
 	assert.Equal(t, "Partner App", good.body["client_name"], "the statement's claims win")
 	assert.Equal(t, "partner-app", good.body["software_id"])
+	assert.NotContains(t, good.body, "client_name#ja", "over the request's tagged names too")
+	stored := send(t, "GET", good.body["registration_client_uri"].(string), good.body["registration_access_token"].(string), "")
+	require.Equal(t, 200, stored.status, stored.raw)
+	assert.Equal(t, "Partner App", stored.body["client_name"])
+	assert.NotContains(t, stored.body, "client_name#ja", "what Authlete holds")
+
+	// The issuer's keys cannot be had: 503 with Retry-After, which a
+	// client retries, not a 400 it takes as final.
+	outage := register(sign(key, map[string]any{"iss": downIss, "iat": time.Now().Unix()}))
+	assert.Equal(t, 503, outage.status, outage.raw)
+	assert.Equal(t, "temporarily_unavailable", outage.body["error"])
+	assert.NotEmpty(t, outage.header.Get("Retry-After"))
+	// Claims count by their exact names.
+	caseVariant := register(sign(key, map[string]any{"iss": "https://evil.example", "ISS": iss, "iat": time.Now().Unix()}))
+	assert.Equal(t, "invalid_software_statement", caseVariant.body["error"], caseVariant.raw)
 
 	missing := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"]}`)
 	assert.Equal(t, "invalid_software_statement", missing.body["error"], missing.raw)

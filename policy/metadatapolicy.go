@@ -38,7 +38,7 @@ type MetadataPolicy struct {
 
 // memberPolicy are the operators of one member. A nil field is an
 // operator the policy does not use; a given one is never nil, even empty
-// (an empty subset_of removes the member).
+// (an empty subset_of leaves nothing of the member: see Policy).
 type memberPolicy struct {
 	name       string
 	scope      bool // a space-separated string, handled as a list
@@ -63,8 +63,9 @@ type operand struct{ v any }
 // outside one_of, subset_of or superset_of; superset_of not within
 // subset_of; add outside subset_of; a default outside one_of or subset_of
 // or not within superset_of; one_of with add, subset_of or superset_of;
-// essential with a null value; an empty one_of) are errors that name the
-// member and the operator.
+// essential with a null value; an empty one_of; one_of for scope, a list
+// of values and not a single one) are errors that name the member and the
+// operator.
 func ParseMetadataPolicy(data []byte) (*MetadataPolicy, error) {
 	var doc map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -112,8 +113,11 @@ func parseMember(name string, ops map[string]any) (memberPolicy, error) {
 		var err error
 		switch op {
 		case "value":
-			if s, ok := v.(string); ok && mp.scope {
-				v = toAnys(strings.Fields(s))
+			if a, err := list(op, v); mp.scope && err == nil {
+				v = a
+				if len(a) == 0 {
+					v = nil // no scope: as null, which removes it
+				}
 			}
 			mp.value = &operand{v}
 		case "add":
@@ -122,11 +126,17 @@ func parseMember(name string, ops map[string]any) (memberPolicy, error) {
 			if v == nil {
 				return mp, bad(op, "the operand must not be null")
 			}
-			if s, ok := v.(string); ok && mp.scope {
-				v = toAnys(strings.Fields(s))
+			if a, err := list(op, v); mp.scope && err == nil {
+				if len(a) == 0 {
+					return mp, bad(op, "the operand must not be empty")
+				}
+				v = a
 			}
 			mp.def = v
 		case "one_of":
+			if mp.scope {
+				return mp, bad(op, "scope is a list of space-separated values, and one_of is for a single value: use subset_of (and superset_of)")
+			}
 			if mp.oneOf, err = list(op, v); err == nil && len(mp.oneOf) == 0 {
 				err = bad(op, "the operand must not be empty")
 			}
@@ -201,6 +211,20 @@ func (p *MetadataPolicy) Governs(name string) bool {
 // a violation of one_of, superset_of or essential, or a member of the
 // wrong type for its operators, refused with invalid_client_metadata
 // naming the member and the operator.
+//
+// A language-tagged member ("client_name#ja", OpenID Connect Dynamic
+// Client Registration §2.1) is governed by the policy of its member: one_of,
+// subset_of, superset_of and add apply to it as to the member; value,
+// which fixes the member, removes every tagged variant (a name in
+// Japanese that the policy did not set is still a name the policy did
+// not set); default and essential concern the member itself, and a
+// tagged variant is never made up.
+//
+// When subset_of leaves nothing of what the client asked for, the member
+// is refused if it is essential, gets the default if the policy has one
+// (as an absent member would), and is otherwise removed, but for scope,
+// which is refused: Authlete registers a client without a scope with no
+// limit on the scopes it may request.
 func (p *MetadataPolicy) Policy() dcr.Policy {
 	return func(_ *http.Request, m dcr.Metadata) error {
 		for i := range p.members {
@@ -212,13 +236,42 @@ func (p *MetadataPolicy) Policy() dcr.Policy {
 	}
 }
 
-// apply applies the member's operators to m, in the specification's
-// order.
-func (mp *memberPolicy) apply(m dcr.Metadata) error {
-	reject := func(op, format string, args ...any) error {
-		return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf("The value of %q violates the %s policy: ", mp.name, op)+fmt.Sprintf(format, args...))
+// taggedVariants returns the language-tagged variants of the member name
+// in m ("name#ja", "name#en-US", even "name#"), sorted.
+func taggedVariants(m dcr.Metadata, name string) []string {
+	var out []string
+	for k := range m {
+		if strings.HasPrefix(k, name+"#") {
+			out = append(out, k)
+		}
 	}
-	cur, present := m[mp.name]
+	slices.Sort(out)
+	return out
+}
+
+// apply applies the member's operators to m, in the specification's
+// order: to the member, and to each of its language-tagged variants.
+func (mp *memberPolicy) apply(m dcr.Metadata) error {
+	for _, name := range taggedVariants(m, mp.name) {
+		if mp.value != nil {
+			delete(m, name)
+			continue
+		}
+		if err := mp.applyTo(m, name, false); err != nil {
+			return err
+		}
+	}
+	return mp.applyTo(m, mp.name, true)
+}
+
+// applyTo applies the member's operators to the member name of m: the
+// member itself when base is true, else one of its tagged variants, which
+// value, default and essential leave alone.
+func (mp *memberPolicy) applyTo(m dcr.Metadata, name string, base bool) error {
+	reject := func(op, format string, args ...any) error {
+		return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf("The value of %q violates the %s policy: ", name, op)+fmt.Sprintf(format, args...))
+	}
+	cur, present := m[name]
 	if cur == nil {
 		present = false
 	}
@@ -237,10 +290,10 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 			return reject("metadata", "it must be an array")
 		}
 	}
-	if mp.value != nil { // value wins; its combinations were checked
+	if mp.value != nil && base { // value wins; its combinations were checked
 		cur, present = mp.value.v, mp.value.v != nil
 	}
-	if mp.add != nil {
+	if mp.add != nil && (base || present) {
 		var list []any
 		if present {
 			list = slices.Clone(cur.([]any))
@@ -252,7 +305,7 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 		}
 		cur, present = list, true
 	}
-	if !present && mp.def != nil {
+	if !present && mp.def != nil && base {
 		cur, present = mp.def, true
 	}
 	if present && mp.oneOf != nil && !contains(mp.oneOf, cur) {
@@ -269,10 +322,18 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 		emptied = len(kept) == 0
 		cur, present = kept, !emptied
 	}
+	if emptied && base && !mp.essential && mp.value == nil {
+		switch {
+		case mp.def != nil: // within subset_of and superset_of: checked
+			cur, present = mp.def, true
+		case mp.scope:
+			return reject("subset_of", "none of the scopes asked for is in %s, and a client registered without a scope may ask for any", canonical(mp.subsetOf))
+		}
+	}
 	if present && mp.supersetOf != nil && !supersetValue(cur, mp.supersetOf) {
 		return reject("superset_of", "%s does not contain %s", canonical(cur), canonical(mp.supersetOf))
 	}
-	if !present && mp.essential {
+	if !present && mp.essential && base {
 		if emptied {
 			return reject("subset_of", "none of its values is in %s, and it is required", canonical(mp.subsetOf))
 		}
@@ -280,7 +341,7 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 	}
 	switch {
 	case !present:
-		delete(m, mp.name)
+		delete(m, name)
 	case mp.scope:
 		var words []string
 		for _, v := range cur.([]any) {
@@ -288,9 +349,9 @@ func (mp *memberPolicy) apply(m dcr.Metadata) error {
 				words = append(words, s)
 			}
 		}
-		m[mp.name] = strings.Join(words, " ")
+		m[name] = strings.Join(words, " ")
 	default:
-		m[mp.name] = cur
+		m[name] = cur
 	}
 	return nil
 }

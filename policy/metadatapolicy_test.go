@@ -2,13 +2,17 @@ package policy_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/dcrtest"
 	"github.com/dcr-go/dcr/policy"
 )
 
@@ -52,7 +56,7 @@ func TestMetadataPolicyOperators(t *testing.T) {
 		{"subset_of intersects", `{"response_types":{"subset_of":["code","code id_token"]}}`, `{"response_types":["code","code id_token token"]}`, `{"response_types":["code"]}`, ""},
 		{"subset_of empties", `{"response_types":{"subset_of":["code"]}}`, `{"response_types":["token"]}`, `{}`, ""},
 		{"an empty subset_of removes", `{"grant_types":{"subset_of":[]}}`, `{"grant_types":["authorization_code"]}`, `{}`, ""},
-		{"an empty scope subset_of removes", `{"scope":{"subset_of":""}}`, `{"scope":"mcp"}`, `{}`, ""},
+		{"an empty scope subset_of refuses", `{"scope":{"subset_of":""}}`, `{"scope":"mcp"}`, "", dcr.InvalidClientMetadata},
 		{"subset_of and essential", `{"response_types":{"subset_of":["code"],"essential":true}}`, `{"response_types":["token"]}`, "", dcr.InvalidClientMetadata},
 		// superset_of checks that every value is there.
 		{"superset_of passes", `{"grant_types":{"superset_of":["authorization_code"]}}`, `{"grant_types":["authorization_code","refresh_token"]}`, `{"grant_types":["authorization_code","refresh_token"]}`, ""},
@@ -67,7 +71,12 @@ func TestMetadataPolicyOperators(t *testing.T) {
 		{"scope subset_of as a string", `{"scope":{"subset_of":"mcp offline_access"}}`, `{"scope":"admin mcp"}`, `{"scope":"mcp"}`, ""},
 		{"scope default", `{"scope":{"subset_of":["mcp","offline_access"],"default":"mcp"}}`, `{}`, `{"scope":"mcp"}`, ""},
 		{"scope default on an empty string", `{"scope":{"default":"mcp"}}`, `{"scope":""}`, `{"scope":"mcp"}`, ""},
-		{"scope emptied", `{"scope":{"subset_of":["mcp"]}}`, `{"scope":"admin"}`, `{}`, ""},
+		// An emptied scope is refused, or gets the default: removed, it
+		// would let the client ask for any scope.
+		{"scope emptied", `{"scope":{"subset_of":["mcp"]}}`, `{"scope":"admin"}`, "", dcr.InvalidClientMetadata},
+		{"scope emptied gets the default", `{"scope":{"subset_of":["mcp","offline_access"],"default":"mcp"}}`, `{"scope":"admin"}`, `{"scope":"mcp"}`, ""},
+		{"scope emptied and essential", `{"scope":{"subset_of":["mcp"],"default":"mcp","essential":true}}`, `{"scope":"admin"}`, "", dcr.InvalidClientMetadata},
+		{"an emptied member gets the default", `{"response_types":{"subset_of":["code"],"default":["code"]}}`, `{"response_types":["token"]}`, `{"response_types":["code"]}`, ""},
 		{"scope superset_of", `{"scope":{"superset_of":["openid"]}}`, `{"scope":"mcp"}`, "", dcr.InvalidClientMetadata},
 		{"scope add", `{"scope":{"add":["openid"]}}`, `{"scope":"mcp"}`, `{"scope":"mcp openid"}`, ""},
 		{"scope value", `{"scope":{"value":"mcp"}}`, `{"scope":"admin"}`, `{"scope":"mcp"}`, ""},
@@ -115,6 +124,9 @@ func TestMetadataPolicyRefused(t *testing.T) {
 		`{"scope":{"subset_of":["mcp"],"default":"admin"}}`:                                                         `member "scope", operator "default"`,
 		`{"grant_types":{"superset_of":["authorization_code"],"default":["refresh_token"]}}`:                        `operator "default"`,
 		`{"grant_types":{"one_of":["a"],"subset_of":["a"]}}`:                                                        `operator "one_of": cannot be combined`,
+		`{"scope":{"value":"","essential":true}}`:                                                                   `member "scope", operator "value": null removes`,
+		`{"scope":{"default":" "}}`:                                                                                 `member "scope", operator "default": the operand must not be empty`,
+		`{"scope":{"one_of":["mcp","openid"]}}`:                                                                     `member "scope", operator "one_of": scope is a list of space-separated values`,
 	} {
 		_, err := policy.ParseMetadataPolicy([]byte(doc))
 		if assert.Error(t, err, doc) {
@@ -138,4 +150,120 @@ func TestMetadataPolicyDiff(t *testing.T) {
 		`token_endpoint_auth_method one_of: none here, ["none"] there`,
 	}, a.Diff(other))
 	assert.False(t, a.Equal(other))
+}
+
+// mcpMetadataPolicy is example/testdata/mcp-metadata-policy.json, the
+// policy README.md and docs/policies.md show for MCP clients.
+const mcpMetadataPolicy = `{
+  "scope": {"subset_of": ["mcp", "offline_access"], "default": "mcp"},
+  "grant_types": {"default": ["authorization_code", "refresh_token"], "subset_of": ["authorization_code", "refresh_token"],
+                  "superset_of": ["authorization_code"], "essential": true},
+  "response_types": {"default": ["code"], "subset_of": ["code"]},
+  "token_endpoint_auth_method": {"default": "none", "one_of": ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"]}
+}`
+
+// TestMetadataPolicyMCPScope: the documented MCP policy registers mcp for
+// a client that asks for admin, admin and mcp, or nothing; never no scope.
+func TestMetadataPolicyMCPScope(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"scope":"admin"}`:                      "mcp",
+		`{"scope":"admin mcp"}`:                  "mcp",
+		`{}`:                                     "mcp",
+		`{"scope":""}`:                           "mcp",
+		`{"scope":null}`:                         "mcp",
+		`{"scope":"offline_access admin"}`:       "offline_access",
+		`{"scope":"mcp offline_access mcp"}`:     "mcp offline_access",
+		`{"scope":"admin openid profile email"}`: "mcp",
+	} {
+		got, code := applyPolicy(t, mcpMetadataPolicy, in)
+		require.Empty(t, code, in)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(got), &m))
+		assert.Equal(t, want, m["scope"], in)
+	}
+}
+
+// TestMetadataPolicyTaggedMembers: a language-tagged member is governed by
+// its member's policy; value removes every tagged variant.
+func TestMetadataPolicyTaggedMembers(t *testing.T) {
+	const doc = `{"client_name":{"one_of":["Acme App"]},"logo_uri":{"value":null},"tos_uri":{"value":"https://acme.example/tos"},
+		"contacts":{"subset_of":["a@acme.example","b@acme.example"]},"scope":{"subset_of":["mcp"],"default":"mcp"}}`
+	cases := []struct{ name, in, want, code string }{
+		{"a tagged name outside one_of", `{"client_name":"Acme App","client_name#ja":"Evil"}`, "", dcr.InvalidClientMetadata},
+		{"a tagged name alone", `{"client_name#en":"Evil"}`, "", dcr.InvalidClientMetadata},
+		{"an empty tag", `{"client_name#":"Evil"}`, "", dcr.InvalidClientMetadata},
+		{"a tagged name within one_of", `{"client_name#en":"Acme App"}`, `{"client_name#en":"Acme App","scope":"mcp","tos_uri":"https://acme.example/tos"}`, ""},
+		{"value null removes tagged variants", `{"logo_uri":"https://evil.example/l.png","logo_uri#en":"https://evil.example/en.png","logo_uri#ja-Jpan-JP":"https://evil.example/ja.png"}`,
+			`{"scope":"mcp","tos_uri":"https://acme.example/tos"}`, ""},
+		{"value removes tagged variants", `{"tos_uri#fr":"https://evil.example/tos"}`, `{"scope":"mcp","tos_uri":"https://acme.example/tos"}`, ""},
+		{"subset_of on a tagged variant", `{"contacts#ja":["a@acme.example","evil@evil.example"]}`, `{"contacts#ja":["a@acme.example"],"scope":"mcp","tos_uri":"https://acme.example/tos"}`, ""},
+		{"a tagged variant of the wrong type", `{"contacts#ja":"a@acme.example"}`, "", dcr.InvalidClientMetadata},
+		{"a tagged scope is no scope", `{"scope#ja":"admin"}`, `{"scope":"mcp","tos_uri":"https://acme.example/tos"}`, ""},
+		{"other members are not variants", `{"client_names":"Evil","client_name_ja":"Evil"}`, `{"client_names":"Evil","client_name_ja":"Evil","scope":"mcp","tos_uri":"https://acme.example/tos"}`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, code := applyPolicy(t, doc, tc.in)
+			assert.Equal(t, tc.code, code)
+			if tc.code == "" {
+				assert.JSONEq(t, tc.want, got)
+			}
+		})
+	}
+}
+
+// storedClient is Authlete's Client object for id, as the emulator holds
+// it: what reached Authlete.
+func storedClient(t *testing.T, srv *dcrtest.Server, id string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.AuthleteURL+"/api/"+authletetest.DefaultServiceID+"/client/get/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+authletetest.DefaultAccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var client map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&client))
+	return client
+}
+
+// TestMetadataPolicyWhatReachesAuthlete, through the handler and the
+// emulator, which keeps language-tagged members as Authlete does: a
+// tagged name outside one_of is refused before Authlete is called, a
+// tagged logo the policy removes is not registered, a tagged name within
+// one_of is, and the MCP policy registers mcp, which is what the client
+// may then request, for a client asking admin.
+func TestMetadataPolicyWhatReachesAuthlete(t *testing.T) {
+	p, err := policy.ParseMetadataPolicy([]byte(`{"client_name":{"one_of":["Acme App"]},"logo_uri":{"value":null},
+		"scope":{"subset_of":["mcp","offline_access"],"default":"mcp"}}`))
+	require.NoError(t, err)
+	srv := dcrtest.NewServer(t, dcrtest.Options{Emulator: authletetest.Options{DCRScopeUsedAsRequestable: true},
+		Handler: dcr.Options{Policies: []dcr.Policy{p.Policy()}}})
+	post := func(body string) (int, map[string]any) {
+		resp, err := http.Post(srv.RegistrationEndpoint, "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	for _, body := range []string{
+		`{"redirect_uris":["https://app.example/cb"],"client_name":"Acme App","client_name#ja":"Claude"}`,
+		`{"redirect_uris":["https://app.example/cb"],"client_name#en":"Claude"}`,
+	} {
+		status, out := post(body)
+		assert.Equal(t, 400, status, body)
+		assert.Equal(t, dcr.InvalidClientMetadata, out["error"], body)
+	}
+	assert.Zero(t, srv.Authlete.Calls("register"), "refused before Authlete")
+
+	status, out := post(`{"redirect_uris":["https://app.example/cb"],"client_name#ja":"Acme App","logo_uri#en":"https://evil.example/l.png","scope":"admin"}`)
+	require.Equal(t, 201, status, out)
+	assert.Equal(t, "Acme App", out["client_name#ja"])
+	assert.NotContains(t, out, "logo_uri#en")
+	assert.Equal(t, "mcp", out["scope"])
+	stored := storedClient(t, srv, out["client_id"].(string))
+	assert.Equal(t, []any{map[string]any{"tag": "ja", "value": "Acme App"}}, stored["clientNames"])
+	assert.NotContains(t, stored, "logoUris")
+	assert.Equal(t, []any{"mcp"}, stored["extension"].(map[string]any)["requestableScopes"])
 }

@@ -139,8 +139,9 @@ func GrantTypes(allowed ...string) dcr.Policy {
 // RFC 7591 §2.3 says they take precedence. An error from verify rejects
 // the request: a *dcr.PolicyError as it is (say, with
 // dcr.UnapprovedSoftwareStatement), any other with
-// invalid_software_statement. Requests without a statement pass unless
-// required is true.
+// invalid_software_statement, but a *dcr.UnavailableError (the issuer's
+// keys cannot be had for now), which fails it with 503 and Retry-After.
+// Requests without a statement pass unless required is true.
 func SoftwareStatement(required bool, verify func(ctx context.Context, statement string, m dcr.Metadata) error) dcr.Policy {
 	return func(r *http.Request, m dcr.Metadata) error {
 		statement, ok := m.String("software_statement")
@@ -155,8 +156,12 @@ func SoftwareStatement(required bool, verify func(ctx context.Context, statement
 			return nil
 		}
 		var pe *dcr.PolicyError
-		if errors.As(err, &pe) {
+		var ue *dcr.UnavailableError
+		switch {
+		case errors.As(err, &pe):
 			return pe
+		case errors.As(err, &ue):
+			return ue
 		}
 		return dcr.Reject(dcr.InvalidSoftwareStatement, "The software statement is not valid.")
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,6 +147,19 @@ func TestSoftwareStatement(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSoftwareStatementUnavailable: a verify function whose issuer is
+// down fails the request as unavailable, not as a bad statement.
+func TestSoftwareStatementUnavailable(t *testing.T) {
+	down := dcr.Unavailable(5*time.Second, errors.New("JWKS: HTTP 503"))
+	p := policy.SoftwareStatement(true, func(context.Context, string, dcr.Metadata) error { return fmt.Errorf("verify: %w", down) })
+	err := p(httptest.NewRequest("POST", "/register", nil), dcr.Metadata{"software_statement": "a.b.c"})
+	var ue *dcr.UnavailableError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, 5*time.Second, ue.RetryAfter)
+	var pe *dcr.PolicyError
+	assert.False(t, errors.As(err, &pe), "not a refusal: %v", err)
 }
 
 func TestNativeLoopback(t *testing.T) {

@@ -8,12 +8,18 @@
 //	policies := []dcr.Policy{policy.SoftwareStatement(true, v.Verify), /* then the others */}
 //
 // Each issuer's keys are fetched from its JWKS URL, cached, and fetched
-// again for a key ID the cache does not know. Only asymmetric algorithms
-// are accepted, never none nor HMAC (whose key would be public). The
-// statement must carry iat, not in the future and not older than MaxAge,
-// and must not have expired (exp) nor be early (nbf). Its claims then win
-// over the request's members (RFC 7591 §2.3), and the policies after
-// policy.SoftwareStatement see the merged metadata.
+// again for a key ID the cache does not know; one fetch per issuer at a
+// time, which the requests that need it wait for. An issuer whose keys
+// cannot be had fails the request as unavailable for now (503 with
+// Retry-After), not as a bad statement. Only asymmetric algorithms are
+// accepted, never none nor HMAC (whose key would be public). The
+// statement's claims are read by their exact names: a claim given twice,
+// or twice but for case ("iss" and "ISS"), refuses it. It must carry iat,
+// not in the future and not older than MaxAge, and must not have expired
+// (exp) nor be early (nbf). Its claims then win over the request's members
+// (RFC 7591 §2.3), language-tagged variants included: a statement with
+// client_name leaves no client_name, nor client_name#ja, of the request,
+// and the policies after policy.SoftwareStatement see the merged metadata.
 //
 // It is a module of its own, so that its JOSE library
 // (github.com/go-jose/go-jose/v4) stays out of the library's dependencies.
@@ -30,6 +36,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +57,10 @@ const (
 	minRefetch = 30 * time.Second
 	// maxJWKSBytes bounds a JWKS document.
 	maxJWKSBytes = 1 << 20
+	// outageBackoff is how long after a failed fetch of an issuer's JWKS
+	// no other is tried: the requests that need it meanwhile are
+	// unavailable, with a Retry-After of what is left of it.
+	outageBackoff = 10 * time.Second
 )
 
 // DefaultAlgorithms are the signature algorithms accepted when
@@ -93,12 +104,24 @@ type Verifier struct {
 	now     func() time.Time
 
 	mu   sync.Mutex
-	keys map[string]*cachedKeys // by issuer
+	keys map[string]*issuerKeys // by issuer
 }
 
-type cachedKeys struct {
-	set     jose.JSONWebKeySet
+// issuerKeys are what the Verifier knows of an issuer's keys: the last
+// JWKS fetched, when the last fetch failed, and the fetch under way.
+type issuerKeys struct {
+	set     *jose.JSONWebKeySet // nil before the first fetch
 	fetched time.Time
+	failed  time.Time // zero when the last fetch succeeded
+	flight  *flight   // nil when no fetch is under way
+}
+
+// flight is a fetch of a JWKS, which every request that needs it waits
+// for: done is closed when set or err holds its result.
+type flight struct {
+	done chan struct{}
+	set  *jose.JSONWebKeySet
+	err  error
 }
 
 // New checks opts and returns a Verifier.
@@ -113,7 +136,7 @@ func New(opts Options) (*Verifier, error) {
 		}
 	}
 	v := &Verifier{issuers: opts.Issuers, maxAge: opts.MaxAge, leeway: opts.Leeway, ttl: opts.CacheTTL,
-		client: opts.HTTPClient, now: opts.Now, keys: map[string]*cachedKeys{}}
+		client: opts.HTTPClient, now: opts.Now, keys: map[string]*issuerKeys{}}
 	names := opts.Algorithms
 	if names == nil {
 		names = DefaultAlgorithms
@@ -155,11 +178,15 @@ func loopback(host string) bool {
 var registered = []string{"iss", "iat", "exp", "nbf", "jti", "aud", "sub"}
 
 // Verify checks statement, and copies its claims into m, where they win
-// over the request's members. An untrusted issuer is
+// over the request's members: a claim replaces the member of its name and
+// every language-tagged variant of it ("client_name#ja" for client_name,
+// and client_name for "client_name#ja"). An untrusted issuer is
 // unapproved_software_statement; any other fault (not a JWS, an algorithm
-// not accepted, a bad signature, an unknown key, no iat, a time out of
-// range) is invalid_software_statement. It is policy.SoftwareStatement's
-// verify function.
+// not accepted, a claim given twice or twice but for case, a bad
+// signature, an unknown key, no iat, a time out of range) is
+// invalid_software_statement. An issuer whose keys cannot be fetched is a
+// *dcr.UnavailableError, with a Retry-After. It is
+// policy.SoftwareStatement's verify function.
 func (v *Verifier) Verify(ctx context.Context, statement string, m dcr.Metadata) error {
 	invalid := func(why string) error {
 		return dcr.Reject(dcr.InvalidSoftwareStatement, "The software statement "+why+".")
@@ -168,19 +195,18 @@ func (v *Verifier) Verify(ctx context.Context, statement string, m dcr.Metadata)
 	if err != nil || len(jws.Signatures) != 1 {
 		return invalid("is not a JWS signed with an accepted algorithm")
 	}
-	var unverified struct {
-		Issuer string `json:"iss"`
+	unverified, err := decodeClaims(jws.UnsafePayloadWithoutVerification())
+	if err != nil {
+		return invalid(err.Error())
 	}
-	if json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &unverified) != nil {
-		return invalid("is not a JWT")
-	}
-	if _, ok := v.issuers[unverified.Issuer]; !ok {
-		return dcr.Reject(dcr.UnapprovedSoftwareStatement, fmt.Sprintf("The issuer %q of the software statement is not trusted.", unverified.Issuer))
+	issuer, _ := unverified["iss"].(string)
+	if _, ok := v.issuers[issuer]; !ok {
+		return dcr.Reject(dcr.UnapprovedSoftwareStatement, fmt.Sprintf("The issuer %q of the software statement is not trusted.", issuer))
 	}
 	kid := jws.Signatures[0].Header.KeyID
-	keys, err := v.keysFor(ctx, unverified.Issuer, kid)
+	keys, err := v.keysFor(ctx, issuer, kid)
 	if err != nil {
-		return invalid("cannot be checked: its issuer's keys are unavailable")
+		return err
 	}
 	var payload []byte
 	for _, k := range keys {
@@ -191,21 +217,84 @@ func (v *Verifier) Verify(ctx context.Context, statement string, m dcr.Metadata)
 	if payload == nil {
 		return invalid("has no valid signature by its issuer")
 	}
-	var claims map[string]any
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	if dec.Decode(&claims) != nil || claims == nil {
-		return invalid("is not a JWT")
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return invalid(err.Error())
 	}
 	if err := v.checkTimes(claims); err != nil {
 		return invalid(err.Error())
 	}
+	// RFC 7591 §2.3: the statement's values win, over the member and over
+	// every language-tagged variant of it.
+	stated := map[string]bool{}
+	for name := range claims {
+		if !slices.Contains(registered, name) {
+			stated[baseName(name)] = true
+		}
+	}
+	for name := range m {
+		if stated[baseName(name)] {
+			delete(m, name)
+		}
+	}
 	for name, value := range claims {
 		if !slices.Contains(registered, name) {
-			m[name] = value // RFC 7591 §2.3: the statement's values win
+			m[name] = value
 		}
 	}
 	return nil
+}
+
+// baseName is a member's name without its language tag (OpenID Connect
+// Dynamic Client Registration §2.1): client_name for "client_name#ja".
+func baseName(name string) string {
+	base, _, _ := strings.Cut(name, "#")
+	return base
+}
+
+// decodeClaims decodes a JWT's claims, numbers as json.Number, by their
+// exact names. A claim given twice, or twice but for case, or a case
+// variant of a registered claim ("ISS") is refused: encoding/json would
+// keep the last, or read "ISS" as iss.
+func decodeClaims(payload []byte) (map[string]any, error) {
+	notJWT := errors.New("is not a JWT")
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notJWT
+	}
+	claims := map[string]any{}
+	folded := map[string]string{} // lower case → the name given
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notJWT
+		}
+		name := tok.(string) // a member name: the decoder checks the syntax
+		lower := strings.ToLower(name)
+		if first, ok := folded[lower]; ok {
+			if first == name {
+				return nil, fmt.Errorf("has the claim %q twice", name)
+			}
+			return nil, fmt.Errorf("has the claims %q and %q, which differ only in case", first, name)
+		}
+		if slices.Contains(registered, lower) && lower != name {
+			return nil, fmt.Errorf("has the claim %q, which is not %q", name, lower)
+		}
+		folded[lower] = name
+		var value any
+		if err := dec.Decode(&value); err != nil {
+			return nil, notJWT
+		}
+		claims[name] = value
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, notJWT
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, notJWT
+	}
+	return claims, nil
 }
 
 // checkTimes applies iat (required), exp and nbf.
@@ -249,34 +338,70 @@ func (v *Verifier) checkTimes(claims map[string]any) error {
 
 // keysFor returns the keys of issuer that may have signed with kid (all
 // its keys when kid is ""), from the cache or, when it has none fresh
-// enough or does not know kid, from the issuer's JWKS URL.
+// enough or does not know kid, from the issuer's JWKS URL: one fetch per
+// issuer at a time, which the other requests wait for. The keys cannot be
+// had (the fetch failed, or failed less than outageBackoff ago) is a
+// *dcr.UnavailableError.
 func (v *Verifier) keysFor(ctx context.Context, issuer, kid string) ([]jose.JSONWebKey, error) {
-	v.mu.Lock()
-	cached := v.keys[issuer]
-	v.mu.Unlock()
-	now := v.now()
 	pick := func(set *jose.JSONWebKeySet) []jose.JSONWebKey {
+		if set == nil {
+			return nil
+		}
 		if kid == "" {
 			return set.Keys
 		}
 		return set.Key(kid)
 	}
-	if cached != nil && now.Sub(cached.fetched) < v.ttl {
-		if keys := pick(&cached.set); len(keys) > 0 || now.Sub(cached.fetched) < minRefetch {
-			return keys, nil
-		}
-	}
-	set, err := v.fetch(ctx, v.issuers[issuer])
-	if err != nil {
-		if cached != nil && now.Sub(cached.fetched) < v.ttl {
-			return pick(&cached.set), nil // the issuer is down: its cached keys still hold
-		}
-		return nil, err
-	}
 	v.mu.Lock()
-	v.keys[issuer] = &cachedKeys{set: *set, fetched: now}
+	st := v.keys[issuer]
+	if st == nil {
+		st = &issuerKeys{}
+		v.keys[issuer] = st
+	}
+	now := v.now()
+	fresh := st.set != nil && now.Sub(st.fetched) < v.ttl
+	if keys := pick(st.set); fresh && (len(keys) > 0 || now.Sub(st.fetched) < minRefetch) {
+		v.mu.Unlock()
+		return keys, nil
+	}
+	// A cache fresh enough was used above: an issuer that is down leaves
+	// its keys in use until they are stale.
+	if since := now.Sub(st.failed); !st.failed.IsZero() && since < outageBackoff {
+		v.mu.Unlock()
+		return nil, dcr.Unavailable(outageBackoff-since, errors.New("softwarestatement: the JWKS of "+issuer+" could not be fetched a moment ago"))
+	}
+	f := st.flight
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		st.flight = f
+		go v.fly(context.WithoutCancel(ctx), issuer, st, f)
+	}
 	v.mu.Unlock()
-	return pick(set), nil
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, dcr.Unavailable(0, ctx.Err())
+	}
+	if f.err != nil {
+		return nil, dcr.Unavailable(outageBackoff, f.err)
+	}
+	return pick(f.set), nil
+}
+
+// fly fetches the JWKS of issuer for the flight f, and records the result
+// in st.
+func (v *Verifier) fly(ctx context.Context, issuer string, st *issuerKeys, f *flight) {
+	set, err := v.fetch(ctx, v.issuers[issuer])
+	v.mu.Lock()
+	if err == nil {
+		st.set, st.fetched, st.failed = set, v.now(), time.Time{}
+	} else {
+		st.failed = v.now()
+	}
+	st.flight = nil
+	f.set, f.err = set, err
+	v.mu.Unlock()
+	close(f.done)
 }
 
 func (v *Verifier) fetch(ctx context.Context, jwksURL string) (*jose.JSONWebKeySet, error) {
