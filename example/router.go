@@ -58,8 +58,13 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 	if s.AllowedScopes != nil {
 		policies = append(policies, policy.AllowedScopes(s.AllowedScopes...))
 	}
-	if s.DefaultScope != "" {
+	switch {
+	case s.DefaultScope != "":
 		policies = append(policies, policy.DefaultScope(s.DefaultScope))
+	case s.AllowedScopes != nil:
+		// No default: a registration left with no allowed scope is refused,
+		// not registered scope-less.
+		policies = append(policies, policy.RequireScope())
 	}
 	if s.MetadataPolicy != nil {
 		policies = append(policies, s.MetadataPolicy.Policy()) // last: its checks see what Authlete will get

@@ -58,6 +58,32 @@ func TestScopes(t *testing.T) {
 	assert.NotContains(t, m, "scope", "AllowedScopes alone adds nothing")
 }
 
+// TestRequireScope: after AllowedScopes without a default, a registration
+// left with no scope is refused, not sent to Authlete scope-less.
+func TestRequireScope(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	for doc, want := range map[string]string{
+		`{"scope":"admin"}`:      dcr.InvalidClientMetadata,
+		`{"scope":"admin root"}`: dcr.InvalidClientMetadata,
+		`{}`:                     dcr.InvalidClientMetadata,
+		`{"scope":""}`:           dcr.InvalidClientMetadata,
+		`{"scope":null}`:         dcr.InvalidClientMetadata,
+		`{"scope":7}`:            dcr.InvalidClientMetadata,
+		`{"scope":"mcp admin"}`:  "",
+		`{"scope":"mcp"}`:        "",
+	} {
+		m := metadata(t, doc)
+		err := policy.AllowedScopes("mcp")(r, m)
+		if err == nil {
+			err = policy.RequireScope()(r, m)
+		}
+		assert.Equal(t, want, code(t, err), doc)
+		if want == "" {
+			assert.Equal(t, "mcp", m["scope"], doc)
+		}
+	}
+}
+
 func TestReservedNames(t *testing.T) {
 	r := httptest.NewRequest("POST", "/register", nil)
 	p := policy.ReservedNames(map[string][]string{

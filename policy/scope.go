@@ -44,7 +44,9 @@ func DefaultScope(scope string) dcr.Policy {
 // and drops the others: a client asking "mcp admin" is registered with
 // "mcp" and sees so in the response. When none is left, the scope member
 // is removed; put DefaultScope after AllowedScopes to register the
-// default then.
+// default then, or RequireScope to refuse such a registration. Alone, it
+// would let "admin" register with no scope, which Authlete may read as
+// any scope the service supports.
 func AllowedScopes(allowed ...string) dcr.Policy {
 	return func(_ *http.Request, m dcr.Metadata) error {
 		asked, err := scopes(m)
@@ -62,6 +64,24 @@ func AllowedScopes(allowed ...string) dcr.Policy {
 			return nil
 		}
 		m["scope"] = strings.Join(kept, " ")
+		return nil
+	}
+}
+
+// RequireScope refuses a registration or an update that, after the
+// policies before it, asks for no scope (no scope member, null or an empty
+// string) with invalid_client_metadata: Authlete may read a client without
+// scope as one that may request any scope the service supports. Put it
+// after AllowedScopes when there is no DefaultScope.
+func RequireScope() dcr.Policy {
+	return func(_ *http.Request, m dcr.Metadata) error {
+		asked, err := scopes(m)
+		if err != nil {
+			return err
+		}
+		if len(asked) == 0 {
+			return dcr.Reject(dcr.InvalidClientMetadata, "The registration must ask for a scope that this server allows.")
+		}
 		return nil
 	}
 }
