@@ -103,9 +103,9 @@ type ClientResult struct {
 	// missing something it needs).
 	Failed bool `json:"failed"`
 	// Status, Error and ErrorDescription are the refusal's.
-	Status           int    `json:"status,omitempty"`
-	Error            string `json:"error,omitempty"`
-	ErrorDescription string `json:"error_description,omitempty"`
+	Status           int      `json:"status,omitempty"`
+	Error            string   `json:"error,omitempty"`
+	ErrorDescription string   `json:"error_description,omitempty"`
 	Changes          []Change `json:"changes,omitempty"`
 	// Missing are what the client needs and did not get.
 	Missing []string `json:"missing,omitempty"`
