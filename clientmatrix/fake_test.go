@@ -21,7 +21,7 @@ type faults struct {
 	delete200           bool   // DELETE answers 200
 	widenScope          bool   // the registered scope gains "admin"
 	noManagement        bool   // no registration_client_uri nor token
-	managementBase      string // registration_client_uri's base, instead of the server's
+	managementBase      string // registration_client_uri's base instead of the server's; "relative": none
 	textErrors          bool   // errors in text/plain
 	noCORS              bool   // no CORS headers
 	publicOnly          bool   // token_endpoint_auth_method none only
@@ -214,7 +214,11 @@ func (s *fakeDCR) register(w http.ResponseWriter, r *http.Request) {
 	info := s.info(id, c)
 	if !s.f.noManagement {
 		base := s.base
-		if s.f.managementBase != "" {
+		switch s.f.managementBase {
+		case "":
+		case "relative":
+			base = ""
+		default:
 			base = s.f.managementBase
 		}
 		info["registration_client_uri"] = base + "/register/" + id

@@ -328,7 +328,11 @@ func (p *prober) manage(ctx context.Context, c Client, reg registration, problem
 		}
 		lines = append(lines, "RFC 7592 not offered")
 	case !p.sameOrigin(reg.uri):
-		problems = append(problems, fmt.Sprintf("registration_client_uri %s is not on the origin of the endpoint: not followed", reg.uri))
+		// Not a failure of the client unless it uses RFC 7592; the
+		// leftover says where it is.
+		if c.Needs.Management {
+			problems = append(problems, "registration_client_uri on the endpoint's origin (RFC 7592), which it needs")
+		}
 	default:
 		read, err := p.do(ctx, request{method: http.MethodGet, url: reg.uri, token: reg.token})
 		switch {

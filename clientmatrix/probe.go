@@ -52,8 +52,10 @@ func (a *answer) errorText() string {
 		return code + ": " + desc
 	case code != "":
 		return code
+	case a.status/100 == 3 && a.header.Get("Location") != "":
+		return "a redirect to " + a.header.Get("Location") + ", not followed"
 	case a.object == nil && len(a.body) > 0:
-		return "a body that is not a JSON object"
+		return http.StatusText(a.status) + " (not a JSON error)"
 	}
 	return http.StatusText(a.status)
 }

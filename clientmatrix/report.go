@@ -33,7 +33,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if len(r.Leftovers) > 0 {
 		fmt.Fprintf(w, "\nNot deleted (delete them in the authorization server):\n")
 		for _, l := range r.Leftovers {
-			fmt.Fprintf(w, "  client_id %s: %s\n", l.ClientID, oneLine(l.Reason))
+			if l.RegistrationClientURI != "" {
+				fmt.Fprintf(w, "  client_id %s at %s: %s\n", l.ClientID, oneLine(l.RegistrationClientURI), oneLine(l.Reason))
+			} else {
+				fmt.Fprintf(w, "  client_id %s: %s\n", l.ClientID, oneLine(l.Reason))
+			}
 		}
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", r.summary())
