@@ -68,9 +68,11 @@ var checkSections = map[string]string{
 // checker runs the checks and collects their results.
 type checker struct {
 	*prober
-	sel     selection
-	report  *Report
-	results map[string]CheckResult
+	sel    selection
+	report *Report
+	// probeFrom says whose metadata the probe registration copies.
+	probeFrom string
+	results   map[string]CheckResult
 }
 
 func (c *checker) set(name string, status CheckStatus, format string, args ...any) {
@@ -87,16 +89,20 @@ func (c *checker) cleanup(ctx context.Context, a *answer) {
 	}
 }
 
-// runChecks runs the selected checks with probe, the metadata of a client
-// the server accepted.
-func (p *prober) runChecks(ctx context.Context, probe map[string]any, sel selection, report *Report) []CheckResult {
-	c := &checker{prober: p, sel: sel, report: report, results: map[string]CheckResult{}}
+// runChecks runs the selected checks with probe, the metadata of the
+// client from (of genericProbe when from is "").
+func (p *prober) runChecks(ctx context.Context, probe map[string]any, from string, sel selection, report *Report) []CheckResult {
+	c := &checker{prober: p, sel: sel, report: report, results: map[string]CheckResult{},
+		probeFrom: "a public client on https://client.example.org/callback"}
+	if from != "" {
+		c.probeFrom = "a copy of " + from + "'s"
+	}
 	want := func(names ...string) bool {
 		return slices.ContainsFunc(names, func(n string) bool { return sel.want(n) })
 	}
 	probe = withName(probe, "dcr-doctor probe")
 	var reg *answer
-	if want(checkCreated, checkRead, checkWrongToken, checkUpdate, checkDelete, checkNoStore, checkScope, checkSecretExp) {
+	if want(checkCreated, checkRead, checkWrongToken, checkUpdate, checkDelete, checkNoStore, checkScope, checkSecretExp, checkFragment) {
 		var err error
 		if reg, err = p.register(ctx, probe, nil); err != nil {
 			c.set(checkCreated, Fail, "the probe registration: %v", err)
@@ -107,7 +113,11 @@ func (p *prober) runChecks(ctx context.Context, probe map[string]any, sel select
 		c.secretExpiry(ctx, probe)
 	}
 	if want(checkFragment) {
-		c.fragment(ctx, probe)
+		if reg != nil && reg.status/100 != 2 {
+			c.set(checkFragment, Skip, "the probe, %s, is refused without a fragment too: %d %s", c.probeFrom, reg.status, reg.errorText())
+		} else {
+			c.fragment(ctx, probe)
+		}
 	}
 	if want(checkBadBody) {
 		c.badBody(ctx)
@@ -141,6 +151,17 @@ func withName(m map[string]any, name string) map[string]any {
 	return out
 }
 
+// accepted are the registrations answered 2xx.
+func (c *checker) accepted() []sentAnswer {
+	var out []sentAnswer
+	for _, a := range c.registrations {
+		if a.status/100 == 2 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // created: every registration the server accepted was a 201 with a JSON
 // object holding a client_id (RFC 7591 §3.2.1), the probe's among them.
 func (c *checker) created(probe *answer) {
@@ -161,7 +182,15 @@ func (c *checker) created(probe *answer) {
 		}
 	}
 	if probe != nil && probe.status/100 != 2 {
-		c.set(checkCreated, Fail, "the probe registration was refused: %d %s", probe.status, probe.errorText())
+		if probe.status/100 == 4 && len(c.accepted()) > 0 {
+			c.set(checkCreated, Pass, "201, application/json, client_id (the probe: %d %s)", probe.status, probe.errorText())
+			return
+		}
+		if probe.status/100 == 4 {
+			c.set(checkCreated, Skip, "the server refused the probe registration, %s: %d %s; run the check with a client it accepts", c.probeFrom, probe.status, probe.errorText())
+			return
+		}
+		c.set(checkCreated, Fail, "the probe registration was answered %d %s", probe.status, probe.errorText())
 		return
 	}
 	c.set(checkCreated, Pass, "201, application/json, client_id")
@@ -307,7 +336,7 @@ func (c *checker) management(ctx context.Context, probe map[string]any, a *answe
 	}
 	switch {
 	case a.status/100 != 2 || reg.clientID == "":
-		skip("the probe registration was not accepted: %d %s", a.status, a.errorText())
+		skip("the probe registration, %s, was not accepted: %d %s", c.probeFrom, a.status, a.errorText())
 		return
 	case !reg.managed():
 		skip("RFC 7592 not offered: no registration_client_uri and registration_access_token")

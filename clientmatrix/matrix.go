@@ -170,6 +170,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	p := &prober{hc: &hc, endpoint: u, iat: opts.InitialAccessToken}
 	report := &Report{Endpoint: u.String()}
 	var probe map[string]any // the first client accepted, for the checks
+	var probeFrom string
 	for _, c := range clients {
 		if !sel.want(c.Name, c.Client) {
 			continue
@@ -177,13 +178,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		res, accepted := p.runClient(ctx, c, opts.CIMD, report)
 		report.Clients = append(report.Clients, res)
 		if accepted && probe == nil && c.Origin == "" {
-			probe = c.Request
+			probe, probeFrom = c.Request, c.Name
 		}
 	}
 	if probe == nil {
 		probe = genericProbe
 	}
-	report.Checks = p.runChecks(ctx, probe, sel, report)
+	report.Checks = p.runChecks(ctx, probe, probeFrom, sel, report)
 	return report, nil
 }
 

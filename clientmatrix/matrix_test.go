@@ -249,3 +249,15 @@ func TestOptions(t *testing.T) {
 	assert.Len(t, r.Clients, len(Corpus())-2)
 	assert.Len(t, r.Checks, len(checkNames)-1)
 }
+
+// TestProbeRefusedByPolicy: the checks' probe refused by a policy skips
+// the checks that need it, with the server's reason; it does not fail them.
+func TestProbeRefusedByPolicy(t *testing.T) {
+	_, endpoint := startFake(t, faults{requireScope: true})
+	r := run(t, Options{Endpoint: endpoint, Only: []string{checkCreated, checkRead, checkFragment}})
+	assert.False(t, r.Failed())
+	assert.Equal(t, Skip, checkResult(t, r, checkCreated).Status)
+	assert.Contains(t, checkResult(t, r, checkCreated).Reason, "a public client on https://client.example.org/callback: 400 invalid_client_metadata: A scope is required.")
+	assert.Equal(t, Skip, checkResult(t, r, checkRead).Status)
+	assert.Equal(t, Skip, checkResult(t, r, checkFragment).Status, "refused for its scope, not its fragment")
+}
