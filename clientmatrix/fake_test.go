@@ -29,6 +29,7 @@ type faults struct {
 	noRefresh           bool   // the refresh_token grant is dropped
 	noEcho              bool   // redirect_uris not echoed
 	redirectGet         string // GET of a client answers 307 to this URL
+	errorSuffix         string // appended to every error_description
 }
 
 // fakeDCR is a DCR server of the test's own, in memory.
@@ -74,7 +75,7 @@ func (s *fakeDCR) fail(w http.ResponseWriter, status int, code, desc string) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc + s.f.errorSuffix})
 }
 
 func (s *fakeDCR) write(w http.ResponseWriter, status int, v any) {

@@ -261,3 +261,19 @@ func TestProbeRefusedByPolicy(t *testing.T) {
 	assert.Equal(t, Skip, checkResult(t, r, checkRead).Status)
 	assert.Equal(t, Skip, checkResult(t, r, checkFragment).Status, "refused for its scope, not its fragment")
 }
+
+// TestTableKeepsServerTextInert: a server's text cannot drive the
+// operator's terminal: control and format characters (escape sequences,
+// bidi overrides) are not printed.
+func TestTableKeepsServerTextInert(t *testing.T) {
+	_, endpoint := startFake(t, faults{refuseCustomSchemes: true, errorSuffix: "\x1b[2J\x1b]0;pwned\x07\u202egnp.exe\u0085\u009b31m\r\nFAKE ok: all passed"})
+	r := run(t, Options{Endpoint: endpoint, Only: []string{"cursor-1"}})
+	var table strings.Builder
+	require.NoError(t, r.WriteTable(&table))
+	for _, bad := range []string{"\x1b", "\x07", "\u202e", "\u0085", "\u009b", "\r"} {
+		assert.NotContains(t, table.String(), bad)
+	}
+	assert.Contains(t, table.String(), "The custom scheme cursor: is not allowed.")
+	assert.NotRegexp(t, `(?m)^FAKE`, table.String(), "no line of the server's own")
+	assert.Contains(t, r.Clients[0].ErrorDescription, "\x1b[2J", "the JSON report keeps the text as it came (JSON escapes it)")
+}

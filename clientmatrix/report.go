@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 )
 
 // WriteTable writes the report for people: one line per client and per
@@ -98,7 +99,15 @@ func (r *Report) summary() string {
 	return s
 }
 
-// oneLine keeps a server's text on one line of the table.
+// oneLine keeps a server's text on one line of the table, and inert: a
+// character that is neither graphic nor a space (an escape sequence's
+// ESC, a C1 control, a bidi override) is printed as U+FFFD.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.Map(func(r rune) rune {
+		if r != ' ' && !unicode.IsGraphic(r) {
+			return unicode.ReplacementChar
+		}
+		return r
+	}, s)
 }
