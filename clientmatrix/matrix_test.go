@@ -2,10 +2,12 @@ package clientmatrix
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -276,4 +278,39 @@ func TestTableKeepsServerTextInert(t *testing.T) {
 	assert.Contains(t, table.String(), "The custom scheme cursor: is not allowed.")
 	assert.NotRegexp(t, `(?m)^FAKE`, table.String(), "no line of the server's own")
 	assert.Contains(t, r.Clients[0].ErrorDescription, "\x1b[2J", "the JSON report keeps the text as it came (JSON escapes it)")
+}
+
+// TestHangingServer: a server that never answers costs one timeout, and
+// every client and check says so.
+func TestHangingServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 100)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- conn // held open, never answered
+		}
+	}()
+	defer func() {
+		for len(accepted) > 0 {
+			(<-accepted).Close()
+		}
+	}()
+	r := run(t, Options{Endpoint: "http://" + ln.Addr().String() + "/register", HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}})
+	assert.True(t, r.Failed())
+	first := <-accepted // the first request's connection
+	defer first.Close()
+	assert.Empty(t, accepted, "one connection: the first request's")
+	for _, c := range r.Clients {
+		if c.Outcome != NeedsCIMD {
+			assert.Equal(t, Unreachable, c.Outcome, c.Name)
+			assert.Contains(t, c.detail(), "POST /register got no answer", c.Name)
+		}
+	}
+	assert.Equal(t, Fail, checkResult(t, r, checkCreated).Status)
 }

@@ -76,6 +76,10 @@ type prober struct {
 	// registrations are the answers to well-formed registrations, with
 	// what was sent.
 	registrations []sentAnswer
+	// down is the first request that got no answer: the later ones are
+	// not sent, so that a server that hangs costs one timeout, not one per
+	// request.
+	down error
 }
 
 type sentAnswer struct {
@@ -138,9 +142,13 @@ func (p *prober) do(ctx context.Context, r request) (*answer, error) {
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
+	if p.down != nil {
+		return nil, fmt.Errorf("not sent: %w", p.down)
+	}
 	resp, err := p.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.method, req.URL.EscapedPath(), err)
+		p.down = fmt.Errorf("%s %s got no answer: %w", r.method, req.URL.EscapedPath(), err)
+		return nil, p.down
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
