@@ -30,6 +30,7 @@ type faults struct {
 	noEcho              bool   // redirect_uris not echoed
 	redirectGet         string // GET of a client answers 307 to this URL
 	errorSuffix         string // appended to every error_description
+	registrationLimit   int    // registrations after this many get 429; 0: no limit
 }
 
 // fakeDCR is a DCR server of the test's own, in memory.
@@ -197,6 +198,11 @@ func (s *fakeDCR) metadata(w http.ResponseWriter, r *http.Request) (map[string]a
 }
 
 func (s *fakeDCR) register(w http.ResponseWriter, r *http.Request) {
+	if s.f.registrationLimit > 0 && s.next >= s.f.registrationLimit {
+		w.Header().Set("Retry-After", "60")
+		s.fail(w, http.StatusTooManyRequests, "too_many_requests", "Too many registrations from this address.")
+		return
+	}
 	meta, ok := s.metadata(w, r)
 	if !ok {
 		return

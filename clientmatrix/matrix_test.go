@@ -314,3 +314,14 @@ func TestHangingServer(t *testing.T) {
 	}
 	assert.Equal(t, Fail, checkResult(t, r, checkCreated).Status)
 }
+
+// TestRateLimited: a 429 is reported as the server's limit.
+func TestRateLimited(t *testing.T) {
+	_, endpoint := startFake(t, faults{registrationLimit: 1})
+	r := run(t, Options{Endpoint: endpoint, Only: []string{"zed", "kiro"}})
+	assert.False(t, clientResult(t, r, "zed").Failed)
+	kiro := clientResult(t, r, "kiro")
+	assert.Equal(t, Refused, kiro.Outcome)
+	assert.Equal(t, 429, kiro.Status)
+	assert.Contains(t, kiro.detail(), "429 too_many_requests: Too many registrations from this address.; rate limited: the server's limit")
+}
