@@ -229,8 +229,9 @@ func (c *checker) secretExpiry(ctx context.Context, probe map[string]any) {
 func (c *checker) scope() {
 	asked := 0
 	for _, a := range c.registrations {
-		sent, ok := a.sent["scope"].(string)
-		if !ok || a.status/100 != 2 || a.object == nil {
+		// An empty scope asks none (the MCP TypeScript SDK sends "").
+		sent, _ := a.sent["scope"].(string)
+		if strings.TrimSpace(sent) == "" || a.status/100 != 2 || a.object == nil {
 			continue
 		}
 		asked++

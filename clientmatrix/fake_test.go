@@ -31,6 +31,7 @@ type faults struct {
 	redirectGet         string // GET of a client answers 307 to this URL
 	errorSuffix         string // appended to every error_description
 	registrationLimit   int    // registrations after this many get 429; 0: no limit
+	defaultScope        string // the scope of a registration that asks none, or ""
 }
 
 // fakeDCR is a DCR server of the test's own, in memory.
@@ -179,6 +180,9 @@ func (s *fakeDCR) metadata(w http.ResponseWriter, r *http.Request) (map[string]a
 	if _, ok := meta["scope"]; s.f.requireScope && !ok {
 		s.fail(w, http.StatusBadRequest, "invalid_client_metadata", "A scope is required.")
 		return nil, false
+	}
+	if sc, _ := meta["scope"].(string); s.f.defaultScope != "" && strings.TrimSpace(sc) == "" {
+		meta["scope"] = s.f.defaultScope
 	}
 	if s.f.widenScope {
 		if sc, ok := meta["scope"].(string); ok {

@@ -325,3 +325,18 @@ func TestRateLimited(t *testing.T) {
 	assert.Equal(t, 429, kiro.Status)
 	assert.Contains(t, kiro.detail(), "429 too_many_requests: Too many registrations from this address.; rate limited: the server's limit")
 }
+
+// TestDefaultScope: a scope set for a client that asks none, or an empty
+// one, is a change, not a scope beyond the request (RFC 7591 §2).
+func TestDefaultScope(t *testing.T) {
+	_, endpoint := startFake(t, faults{defaultScope: "mcp"})
+	empty := Client{Name: "empty-scope", Client: "test", Payload: "inferred", Source: []string{"the MCP TypeScript SDK sends \"scope\": \"\""},
+		Request: map[string]any{"redirect_uris": []any{"http://127.0.0.1:9/cb"}, "scope": "", "token_endpoint_auth_method": "none"}}
+	none := Client{Name: "no-scope", Client: "test", Payload: "inferred", Source: []string{"test"},
+		Request: map[string]any{"redirect_uris": []any{"http://127.0.0.1:9/cb"}, "token_endpoint_auth_method": "none"}}
+	r := run(t, Options{Endpoint: endpoint, Clients: []Client{empty, none}})
+	assertAllPass(t, r, "skip:"+checkScope)
+	assert.Equal(t, []Change{{"scope", "", "mcp"}}, clientResult(t, r, "empty-scope").Changes)
+	assert.Equal(t, []Change{{"scope", nil, "mcp"}}, clientResult(t, r, "no-scope").Changes)
+	assert.Equal(t, Skip, checkResult(t, r, checkScope).Status, "no scope requested")
+}
