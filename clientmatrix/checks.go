@@ -65,6 +65,9 @@ var checkSections = map[string]string{
 	checkNoStore:     "RFC 7591 §3.2.1, §3.2.2; RFC 7592 §3",
 }
 
+// iatHint is what to do about a 401 at the registration endpoint.
+const iatHint = "the endpoint requires an initial access token (RFC 7591 §3): give it with -initial-access-token (Options.InitialAccessToken)"
+
 // checker runs the checks and collects their results.
 type checker struct {
 	*prober
@@ -113,7 +116,9 @@ func (p *prober) runChecks(ctx context.Context, probe map[string]any, from strin
 		c.secretExpiry(ctx, probe)
 	}
 	if want(checkFragment) {
-		if reg != nil && reg.status/100 != 2 {
+		if reg != nil && reg.status == http.StatusUnauthorized {
+			c.set(checkFragment, Skip, "the probe registration: %d %s; %s", reg.status, reg.errorText(), iatHint)
+		} else if reg != nil && reg.status/100 != 2 {
 			c.set(checkFragment, Skip, "the probe, %s, is refused without a fragment too: %d %s", c.probeFrom, reg.status, reg.errorText())
 		} else {
 			c.fragment(ctx, probe)
@@ -184,6 +189,10 @@ func (c *checker) created(probe *answer) {
 	if probe != nil && probe.status/100 != 2 {
 		if probe.status/100 == 4 && len(c.accepted()) > 0 {
 			c.set(checkCreated, Pass, "201, application/json, client_id (the probe: %d %s)", probe.status, probe.errorText())
+			return
+		}
+		if probe.status == http.StatusUnauthorized {
+			c.set(checkCreated, Skip, "the probe registration: %d %s; %s", probe.status, probe.errorText(), iatHint)
 			return
 		}
 		if probe.status/100 == 4 {
@@ -290,6 +299,10 @@ func (c *checker) badBody(ctx context.Context) {
 			return
 		}
 		c.cleanup(ctx, a)
+		if a.status == http.StatusUnauthorized {
+			c.set(checkBadBody, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+			return
+		}
 		if a.status != http.StatusBadRequest || !isJSONError(a) {
 			c.set(checkBadBody, Fail, "the body %s was answered %d with %s, not 400 with a JSON error", body, a.status, describeBody(a))
 			return
@@ -308,6 +321,10 @@ func (c *checker) contentType(ctx context.Context, probe map[string]any) {
 		return
 	}
 	c.cleanup(ctx, a)
+	if a.status == http.StatusUnauthorized {
+		c.set(checkContentType, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+		return
+	}
 	if a.status/100 != 4 || !isJSONError(a) {
 		c.set(checkContentType, Fail, "a text/plain registration was answered %d with %s, not 400 or 415 with a JSON error", a.status, describeBody(a))
 		return

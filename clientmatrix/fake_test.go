@@ -32,6 +32,7 @@ type faults struct {
 	errorSuffix         string // appended to every error_description
 	registrationLimit   int    // registrations after this many get 429; 0: no limit
 	defaultScope        string // the scope of a registration that asks none, or ""
+	initialAccessToken  string // if not "", registration requires it
 }
 
 // fakeDCR is a DCR server of the test's own, in memory.
@@ -100,6 +101,10 @@ func (s *fakeDCR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == "/register" && r.Method == http.MethodPost {
+		if s.f.initialAccessToken != "" && r.Header.Get("Authorization") != "Bearer "+s.f.initialAccessToken {
+			s.fail(w, http.StatusUnauthorized, "invalid_token", "An initial access token is required.")
+			return
+		}
 		s.register(w, r)
 		return
 	}

@@ -274,6 +274,9 @@ func (p *prober) runClient(ctx context.Context, c Client, cimd *CIMD, report *Re
 		if res.Error == "" && a.object == nil {
 			res.ErrorDescription = a.errorText()
 		}
+		if a.status == http.StatusUnauthorized {
+			res.Note = iatHint
+		}
 		if a.status == http.StatusTooManyRequests {
 			res.Note = "rate limited: the server's limit, not the client's metadata; run again later, or fewer clients with -only"
 		}

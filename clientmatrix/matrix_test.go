@@ -340,3 +340,28 @@ func TestDefaultScope(t *testing.T) {
 	assert.Equal(t, []Change{{"scope", nil, "mcp"}}, clientResult(t, r, "no-scope").Changes)
 	assert.Equal(t, Skip, checkResult(t, r, checkScope).Status, "no scope requested")
 }
+
+// TestInitialAccessToken: protected registration refuses every client
+// without the token, and says how to give it; with it, all pass.
+func TestInitialAccessToken(t *testing.T) {
+	const token = "initial-access-token-0123456789"
+	_, endpoint := startFake(t, faults{initialAccessToken: token})
+	r := run(t, Options{Endpoint: endpoint})
+	assert.True(t, r.Failed())
+	for _, c := range r.Clients {
+		if c.Outcome != NeedsCIMD {
+			assert.Equal(t, 401, c.Status, c.Name)
+			assert.Contains(t, c.Note, "-initial-access-token", c.Name)
+		}
+	}
+	for _, c := range r.Checks {
+		assert.NotEqual(t, Fail, c.Status, "%s: %s: a 401 is no failure of the check", c.Name, c.Reason)
+	}
+	assert.Contains(t, checkResult(t, r, checkBadBody).Reason, "requires an initial access token")
+
+	r = run(t, Options{Endpoint: endpoint, InitialAccessToken: token})
+	assertAllPass(t, r)
+	var table strings.Builder
+	r.WriteTable(&table)
+	assert.NotContains(t, table.String(), token)
+}
