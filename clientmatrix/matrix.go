@@ -37,7 +37,8 @@ type Options struct {
 	// names. A name that is neither is an error.
 	Only, Skip []string
 	// HTTPClient sends the requests. Nil means a client with a timeout of
-	// 30 seconds per request. Redirects are never followed, whatever its
+	// 30 seconds per request, through the proxy of HTTPS_PROXY or
+	// HTTP_PROXY if one is set. Redirects are never followed, whatever its
 	// CheckRedirect.
 	HTTPClient *http.Client
 	// CIMD, if not nil, is what is known of the server's support of
@@ -182,15 +183,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	if probe == nil {
-		probe = genericProbe
+		probe = genericProbe()
 	}
 	report.Checks = p.runChecks(ctx, probe, probeFrom, sel, report)
 	return report, nil
 }
 
 // genericProbe is the checks' registration when no client was accepted.
-var genericProbe = map[string]any{"client_name": "dcr-doctor probe", "redirect_uris": []any{"https://client.example.org/callback"},
-	"grant_types": []any{"authorization_code"}, "response_types": []any{"code"}, "token_endpoint_auth_method": "none"}
+func genericProbe() map[string]any {
+	return map[string]any{"client_name": "dcr-doctor probe", "redirect_uris": []any{"https://client.example.org/callback"},
+		"grant_types": []any{"authorization_code"}, "response_types": []any{"code"}, "token_endpoint_auth_method": "none"}
+}
 
 // selection is Only and Skip.
 type selection struct{ only, skip []string }
