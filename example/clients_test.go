@@ -45,6 +45,8 @@ func matrixReport(t *testing.T, out string) clientmatrix.Report {
 func TestBlackBoxClientMatrix(t *testing.T) {
 	t.Parallel()
 	base, p := startExampleBinary(t, nil, "")
+	// Two runs of about 22 registrations each: within the default limit
+	// of 60 a minute per address.
 	out, status := runClientMatrix(t, base+"/register")
 	assert.Equal(t, 0, status, out)
 	assert.Contains(t, out, "ok: no client and no check failed")
