@@ -91,7 +91,7 @@ func Check(svc *authlete.Service, d Deployment) []Finding {
 			"The server edits the scope a client registers, but Authlete does not use the registered scope as the client's requestable scopes: the clamp shows in the registration, yet does not bind at the authorization endpoint.",
 			"Turn on dcrScopeUsedAsRequestable in the service's DCR settings.")
 	}
-	findings = append(findings, checkCIMD(svc)...)
+	findings = append(findings, CheckCIMD(svc)...)
 	if d.MetadataPolicy != nil && svc.ClientIDMetadataDocumentSupported {
 		findings = append(findings, checkCIMDPolicy(svc, d.MetadataPolicy)...)
 	}
@@ -110,10 +110,10 @@ func Check(svc *authlete.Service, d Deployment) []Finding {
 	return findings
 }
 
-// checkCIMD reports the Client ID Metadata Document settings: the MCP
-// specification prefers CIMD to DCR, and a CIMD client's metadata is
-// fetched from a URL the client names.
-func checkCIMD(svc *authlete.Service) []Finding {
+// CheckCIMD reports the Client ID Metadata Document settings of svc (a
+// part of Check): the MCP specification prefers CIMD to DCR, and a CIMD
+// client's metadata is fetched from a URL the client names.
+func CheckCIMD(svc *authlete.Service) []Finding {
 	if !svc.ClientIDMetadataDocumentSupported {
 		return []Finding{{Warning, "clientIdMetadataDocumentSupported",
 			"Client ID Metadata Documents are off: MCP clients that identify themselves by the URL of their metadata (which the MCP specification prefers to DCR) cannot connect without registering.",

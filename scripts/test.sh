@@ -2,7 +2,8 @@
 # Runs every test of the project on a fresh machine with Go and Node:
 # the library module's unit tests, examples and fuzz seed corpora; the
 # example module's black-box, browser and load tests, under the race
-# detector; the conformance of the Authlete client and emulator to
+# detector; dcr-doctor -clients against the built example; the
+# conformance of the Authlete client and emulator to
 # Authlete's OpenAPI document; then the interoperability suite (third-party Go and Node DCR
 # clients against the handler and the Authlete emulator). A real
 # redis-server and a headless Chromium are installed from Debian's
@@ -39,7 +40,11 @@ stage "install redis-server" install_debian redis-server redis-server
 stage "install chromium" install_debian chromium chromium
 export DCR_REQUIRE_REDIS=1 DCR_REQUIRE_BROWSER=1
 stage "go test (library)" go test -race -count=1 -timeout 20m ./...
-stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout 20m ./...'
+stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout 20m -skip TestBlackBoxClientMatrix ./...'
+# dcr-doctor -clients against the built example: every known client and
+# every RFC 7591/7592 check with its defaults; then the example set to
+# require a scope, which the report must name, with a failing exit status.
+stage "dcr-doctor -clients (example)" bash -c 'cd example && go test -race -count=1 -timeout 10m -run TestBlackBoxClientMatrix -v .'
 stage "go test (conformance)" bash -c 'cd conformance && go test -race -count=1 -timeout 10m ./...'
 stage "go test (softwarestatement)" bash -c 'cd softwarestatement && go test -race -count=1 -timeout 10m ./...'
 stage "npm ci (interop)" bash -c 'cd interop/node && npm ci --no-audit --no-fund'

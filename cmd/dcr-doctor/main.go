@@ -7,10 +7,19 @@
 //
 // It exits with status 0 when nothing breaks DCR, 1 when a setting does
 // (an error finding) or Authlete cannot be read; warnings alone exit 0.
+//
+// With -clients URL it needs no AUTHLETE_* variables: it registers at the
+// RFC 7591 endpoint URL as each known MCP client would (Claude, ChatGPT,
+// Cursor, VS Code, ...), runs the RFC 7591/7592 checks, deletes what it
+// registered, and exits with status 1 when a client or a check fails
+// (package clientmatrix):
+//
+//	go run ./cmd/dcr-doctor -clients https://auth.example.com/register
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +30,7 @@ import (
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/clientmatrix"
 	"github.com/dcr-go/dcr/doctor"
 	"github.com/dcr-go/dcr/policy"
 )
@@ -33,18 +43,31 @@ func main() {
 }
 
 const usage = `Usage: dcr-doctor [flags]
+       dcr-doctor -clients URL [-json] [-only names] [-skip names] [-initial-access-token token]
 
 Reads an Authlete service's settings (service/get) and prints each one that
 breaks Dynamic Client Registration or MCP clients, with its fix. It changes
 nothing.
+
+With -clients URL (the registration endpoint, e.g.
+https://auth.example.com/register) it registers there as each known MCP
+client would, reads, updates and deletes each registration where RFC 7592
+is offered, runs the RFC 7591/7592 checks, and prints one line per client
+and per check. It sends requests to URL and to registration_client_uri
+values on URL's origin only. It needs no AUTHLETE_* variables; with them,
+the service's Client ID Metadata Document settings are checked for the
+clients that use CIMD only.
 
 Environment:
 ` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the default of -public-url
   DCR_METADATA_POLICY           the default of -metadata-policy
   DCR_ALLOWED_SCOPES, DCR_DEFAULT_SCOPE  either set: the default of -clamps-scopes
 
+  DCR_INITIAL_ACCESS_TOKEN      the default of -initial-access-token
+
 Exit status: 0 when nothing breaks DCR (warnings alone included), 1 when a
 setting does, when Authlete cannot be read, or the arguments are wrong.
+With -clients: 1 when a client or a check fails.
 
 Flags:
 `
@@ -62,6 +85,11 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 		"a metadata policy file (OpenID Federation 1.0 §6.1) to compare with the service's CIMD metadata policy (default $DCR_METADATA_POLICY)")
 	clamps := flags.Bool("clamps-scopes", os.Getenv("DCR_ALLOWED_SCOPES") != "" || os.Getenv("DCR_DEFAULT_SCOPE") != "",
 		"the server edits registered scopes (default: DCR_ALLOWED_SCOPES or DCR_DEFAULT_SCOPE is set)")
+	clientsURL := flags.String("clients", "", "a registration endpoint URL: register there as each known client would, and run the RFC 7591/7592 checks")
+	asJSON := flags.Bool("json", false, "with -clients: print the report as JSON")
+	only := flags.String("only", "", "with -clients: comma-separated clients and checks to run (names from the table)")
+	skip := flags.String("skip", "", "with -clients: comma-separated clients and checks to leave out")
+	iat := flags.String("initial-access-token", os.Getenv("DCR_INITIAL_ACCESS_TOKEN"), "with -clients: the bearer token registrations need (default $DCR_INITIAL_ACCESS_TOKEN)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -70,6 +98,10 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q; flags go before, as -name=value (see -h)", flags.Arg(0))
+	}
+	if *clientsURL != "" {
+		return runClients(ctx, out, cfg, clientmatrix.Options{Endpoint: *clientsURL, InitialAccessToken: *iat,
+			Only: names(*only), Skip: names(*skip)}, *asJSON)
 	}
 	var mp *policy.MetadataPolicy
 	if *policyFile != "" {
@@ -111,6 +143,61 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	if broken > 0 {
 		return fmt.Errorf("%d setting(s) break DCR", broken)
+	}
+	return nil
+}
+
+// names splits a comma-separated list.
+func names(list string) []string {
+	var out []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// runClients runs the client matrix. With Authlete credentials in cfg, the
+// service's CIMD settings say whether CIMD-only clients can connect.
+func runClients(ctx context.Context, out io.Writer, cfg authlete.Config, opts clientmatrix.Options, asJSON bool) error {
+	if cfg != (authlete.Config{}) {
+		client, err := authlete.New(cfg)
+		if err != nil {
+			return err
+		}
+		read, cancel := context.WithTimeout(ctx, 30*time.Second)
+		svc, err := client.Service(read)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("reading the service for its CIMD settings: %w", err)
+		}
+		cimd := &clientmatrix.CIMD{Supported: svc.ClientIDMetadataDocumentSupported}
+		for _, f := range doctor.CheckCIMD(svc) {
+			cimd.Findings = append(cimd.Findings, f.Setting+": "+f.Problem)
+			if f.Severity == doctor.Error {
+				cimd.Supported = false
+			}
+		}
+		opts.CIMD = cimd
+	}
+	report, err := clientmatrix.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(report)
+	} else {
+		err = report.WriteTable(out)
+	}
+	if err != nil {
+		return err
+	}
+	if report.Failed() {
+		return errors.New("a client or a check failed")
 	}
 	return nil
 }

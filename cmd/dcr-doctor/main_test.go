@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/clientmatrix"
+	"github.com/dcr-go/dcr/dcrtest"
 )
 
 func TestDoctor(t *testing.T) {
@@ -65,4 +72,67 @@ func TestDoctor(t *testing.T) {
 
 	broken.Inject(authletetest.Fault{Op: "service/get", Status: 403})
 	assert.ErrorContains(t, run(ctx, nil, &out, broken.Config()), "HTTP 403")
+}
+
+// TestClients: -clients needs no Authlete configuration, prints a line
+// per client and per check, and fails when one fails.
+func TestClients(t *testing.T) {
+	ctx := context.Background()
+	cors := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			if r.Method == http.MethodOptions {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	srv := dcrtest.NewServer(t, dcrtest.Options{Middleware: cors})
+	var out strings.Builder
+	require.NoError(t, run(ctx, []string{"-clients", srv.RegistrationEndpoint}, &out, authlete.Config{}), out.String())
+	assert.Regexp(t, `(?m)^cursor-3 +3 +accepted +read 200, update 200, deleted$`, out.String())
+	assert.Regexp(t, `(?m)^no-store +RFC 7591 §3.2.1, §3.2.2; RFC 7592 §3 +pass`, out.String())
+	assert.Contains(t, out.String(), "the server's CIMD support was not checked")
+	assert.Contains(t, out.String(), "ok: no client and no check failed")
+
+	// With the Authlete service's settings, the CIMD-only client is checked.
+	out.Reset()
+	cfg := authlete.Config{BaseURL: srv.AuthleteURL, ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken}
+	assert.ErrorContains(t, run(ctx, []string{"-clients", srv.RegistrationEndpoint, "-only", "goose"}, &out, cfg), "a client or a check failed",
+		"the emulator's service has CIMD off")
+	assert.Regexp(t, `(?m)^goose .*FAIL needs-cimd +needs Client ID Metadata Document support; the server does not accept clients by metadata document: clientIdMetadataDocumentSupported:`, out.String())
+	withCIMD := dcrtest.NewServer(t, dcrtest.Options{Emulator: authletetest.Options{CIMD: authletetest.CIMDSettings{Supported: true,
+		HTTPAliasProhibited: true, AllowlistEnabled: true, Allowlist: []string{"goose.example"}, MetadataPolicyEnabled: true}}})
+	out.Reset()
+	cfg.BaseURL = withCIMD.AuthleteURL
+	require.NoError(t, run(ctx, []string{"-clients", withCIMD.RegistrationEndpoint, "-only", "goose"}, &out, cfg), out.String())
+	assert.Regexp(t, `(?m)^goose .* needs-cimd +the server accepts clients by metadata document$`, out.String())
+
+	// Protected registration: refused without the token, accepted with it.
+	const token = "0123456789abcdef-initial"
+	verify, err := dcr.StaticTokens(token)
+	require.NoError(t, err)
+	protected := dcrtest.NewServer(t, dcrtest.Options{Handler: dcr.Options{InitialAccessToken: verify}})
+	out.Reset()
+	t.Setenv("DCR_INITIAL_ACCESS_TOKEN", "")
+	err = run(ctx, []string{"-clients", protected.RegistrationEndpoint, "-only", "zed,created"}, &out, authlete.Config{})
+	assert.ErrorContains(t, err, "a client or a check failed")
+	assert.Regexp(t, `(?m)^zed .*FAIL refused +401 invalid_token`, out.String())
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"-clients", protected.RegistrationEndpoint, "-only", "zed,created", "-initial-access-token", token}, &out, authlete.Config{}), out.String())
+	assert.NotContains(t, out.String(), token, "the token is not printed")
+
+	// -json for CI.
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"-clients", srv.RegistrationEndpoint, "-only", "zed,fragment", "-json"}, &out, authlete.Config{}))
+	var report clientmatrix.Report
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &report), out.String())
+	require.Len(t, report.Clients, 1)
+	assert.Equal(t, clientmatrix.Accepted, report.Clients[0].Outcome)
+	require.Len(t, report.Checks, 1)
+	assert.Equal(t, clientmatrix.Pass, report.Checks[0].Status)
+
+	assert.ErrorContains(t, run(ctx, []string{"-clients", srv.RegistrationEndpoint, "-only", "curser"}, &out, authlete.Config{}), `"curser" names no client`)
+	assert.Error(t, run(ctx, []string{"-clients", "auth.example.com/register"}, &out, authlete.Config{}))
 }
