@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,31 +241,45 @@ func defaultIgnorable(r rune) bool {
 		!(0xFFF9 <= r && r <= 0xFFFB) && !(0x13430 <= r && r <= 0x1343F)
 }
 
-// latinName matches the Unicode names of Latin letters that read as
-// their base letter but that Unicode neither decomposes nor lists in
-// confusables.txt: "LATIN SMALL LETTER T WITH RETROFLEX HOOK", "LATIN
-// LETTER SMALL CAPITAL G", "NEGATIVE CIRCLED LATIN CAPITAL LETTER C",
-// "REGIONAL INDICATOR SYMBOL LETTER C". Group 1 is the kind (CAPITAL,
-// SMALL, SMALL CAPITAL), group 2 the letter.
-var latinName = regexp.MustCompile(`^(?:(?:NEGATIVE |)(?:CIRCLED|SQUARED|PARENTHESIZED) )?LATIN (CAPITAL|SMALL|LETTER SMALL CAPITAL|SMALL CAPITAL) (?:LETTER )?([A-Z])(?: WITH .*)?$|^REGIONAL INDICATOR SYMBOL LETTER ([A-Z])$`)
-
-// latinBase returns the base letter of a Latin letter that latinName
-// matches.
+// latinBase returns the base letter of a Latin letter that reads as it
+// but that Unicode neither decomposes nor lists in confusables.txt, from
+// its Unicode name: "LATIN SMALL LETTER T WITH RETROFLEX HOOK" is t, "LATIN
+// LETTER SMALL CAPITAL G" and "NEGATIVE CIRCLED LATIN CAPITAL LETTER C" are
+// G and C, "REGIONAL INDICATOR SYMBOL LETTER C" is C.
 func latinBase(r rune) (rune, bool) {
 	if r < 0x80 || !unicode.In(r, unicode.L, unicode.So) {
 		return 0, false
 	}
-	m := latinName.FindStringSubmatch(runenames.Name(r))
-	switch {
-	case m == nil:
-		return 0, false
-	case m[3] != "":
-		return rune(m[3][0]), true
-	case m[1] == "SMALL":
-		return unicode.ToLower(rune(m[2][0])), true
+	name := runenames.Name(r)
+	if l, ok := strings.CutPrefix(name, "REGIONAL INDICATOR SYMBOL LETTER "); ok && len(l) == 1 {
+		return rune(l[0]), true
 	}
-	return rune(m[2][0]), true
+	enclosure, rest, ok := strings.Cut(name, "LATIN ")
+	if !ok || !slices.Contains(enclosures, enclosure) {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, " WITH ")
+	for _, k := range letterKinds {
+		if l, ok := strings.CutPrefix(rest, k.prefix); ok && len(l) == 1 && 'A' <= l[0] && l[0] <= 'Z' {
+			if k.small {
+				return rune(l[0]) - 'A' + 'a', true
+			}
+			return rune(l[0]), true
+		}
+	}
+	return 0, false
 }
+
+// letterKinds are the words between "LATIN" and the letter in the names
+// latinBase reads, and whether the letter is small.
+var letterKinds = []struct {
+	prefix string
+	small  bool
+}{{"CAPITAL LETTER ", false}, {"SMALL LETTER ", true}, {"LETTER SMALL CAPITAL ", false}, {"SMALL CAPITAL LETTER ", false}}
+
+// enclosures are the words before "LATIN" in the names of the enclosed
+// Latin letters that latinBase reads.
+var enclosures = []string{"", "CIRCLED ", "SQUARED ", "PARENTHESIZED ", "NEGATIVE CIRCLED ", "NEGATIVE SQUARED "}
 
 // look appends to out the skeleton of r: the code points it looks like,
 // case kept, after its canonical decomposition, confusables.txt, its
@@ -276,24 +289,33 @@ func latinBase(r rune) (rune, bool) {
 // confusables.txt maps to "c", into a final sigma, so the table goes
 // first).
 func look(r rune, depth int, out []rune) []rune {
-	if defaultIgnorable(r) {
+	switch {
+	case defaultIgnorable(r):
 		return out
+	case depth >= 8: // no data goes this deep; a bound all the same
+		return letter(r, out)
 	}
-	if depth < 8 {
-		if r < 0x80 {
-			if t, ok := confusables()[r]; ok {
-				return lookAll(t, depth, out)
-			}
-		} else if d := norm.NFD.String(string(r)); d != string(r) {
-			return lookAll(d, depth, out)
-		} else if t, ok := confusables()[r]; ok {
-			return lookAll(norm.NFD.String(t), depth, out)
-		} else if d := norm.NFKD.String(string(r)); d != string(r) {
-			return lookAll(d, depth, out)
-		} else if b, ok := latinBase(r); ok {
-			return look(b, depth+1, out)
+	if d := norm.NFD.String(string(r)); d != string(r) {
+		return lookAll(d, depth, out)
+	}
+	if t, ok := confusables()[r]; ok {
+		// A prototype that reads as nothing, such as "©" for "Ⓒ", gives
+		// way to the compatibility decomposition, "C".
+		if more := lookAll(norm.NFD.String(t), depth, out); len(more) > len(out) {
+			return more
 		}
 	}
+	if d := norm.NFKD.String(string(r)); d != string(r) {
+		return lookAll(d, depth, out)
+	}
+	if b, ok := latinBase(r); ok {
+		return look(b, depth+1, out)
+	}
+	return letter(r, out)
+}
+
+// letter appends r to out if it is a letter or digit.
+func letter(r rune, out []rune) []rune {
 	if unicode.In(r, unicode.L, unicode.N) {
 		return append(out, r)
 	}
@@ -311,39 +333,42 @@ func lookAll(s string, depth int, out []rune) []rune {
 type kind uint8
 
 const (
-	separator kind = iota // not a letter or digit, or invisible: ends a word
+	separator kind = iota // reads as nothing: ends a word
 	mark                  // a combining mark: part of the letter before it
 	upper
 	lower
 	caseless
 	digit
+	alone // a compatibility form, or a symbol that reads as letters: a word of its own
 )
 
-// kindOf returns r's kind, whether it is a compatibility form, and the
-// skeleton code points it adds.
-func kindOf(r rune, buf []rune) (kind, bool, []rune) {
+// kindOf returns r's kind, and the skeleton code points it adds (in
+// buf).
+func kindOf(r rune, buf []rune) (kind, []rune) {
 	buf = look(r, 0, buf[:0])
-	if len(buf) == 0 {
-		if unicode.Is(unicode.M, r) && !defaultIgnorable(r) {
-			return mark, false, buf
-		}
-		return separator, false, buf
+	switch {
+	case len(buf) == 0 && unicode.Is(unicode.M, r) && !defaultIgnorable(r):
+		return mark, buf
+	case len(buf) == 0:
+		return separator, buf
+	case !unicode.In(r, unicode.L, unicode.N) || r >= 0x80 && norm.NFKD.String(string(r)) != norm.NFD.String(string(r)):
+		return alone, buf // "™", "|", "¢", "Ｃ", "𝐂", "🅒"
 	}
-	d := []rune(norm.NFKD.String(string(r)))
-	compat := string(d) != norm.NFD.String(string(r))
-	if b, ok := latinBase(r); ok {
-		d = []rune{b}
-		compat = !strings.HasPrefix(runenames.Name(r), "LATIN")
+	c := r
+	if r >= 0x80 {
+		// The case of what it reads as: "θ" reads as a capital O with a
+		// bar, "ɢ" as a capital G, "ǀ" (without case) as "l".
+		c = buf[0]
 	}
-	switch c := d[0]; {
+	switch {
 	case unicode.IsUpper(c) || unicode.IsTitle(c):
-		return upper, compat, buf
+		return upper, buf
 	case unicode.IsLower(c):
-		return lower, compat, buf
+		return lower, buf
 	case unicode.IsDigit(c):
-		return digit, compat, buf
+		return digit, buf
 	}
-	return caseless, compat, buf
+	return caseless, buf
 }
 
 // words is a name as it looks: its skeleton, and where a word may start
@@ -356,46 +381,33 @@ type words struct {
 
 // read reduces name to words (see ReservedNames).
 func read(name string) words {
-	var w words
+	w := words{starts: []bool{true}}
 	var buf []rune
 	type letter struct {
-		k      kind
-		compat bool
-		at     int // index in skeleton of its first code point
+		k  kind
+		at int // index in skeleton of its first code point
 	}
-	var prev, prev2 *letter // the letters before, within one word
+	var prev, prev2 letter // the letters before, within one word; separator if none
 	for _, r := range name {
-		k, compat, s := kindOf(r, buf)
+		k, s := kindOf(r, buf)
 		buf = s
 		switch k {
 		case mark:
 			continue
 		case separator:
-			prev, prev2 = nil, nil
-			if len(w.starts) > 0 {
-				w.starts[len(w.starts)-1] = true
-			}
+			prev, prev2 = letter{}, letter{}
+			w.starts[len(w.starts)-1] = true
 			continue
 		}
-		cur := &letter{k, compat, len(w.skeleton)}
-		start := prev == nil || prev.compat != compat ||
-			(prev.k != k && !(prev.k == upper && k == lower))
-		if prev != nil && prev2 != nil && prev2.k == upper && prev.k == upper && k == lower && prev2.compat == prev.compat && prev.compat == compat {
+		if prev.k == separator || k == alone || prev.k == alone || prev.k != k && !(prev.k == upper && k == lower) {
+			w.starts[len(w.starts)-1] = true
+		}
+		if prev2.k == upper && prev.k == upper && k == lower {
 			w.starts[prev.at] = true // "AIHelper": a word starts at H
 		}
-		if len(w.starts) == 0 {
-			w.starts = append(w.starts, true)
-		}
-		w.starts[len(w.starts)-1] = w.starts[len(w.starts)-1] || start
-		for range s {
-			w.skeleton = append(w.skeleton, 0)
-			w.starts = append(w.starts, false)
-		}
-		copy(w.skeleton[cur.at:], s)
-		prev, prev2 = cur, prev
-	}
-	if len(w.starts) == 0 {
-		w.starts = append(w.starts, true)
+		prev, prev2 = letter{k, len(w.skeleton)}, prev
+		w.skeleton = append(w.skeleton, s...)
+		w.starts = append(w.starts, make([]bool, len(s))...)
 	}
 	w.starts[len(w.starts)-1] = true
 	return w
