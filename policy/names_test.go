@@ -164,6 +164,7 @@ func TestReservedNames(t *testing.T) {
 		{"glued after", `{"client_name":"claudeapp",` + evil + `}`, ""},
 		{"glued before", `{"client_name":"myclaude",` + evil + `}`, ""},
 		{"a plural", `{"client_name":"ChatGPTs",` + evil + `}`, ""},
+		{"an unparsable redirect URI", `{"client_name":"Claude","redirect_uris":["https://claude.ai/cb","http://[::1"]}`, dcr.InvalidClientMetadata},
 		{"a name of its own stays free", `{"client_name":"Clause Helper",` + evil + `}`, ""},
 		{"Arabic name, right to left without overrides", `{"client_name":"مساعد","redirect_uris":["https://app.example/cb"]}`, ""},
 		{"name not a string", `{"client_name":["Claude"],` + evil + `}`, dcr.InvalidClientMetadata},
@@ -174,6 +175,15 @@ func TestReservedNames(t *testing.T) {
 			assert.Equal(t, tc.want, code(t, p(r, metadata(t, tc.doc))))
 		})
 	}
+}
+
+// TestReservedNamesWithoutLetters: a reserved name of no letters or digits
+// reserves nothing, rather than every name.
+func TestReservedNamesWithoutLetters(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	p := policy.ReservedNames(map[string][]string{"---": {"example.com"}, "\u200b": {"example.com"}, "Claude": {"claude.ai"}})
+	assert.NoError(t, p(r, metadata(t, `{"client_name":"My app","redirect_uris":["https://evil.example/cb"]}`)))
+	assert.Error(t, p(r, metadata(t, `{"client_name":"Claude","redirect_uris":["https://evil.example/cb"]}`)))
 }
 
 // BenchmarkReservedNamesWorstName measures what an unauthenticated update
