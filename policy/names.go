@@ -337,9 +337,8 @@ const (
 	mark                  // a combining mark: part of the letter before it
 	upper
 	lower
-	caseless
-	digit
-	alone // a compatibility form, or a symbol that reads as letters: a word of its own
+	caseless // a letter without case, or a digit
+	alone    // a compatibility form, or a symbol that reads as letters: a word of its own
 )
 
 // kindOf returns r's kind, and the skeleton code points it adds (in
@@ -365,8 +364,6 @@ func kindOf(r rune, buf []rune) (kind, []rune) {
 		return upper, buf
 	case unicode.IsLower(c):
 		return lower, buf
-	case unicode.IsDigit(c):
-		return digit, buf
 	}
 	return caseless, buf
 }

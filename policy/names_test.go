@@ -158,6 +158,7 @@ func TestReservedNames(t *testing.T) {
 		{"a first name as a word", `{"client_name":"Claude Monet Gallery",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"after a caseless script", `{"client_name":"クロードClaude",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"a symbol after", `{"client_name":"Claude™",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"superscript letters after", `{"client_name":"Claudeᵗᵐ",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"an apostrophe after", `{"client_name":"Claude's helper",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"a hyphen and a digit after", `{"client_name":"ChatGPT-4o",` + evil + `}`, dcr.InvalidClientMetadata},
 		// The documented limit: glued to small letters, another word.
@@ -522,6 +523,8 @@ var legitimateNames = []string{
 	"MCP Inspector", "Goose", "Windsurf", "Cline", "LibreChat", "Cherry Studio", "Zed", "My MCP client",
 	"クロード・モネ美術館", "ノートアプリ", "開放データ", "클로드", "Κλαύδιος", "Αθήνα", "Клод", "Привет мир", "مساعد", "שלום",
 	"Ὀδυσσεύς", "Ünïcödé Tëst", "Café Anthropo", "ℂ𝕠𝕞𝕡𝕒𝕟𝕪",
+	"Claudéric", "Claude\u0301ric", // and decomposed: the accent is part of its word
+
 }
 
 // TestReservedNamesLegitimate: the fix does not refuse the world.
