@@ -294,6 +294,11 @@ func look(r rune, depth int, out []rune) []rune {
 		return out
 	case depth >= 8: // no data goes this deep; a bound all the same
 		return letter(r, out)
+	case r < 0x80: // ASCII: "|", "0", "1", "I" and "m" are in confusables.txt
+		if t, ok := confusables()[r]; ok {
+			return lookAll(t, depth, out)
+		}
+		return letter(r, out)
 	}
 	if d := norm.NFD.String(string(r)); d != string(r) {
 		return lookAll(d, depth, out)
