@@ -60,15 +60,17 @@ import (
 // A word ends at the start or end of the name, at a space, punctuation,
 // symbol or invisible code point, where a lowercase letter meets a capital
 // ("MyClaude", "ClaudeCode"), before the last capital of a run followed by
-// a lowercase letter ("OpenAIHelper"), between a letter and a digit
-// ("ChatGPT4"), between a cased letter and one without case, and where
-// plain letters meet compatibility forms. So "Claude Desktop", "CLAUDE",
-// "open ai", "openai codex", "Сlaude" with a Cyrillic С, "C l a u d e",
-// "Ｃｌａｕｄｅ" and "ChatGPT-4o" are refused, while "Clauder",
-// "Claudette's Bakery", "Cursory Notes", "Chatterbox" and "Anthropology
-// Notes" are other words and pass. A name with a bidirectional override,
-// embedding or isolate ("\u202eedualC" shows as "Claude") is refused
-// outright.
+// a lowercase letter ("OpenAIHelper"), between a cased letter and a digit
+// ("ChatGPT4") or a letter without case ("クロードClaude"), and around a
+// compatibility form or a symbol that reads as letters ("Claude™"). A
+// letter has the case of what it reads as ("θ" is a capital O with a
+// bar). So "Claude Desktop", "CLAUDE", "open ai", "openai codex",
+// "Сlaude" with a Cyrillic С, "C l a u d e", "Ｃｌａｕｄｅ" and "ChatGPT-4o"
+// are refused, while "Clauder", "Claudette's Bakery", "Cursory Notes",
+// "Chatterbox" and "Anthropology Notes" are other words and pass; so do
+// "myclaude" and "claudeapp": glued to small letters, a reserved name is
+// part of another word. A name with a bidirectional override, embedding or
+// isolate ("\u202eedualC" shows as "Claude") is refused outright.
 //
 // A client name longer than MaxClientNameBytes is refused before it is
 // normalised: normalisation can expand a name 18-fold, and an update is
