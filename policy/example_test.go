@@ -37,7 +37,7 @@ func ExampleAllowedScopes() {
 func ExampleReservedNames() {
 	p := policy.ReservedNames(map[string][]string{"Claude": {"claude.ai", "*.claude.ai"}})
 	r := httptest.NewRequest("POST", "/register", nil)
-	for _, name := range []string{"Claude", "Сlaude", "Cla\u200bude Desktop", "My client"} {
+	for _, name := range []string{"Claude", "Сlaude", "Cla\u200bude Desktop", "claude code", "Clauder", "My client"} {
 		err := p(r, dcr.Metadata{"client_name": name, "redirect_uris": []any{"https://evil.example/cb"}})
 		fmt.Printf("%q: %v\n", name, err != nil)
 	}
@@ -45,6 +45,8 @@ func ExampleReservedNames() {
 	// "Claude": true
 	// "Сlaude": true
 	// "Cla\u200bude Desktop": true
+	// "claude code": true
+	// "Clauder": false
 	// "My client": false
 }
 

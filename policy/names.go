@@ -11,47 +11,75 @@ import (
 	"sync"
 	"unicode"
 
-	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/unicode/runenames"
 
 	"github.com/dcr-go/dcr"
 )
 
 // ReservedNames refuses, with invalid_client_metadata, a registration or
-// update whose client_name (or a localized client_name#...) looks like
-// one of the reserved names, unless each of its redirect URIs is one of
-// that name's: an https or http redirect URI whose host is in the name's
-// list (a host, or "*.example.com" for its subdomains), a loopback one
-// (http://localhost, 127.0.0.1, [::1]: only the user's own machine gets
-// the code), or one whose scheme is listed as "scheme:". It stops a
-// registration named "Claude" whose redirect URI sends the victim's code
-// to an attacker:
+// update whose client_name, or any localized client_name#tag, a person
+// would read as one of the reserved names, unless each of its redirect
+// URIs is one of that name's and each of its grant types goes through a
+// redirect:
 //
 //	policy.ReservedNames(map[string][]string{
 //		"Claude":  {"claude.ai", "*.claude.ai", "claude.com", "*.claude.com"},
 //		"ChatGPT": {"chatgpt.com", "*.chatgpt.com"},
 //	})
 //
-// Names are compared by what they look like: the Unicode TR39 skeleton
-// (from Unicode's confusables.txt) of their compatibility decomposition,
-// case folded, without invisible code points (default-ignorable ones such
-// as zero-width spaces and Hangul fillers, bidirectional controls),
-// combining marks (accents, the stroke of ł or Ø), spaces, punctuation and
-// symbols. A name that contains a reserved name so compared looks like it:
-// "Claude Desktop", "CLAUDE", "Сlaude" with a Cyrillic С, "Cla\u200bude",
-// "Ｃｌａｕｄｅ", "Cłaude", "ᴄlaude", "C|aude", Cherokee "ᏟᏞᎪUᎠᎬ" and "ØpenAI"
-// all do. A name with a bidirectional override, embedding or isolate
-// ("\u202eedualC" shows as "Claude") is refused outright.
+// A name's redirect URIs are: an https or http redirect URI whose host is
+// in the name's list (a host, or "*.example.com" for its subdomains), a
+// loopback one (http://localhost, 127.0.0.1, [::1]: only the user's own
+// machine gets the code), or one whose scheme is listed as "scheme:". A
+// reserved name needs at least one redirect URI, and its grant types (if
+// given) may only be authorization_code, implicit and refresh_token: the
+// device code and CIBA grants, and any other, show the user the name
+// without sending the code to a redirect URI, so the redirect URIs prove
+// nothing.
+//
+// The invariant: no registration whose client_name or client_name#tag a
+// person would read as a reserved name is accepted unless every redirect
+// URI is the owner's and no grant shows the name without a redirect. A
+// name reads as a reserved name when the reserved name, in any casing,
+// appears in it as a word once both are reduced to what they look like:
+//
+//   - the Unicode TR39 skeleton (confusables.txt), case by case: "CIaude"
+//     with a capital I reads as "Claude", and "openai" as "OpenAI", but
+//     "OpenAL" (the audio library) is not "OpenAI";
+//   - compatibility forms (NFKD): fullwidth, mathematical, circled,
+//     squared, superscript letters;
+//   - Latin letters with a hook, curl, descender or stroke that Unicode
+//     does not decompose ("ⱨ", "ʈ", "ȡ", "ꝑ"), small capitals ("ɢ") and
+//     enclosed letters without a decomposition ("🅒", regional indicators),
+//     read as their base letter from their Unicode name;
+//   - without default-ignorable code points (zero-width spaces, Hangul
+//     fillers, variation selectors), combining marks (accents, the stroke
+//     of ł or Ø), spaces, punctuation and symbols inside it.
+//
+// A word ends at the start or end of the name, at a space, punctuation,
+// symbol or invisible code point, where a lowercase letter meets a capital
+// ("MyClaude", "ClaudeCode"), before the last capital of a run followed by
+// a lowercase letter ("OpenAIHelper"), between a cased letter and a digit
+// ("ChatGPT4") or a letter without case ("クロードClaude"), and around a
+// compatibility form or a symbol that reads as letters ("Claude™"). A
+// letter has the case of what it reads as ("θ" is a capital O with a
+// bar). So "Claude Desktop", "CLAUDE", "open ai", "openai codex",
+// "Сlaude" with a Cyrillic С, "C l a u d e", "Ｃｌａｕｄｅ" and "ChatGPT-4o"
+// are refused, while "Clauder", "Claudette's Bakery", "Cursory Notes",
+// "Chatterbox" and "Anthropology Notes" are other words and pass; so do
+// "myclaude" and "claudeapp": glued to small letters, a reserved name is
+// part of another word. A name with a bidirectional override, embedding or
+// isolate ("\u202eedualC" shows as "Claude") is refused outright.
 //
 // A client name longer than MaxClientNameBytes is refused before it is
 // normalised: normalisation can expand a name 18-fold, and an update is
-// checked before Authlete has checked its token. A reserved name without
-// redirect URIs (the device code and CIBA grants, which show the user a
-// name and nothing else) is refused too.
+// checked before Authlete has checked its token.
 func ReservedNames(reserved map[string][]string) dcr.Policy {
 	type entry struct {
-		name, skeleton string
-		allowed        []string
+		name    string
+		pattern [][]string // per letter, the skeletons of its casings
+		allowed []string
 	}
 	var entries []entry
 	for name, allowed := range reserved {
@@ -59,21 +87,25 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 		for i, a := range allowed {
 			lower[i] = strings.ToLower(strings.Trim(a, "[]"))
 		}
-		entries = append(entries, entry{name, skeleton(name), lower})
+		if p := pattern(name); len(p) > 0 {
+			entries = append(entries, entry{name, p, lower})
+		}
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	return func(_ *http.Request, m dcr.Metadata) error {
-		var uris []string
-		checked := false
-		for member, v := range m {
-			if member != "client_name" && !strings.HasPrefix(member, "client_name#") {
+		for _, member := range slices.Sorted(func(yield func(string) bool) {
+			for k := range m {
+				if (k == "client_name" || strings.HasPrefix(k, "client_name#")) && !yield(k) {
+					return
+				}
+			}
+		}) {
+			v := m[member]
+			if v == nil {
 				continue
 			}
 			name, ok := v.(string)
 			if !ok {
-				if v == nil {
-					continue
-				}
 				return dcr.Reject(dcr.InvalidClientMetadata, `The value of "`+member+`" must be a string.`)
 			}
 			if len(name) > MaxClientNameBytes {
@@ -82,27 +114,18 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 			if reorders(name) {
 				return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf(`The value of %q holds a bidirectional override, embedding or isolate, which shows it in another order than it is written.`, member))
 			}
-			s := skeleton(name)
+			w := read(name)
 			for _, e := range entries {
-				if e.skeleton == "" || !strings.Contains(s, e.skeleton) {
+				if !w.contains(e.pattern) {
 					continue
 				}
-				if !checked {
-					var err error
-					if uris, err = redirectURIs(m); err != nil {
-						return err
-					}
-					checked = true
+				why, err := ownersOnly(m, e.allowed)
+				if err != nil {
+					return err
 				}
-				if len(uris) == 0 {
-					// No redirect URI: the device code or CIBA grant, where
-					// the user is shown the name and nothing else.
-					return reservedNameError(name, e.name)
-				}
-				for _, raw := range uris {
-					if !reservedRedirectURI(raw, e.allowed) {
-						return reservedNameError(name, e.name)
-					}
+				if why != "" {
+					return dcr.Reject(dcr.InvalidClientMetadata,
+						fmt.Sprintf("The client name %q is reserved for %s: %s.", name, e.name, why))
 				}
 			}
 		}
@@ -114,6 +137,37 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 // bytes of UTF-8: 256 is four times the longest name of a real MCP client,
 // and an attacker's longest NFKD expansion of it costs microseconds.
 const MaxClientNameBytes = 256
+
+// redirectGrants are the grant types under which the user meets the client
+// only through a redirect URI (refresh_token: after one).
+var redirectGrants = []string{"authorization_code", "implicit", "refresh_token"}
+
+// ownersOnly returns why m may not have a reserved name whose redirect
+// hosts are allowed ("" if it may), or the error of malformed metadata.
+func ownersOnly(m dcr.Metadata, allowed []string) (string, error) {
+	uris, err := redirectURIs(m)
+	if err != nil {
+		return "", err
+	}
+	if len(uris) == 0 {
+		return "it has no redirect URIs", nil
+	}
+	for _, raw := range uris {
+		if !reservedRedirectURI(raw, allowed) {
+			return "its redirect URIs are not all its owner's", nil
+		}
+	}
+	grants, err := stringArray(m, "grant_types")
+	if err != nil {
+		return "", err
+	}
+	for _, g := range grants {
+		if !slices.Contains(redirectGrants, g) {
+			return fmt.Sprintf("its grant type %q shows the name without a redirect", g), nil
+		}
+	}
+	return "", nil
+}
 
 // reservedRedirectURI reports whether raw is a redirect URI a reserved
 // name may have.
@@ -171,50 +225,256 @@ var confusables = sync.OnceValue(func() map[rune]string {
 	return m
 })
 
-var fold = cases.Fold()
-
-// skeleton reduces a name to what it looks like (see ReservedNames): the
-// TR39 skeleton (NFD, confusables.txt, NFD) of its compatibility
-// decomposition, case folded, without invisible code points, combining
-// marks (accents, and overlays such as the stroke of ł or Ø), spaces,
-// punctuation and symbols. Twice, because folding can make a new
-// confusable ('0' is 'O', which folds to 'o').
-func skeleton(name string) string {
-	return skeletonPass(skeletonPass(name))
+// defaultIgnorable reports whether r is a Default_Ignorable_Code_Point,
+// derived from Go's unicode tables as Unicode's DerivedCoreProperties.txt
+// derives it: Other_Default_Ignorable_Code_Point, format characters (Cf)
+// and variation selectors, less white space, the interlinear annotation
+// characters U+FFF9..U+FFFB, the Egyptian hieroglyph format controls
+// U+13430..U+1343F and the prepended concatenation marks. The Hangul
+// fillers U+115F, U+1160, U+3164 and U+FFA0 are among them.
+func defaultIgnorable(r rune) bool {
+	if unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) {
+		return true
+	}
+	if !unicode.In(r, unicode.Cf, unicode.Variation_Selector) {
+		return false
+	}
+	return !unicode.In(r, unicode.White_Space, unicode.Prepended_Concatenation_Mark) &&
+		!(0xFFF9 <= r && r <= 0xFFFB) && !(0x13430 <= r && r <= 0x1343F)
 }
 
-func skeletonPass(s string) string {
-	table := confusables()
-	s = norm.NFD.String(norm.NFKD.String(s))
-	var mapped strings.Builder
+// latinBase returns the base letter of a Latin letter that reads as it
+// but that Unicode neither decomposes nor lists in confusables.txt, from
+// its Unicode name: "LATIN SMALL LETTER T WITH RETROFLEX HOOK" is t, "LATIN
+// LETTER SMALL CAPITAL G" and "NEGATIVE CIRCLED LATIN CAPITAL LETTER C" are
+// G and C, "REGIONAL INDICATOR SYMBOL LETTER C" is C.
+func latinBase(r rune) (rune, bool) {
+	if r < 0x80 || !unicode.In(r, unicode.L, unicode.So) {
+		return 0, false
+	}
+	name := runenames.Name(r)
+	if l, ok := strings.CutPrefix(name, "REGIONAL INDICATOR SYMBOL LETTER "); ok && len(l) == 1 {
+		return rune(l[0]), true
+	}
+	enclosure, rest, ok := strings.Cut(name, "LATIN ")
+	if !ok || !slices.Contains(enclosures, enclosure) {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, " WITH ")
+	for _, k := range letterKinds {
+		if l, ok := strings.CutPrefix(rest, k.prefix); ok && len(l) == 1 && 'A' <= l[0] && l[0] <= 'Z' {
+			if k.small {
+				return rune(l[0]) - 'A' + 'a', true
+			}
+			return rune(l[0]), true
+		}
+	}
+	return 0, false
+}
+
+// letterKinds are the words between "LATIN" and the letter in the names
+// latinBase reads, and whether the letter is small.
+var letterKinds = []struct {
+	prefix string
+	small  bool
+}{{"CAPITAL LETTER ", false}, {"SMALL LETTER ", true}, {"LETTER SMALL CAPITAL ", false}, {"SMALL CAPITAL LETTER ", false}}
+
+// enclosures are the words before "LATIN" in the names of the enclosed
+// Latin letters that latinBase reads.
+var enclosures = []string{"", "CIRCLED ", "SQUARED ", "PARENTHESIZED ", "NEGATIVE CIRCLED ", "NEGATIVE SQUARED "}
+
+// look appends to out the skeleton of r: the code points it looks like,
+// case kept, after its canonical decomposition, confusables.txt, its
+// compatibility decomposition and latinBase, in that order, each result
+// looked at again; letters and digits only. TR39's skeleton is the first
+// two; the others catch what they miss (NFKD turns U+03F2 "ϲ", which
+// confusables.txt maps to "c", into a final sigma, so the table goes
+// first).
+func look(r rune, depth int, out []rune) []rune {
+	switch {
+	case defaultIgnorable(r):
+		return out
+	case depth >= 8: // no data goes this deep; a bound all the same
+		return letter(r, out)
+	case r < 0x80: // ASCII: "|", "0", "1", "I" and "m" are in confusables.txt
+		if t, ok := confusables()[r]; ok {
+			return lookAll(t, depth, out)
+		}
+		return letter(r, out)
+	}
+	if d := norm.NFD.String(string(r)); d != string(r) {
+		return lookAll(d, depth, out)
+	}
+	if t, ok := confusables()[r]; ok {
+		// A prototype that reads as nothing, such as "©" for "Ⓒ", gives
+		// way to the compatibility decomposition, "C".
+		if more := lookAll(norm.NFD.String(t), depth, out); len(more) > len(out) {
+			return more
+		}
+	}
+	if d := norm.NFKD.String(string(r)); d != string(r) {
+		return lookAll(d, depth, out)
+	}
+	if b, ok := latinBase(r); ok {
+		return look(b, depth+1, out)
+	}
+	return letter(r, out)
+}
+
+// letter appends r to out if it is a letter or digit.
+func letter(r rune, out []rune) []rune {
+	if unicode.In(r, unicode.L, unicode.N) {
+		return append(out, r)
+	}
+	return out
+}
+
+func lookAll(s string, depth int, out []rune) []rune {
 	for _, r := range s {
-		if t, ok := table[r]; ok {
-			mapped.WriteString(t)
+		out = look(r, depth+1, out)
+	}
+	return out
+}
+
+// kind is what a code point of a name is to the words of the name.
+type kind uint8
+
+const (
+	separator kind = iota // reads as nothing: ends a word
+	mark                  // a combining mark: part of the letter before it
+	upper
+	lower
+	caseless // a letter without case, or a digit
+	alone    // a compatibility form, or a symbol that reads as letters: a word of its own
+)
+
+// kindOf returns r's kind, and the skeleton code points it adds (in
+// buf).
+func kindOf(r rune, buf []rune) (kind, []rune) {
+	buf = look(r, 0, buf[:0])
+	switch {
+	case len(buf) == 0 && unicode.Is(unicode.M, r) && !defaultIgnorable(r):
+		return mark, buf
+	case len(buf) == 0:
+		return separator, buf
+	case !unicode.In(r, unicode.L, unicode.N) || r >= 0x80 && norm.NFKD.String(string(r)) != norm.NFD.String(string(r)):
+		return alone, buf // "™", "|", "¢", "Ｃ", "𝐂", "🅒"
+	}
+	c := r
+	if r >= 0x80 {
+		// The case of what it reads as: "θ" reads as a capital O with a
+		// bar, "ɢ" as a capital G, "ǀ" (without case) as "l".
+		c = buf[0]
+	}
+	switch {
+	case unicode.IsUpper(c) || unicode.IsTitle(c):
+		return upper, buf
+	case unicode.IsLower(c):
+		return lower, buf
+	}
+	return caseless, buf
+}
+
+// words is a name as it looks: its skeleton, and where a word may start
+// or end in it (starts[i]: before skeleton[i]; starts[len(skeleton)]: at
+// the end).
+type words struct {
+	skeleton []rune
+	starts   []bool
+}
+
+// read reduces name to words (see ReservedNames).
+func read(name string) words {
+	w := words{starts: []bool{true}}
+	var buf []rune
+	type letter struct {
+		k  kind
+		at int // index in skeleton of its first code point
+	}
+	var prev, prev2 letter // the letters before, within one word; separator if none
+	for _, r := range name {
+		k, s := kindOf(r, buf)
+		buf = s
+		switch k {
+		case mark:
+			continue
+		case separator:
+			prev, prev2 = letter{}, letter{}
+			w.starts[len(w.starts)-1] = true
 			continue
 		}
-		mapped.WriteRune(r)
-	}
-	var b strings.Builder
-	for _, r := range norm.NFD.String(mapped.String()) {
-		if unicode.Is(invisible, r) || unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Cc, unicode.Z, unicode.P, unicode.S) || unicode.IsSpace(r) {
-			continue
+		if prev.k == separator || k == alone || prev.k == alone || prev.k != k && !(prev.k == upper && k == lower) {
+			w.starts[len(w.starts)-1] = true
 		}
-		b.WriteRune(r)
+		if prev2.k == upper && prev.k == upper && k == lower {
+			w.starts[prev.at] = true // "AIHelper": a word starts at H
+		}
+		prev, prev2 = letter{k, len(w.skeleton)}, prev
+		w.skeleton = append(w.skeleton, s...)
+		w.starts = append(w.starts, make([]bool, len(s))...)
 	}
-	return fold.String(b.String())
+	w.starts[len(w.starts)-1] = true
+	return w
+}
+
+// pattern is how name is looked for: per letter or digit of it, the
+// skeletons of each of its casings.
+func pattern(name string) [][]string {
+	var p [][]string
+	for _, r := range norm.NFKD.String(name) {
+		var alts []string
+		c := r
+		for {
+			if s := string(look(c, 0, nil)); s != "" && !slices.Contains(alts, s) {
+				alts = append(alts, s)
+			}
+			if c = unicode.SimpleFold(c); c == r {
+				break
+			}
+		}
+		if len(alts) > 0 {
+			p = append(p, alts)
+		}
+	}
+	return p
+}
+
+// contains reports whether p appears in w as whole words.
+func (w words) contains(p [][]string) bool {
+	var at func(i, k int) bool
+	at = func(i, k int) bool {
+		if k == len(p) {
+			return w.starts[i]
+		}
+		for _, alt := range p[k] {
+			n := 0
+			for _, r := range alt {
+				if i+n >= len(w.skeleton) || w.skeleton[i+n] != r {
+					n = -1
+					break
+				}
+				n++
+			}
+			if n > 0 && at(i+n, k+1) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range w.skeleton {
+		if w.starts[i] && at(i, 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // reorders reports whether s holds a bidirectional embedding, override or
 // isolate, which display the text around it in another order than it is
-// stored: "\u202eedualC" shows as "Claude".
+// stored: "\u202eedualC" shows as "Claude". (Of the Bidi_Control code
+// points, the marks U+061C, U+200E and U+200F only are not.)
 func reorders(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool {
-		return ('\u202a' <= r && r <= '\u202e') || ('\u2066' <= r && r <= '\u2069')
+		return unicode.Is(unicode.Bidi_Control, r) && r != '\u061c' && r != '\u200e' && r != '\u200f'
 	})
-}
-
-// reservedNameError is the rejection of a look-alike of a reserved name.
-func reservedNameError(name, reserved string) error {
-	return dcr.Reject(dcr.InvalidClientMetadata,
-		fmt.Sprintf("The client name %q is reserved for %s, whose redirect URIs it does not have.", name, reserved))
 }
