@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -581,12 +582,12 @@ type recordChecker struct {
 	lifecycle.Authlete
 	t      *testing.T
 	record lifecycle.LockRecord
-	locks  int
+	locks  atomic.Int32
 }
 
 func (c *recordChecker) LockClient(ctx context.Context, id string, locked bool) error {
 	if locked {
-		c.locks++
+		c.locks.Add(1)
 		onDisk, err := c.record.Load()
 		require.NoError(c.t, err)
 		assert.Contains(c.t, keys(onDisk), id, "the lock of %s is recorded before it is set", id)
@@ -606,7 +607,7 @@ func TestRunRecordsBeforeLocking(t *testing.T) {
 	report, err := lifecycle.Run(ctx, checker, f.opts(lifecycle.Options{Grace: time.Hour, Locks: record, Concurrency: 2}))
 	require.NoError(t, err)
 	assert.Equal(t, 5, report.Locked)
-	assert.Equal(t, 5, checker.locks)
+	assert.Equal(t, int32(5), checker.locks.Load())
 }
 
 // lockFault is an Authlete whose lock calls fail as fail says for some
