@@ -330,7 +330,7 @@ func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
 	act := &Action{ClientID: id, ClientName: c.ClientName, CreatedAt: time.UnixMilli(c.CreatedAt), DryRun: r.opts.DryRun}
 	live, err := hasLiveToken(ctx, r.a, id, r.now, r.opts.PageSize)
 	if err != nil {
-		return r.failed(act, "listing its tokens", err)
+		return r.failed(ctx, act, "listing its tokens", err)
 	}
 	r.mu.Lock()
 	lockedAt, ours := r.locks[id]
@@ -358,7 +358,7 @@ func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
 	}
 	if !r.opts.DryRun {
 		if err := r.carryOut(ctx, act); err != nil {
-			return r.failed(act, act.Kind, err)
+			return r.failed(ctx, act, act.Kind, err)
 		}
 	}
 	r.mu.Lock()
@@ -464,7 +464,7 @@ func (r *run) saveLocked() error {
 // stops on a rate limit, on the end of ctx, on a record of locks that
 // cannot be written and after maxFailuresInARow failures in a row;
 // otherwise the client is skipped and reported.
-func (r *run) failed(act *Action, doing string, err error) *Action {
+func (r *run) failed(ctx context.Context, act *Action, doing string, err error) *Action {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ae *authlete.Error
@@ -474,7 +474,7 @@ func (r *run) failed(act *Action, doing string, err error) *Action {
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests:
 		r.stop(fmt.Errorf("lifecycle: Authlete limits the rate of calls (HTTP 429) at client %s; run again later, or with a lower concurrency: %w", act.ClientID, err))
 		return nil
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		r.stop(fmt.Errorf("lifecycle: %s client %s: %w", doing, act.ClientID, err))
 		return nil
 	case errors.Is(err, errRecord):

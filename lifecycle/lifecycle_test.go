@@ -384,6 +384,19 @@ func TestRunStops(t *testing.T) {
 		assert.Empty(t, report.Warnings)
 		assert.Equal(t, 3, f.srv.Clients())
 	})
+	t.Run("context ends with a cause during a call", func(t *testing.T) {
+		f := newFixture(t)
+		for i := 0; i < 3; i++ {
+			f.register(t, "x")
+		}
+		ctx, cancel := context.WithCancelCause(ctx)
+		stopped := errors.New("stopped by signal terminated")
+		report, err := lifecycle.Run(ctx, cancelling{f.client, func() { cancel(stopped) }}, f.opts(lifecycle.Options{Concurrency: 1}))
+		assert.ErrorIs(t, err, stopped)
+		assert.Zero(t, report.Skipped, "a call cut short by the run's end, whatever its cause, is not a client Authlete failed for")
+		assert.Empty(t, report.Warnings)
+		assert.Equal(t, 3, f.srv.Clients())
+	})
 	t.Run("record unreadable", func(t *testing.T) {
 		f := newFixture(t)
 		f.register(t, "x")
