@@ -449,10 +449,9 @@ func (r *run) save() error {
 	return r.saveLocked()
 }
 
+// saveLocked writes the record; only a run that is not dry and has a
+// record changes it. The caller holds r.mu.
 func (r *run) saveLocked() error {
-	if r.opts.Locks == nil || r.opts.DryRun {
-		return nil
-	}
 	if err := r.opts.Locks.Save(r.locks); err != nil {
 		return fmt.Errorf("%w: %w", errRecord, err)
 	}

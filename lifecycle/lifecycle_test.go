@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -238,6 +239,7 @@ type memLocks struct {
 	locks   map[string]time.Time
 	loadErr error
 	saveErr error
+	fails   int // saves to fail before saveErr applies
 	saves   int
 }
 
@@ -254,6 +256,10 @@ func (m *memLocks) Load() (map[string]time.Time, error) {
 func (m *memLocks) Save(l map[string]time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fails > 0 {
+		m.fails--
+		return errors.New("disk full for a moment")
+	}
 	if m.saveErr != nil {
 		return m.saveErr
 	}
@@ -415,6 +421,17 @@ func TestRunStops(t *testing.T) {
 		assert.Zero(t, report.Locked)
 		assert.Zero(t, f.srv.Calls("client/lock_flag/update"), "no client is locked when its lock cannot be recorded first")
 	})
+	t.Run("record unwritable for a moment", func(t *testing.T) {
+		f := newFixture(t)
+		id, _ := f.register(t, "x")
+		locks := &memLocks{fails: 1}
+		report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
+		assert.ErrorContains(t, err, "writing the record of locks: disk full for a moment")
+		assert.Zero(t, report.Locked)
+		assert.False(t, f.locked(t, id))
+		assert.Equal(t, 1, locks.saves, "the record is written at the end of the run")
+		assert.Empty(t, locks.locks, "without the lock it could not record first")
+	})
 	t.Run("grace without a record", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour}))
@@ -510,6 +527,34 @@ func TestFileLocks(t *testing.T) {
 	_, err = rec.Load()
 	assert.Error(t, err)
 	assert.Error(t, lifecycle.FileLocks(t.TempDir()+"/missing/dir/locks.json").Save(nil))
+
+	// A directory where the file should be: neither read nor replaced.
+	dir := filepath.Join(t.TempDir(), "locks.json")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "inside"), nil, 0o644))
+	_, err = lifecycle.FileLocks(dir).Load()
+	assert.Error(t, err)
+	assert.Error(t, lifecycle.FileLocks(dir).Save(map[string]time.Time{"123": at}))
+	entries, err := os.ReadDir(filepath.Dir(dir))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file left beside it")
+}
+
+// nilRecord is a LockRecord whose Load returns a nil map.
+type nilRecord struct{ saved map[string]time.Time }
+
+func (n *nilRecord) Load() (map[string]time.Time, error) { return nil, nil }
+func (n *nilRecord) Save(l map[string]time.Time) error   { n.saved = l; return nil }
+
+// TestRunNilRecord: a record that loads as nil is an empty one.
+func TestRunNilRecord(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.register(t, "x")
+	rec := &nilRecord{}
+	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: rec}))
+	require.NoError(t, err)
+	assert.Equal(t, 1, report.Locked)
+	assert.Equal(t, []string{id}, keys(rec.saved))
 }
 
 // TestRunConcurrency: the token checks run Concurrency at a time, no more.
