@@ -145,8 +145,12 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if opts.DryRun {
 		mode = " (dry run: nothing changed)"
 	}
-	fmt.Fprintf(out, "%d clients, %d dynamically registered, %d older than %v: kept %d, locked %d, unlocked %d, deleted %d, gone %d, skipped %d%s\n",
-		report.Clients, report.Dynamic, report.Stale, olderThan, report.Kept, report.Locked, report.Unlocked, report.Deleted, report.Gone, report.Skipped, mode)
+	gone := ""
+	if report.Gone > 0 {
+		gone = fmt.Sprintf(", gone %d", report.Gone) // deleted by someone else meanwhile
+	}
+	fmt.Fprintf(out, "%d clients, %d dynamically registered, %d older than %v: kept %d, locked %d, unlocked %d, deleted %d%s, skipped %d%s\n",
+		report.Clients, report.Dynamic, report.Stale, olderThan, report.Kept, report.Locked, report.Unlocked, report.Deleted, gone, report.Skipped, mode)
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
 		err = fmt.Errorf("%v: %w", cause, err)
 	}

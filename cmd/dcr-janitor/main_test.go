@@ -38,7 +38,7 @@ func TestJanitor(t *testing.T) {
 	assert.Contains(t, out.String(), "would delete "+ids[1])
 	assert.Contains(t, out.String(), "would delete "+ids[2])
 	assert.NotContains(t, out.String(), ids[0])
-	assert.Contains(t, out.String(), "3 clients, 3 dynamically registered, 3 older than 0s: kept 1, locked 0, unlocked 0, deleted 2, gone 0, skipped 0 (dry run: nothing changed)")
+	assert.Contains(t, out.String(), "3 clients, 3 dynamically registered, 3 older than 0s: kept 1, locked 0, unlocked 0, deleted 2, skipped 0 (dry run: nothing changed)")
 	assert.Equal(t, 3, srv.Clients())
 
 	out.Reset()
@@ -46,7 +46,7 @@ func TestJanitor(t *testing.T) {
 	require.NoError(t, run(ctx, []string{"-older-than", "0", "-grace", "1h", "-lock-file", locks, "-v"}, &out, srv.Config()))
 	assert.Contains(t, out.String(), "keep "+ids[0]+` ("Claude", created `)
 	assert.Contains(t, out.String(), "lock "+ids[1])
-	assert.Contains(t, out.String(), "kept 1, locked 2, unlocked 0, deleted 0, gone 0, skipped 0\n")
+	assert.Contains(t, out.String(), "kept 1, locked 2, unlocked 0, deleted 0, skipped 0\n")
 	record, err := os.ReadFile(locks)
 	require.NoError(t, err)
 	assert.Contains(t, string(record), ids[1], "the lock is recorded")
@@ -98,7 +98,22 @@ func TestJanitorSkippedClientFails(t *testing.T) {
 	var out strings.Builder
 	err := run(ctx, []string{"-older-than", "0", "-concurrency", "1"}, &out, srv.Config())
 	assert.ErrorContains(t, err, "1 client(s) skipped")
-	assert.Contains(t, out.String(), "deleted 1, gone 0, skipped 1")
+	assert.Contains(t, out.String(), "deleted 1, skipped 1")
 	assert.Contains(t, out.String(), "warning: client ")
 	assert.Equal(t, 1, srv.Clients())
+}
+
+// TestJanitorClientGone: a client deleted by someone else when the janitor
+// locks it (HTTP 404) is counted gone, and the run succeeds.
+func TestJanitorClientGone(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		srv.Client(t).Register(ctx, &authlete.Request{JSON: `{}`})
+	}
+	srv.Inject(authletetest.Fault{Op: "client/lock_flag/update", Status: 404, Times: 1})
+	var out strings.Builder
+	require.NoError(t, run(ctx, []string{"-older-than", "0", "-grace", "1h", "-lock-file", t.TempDir() + "/locks.json"}, &out, srv.Config()))
+	assert.Contains(t, out.String(), "kept 0, locked 1, unlocked 0, deleted 0, gone 1, skipped 0\n")
+	assert.NotContains(t, out.String(), "warning")
 }
