@@ -786,3 +786,20 @@ func TestRunBadPages(t *testing.T) {
 	require.Len(t, report.Warnings, 1)
 	assert.Contains(t, report.Warnings[0], "first page counted 30 clients")
 }
+
+// TestRunUnlockGone: a client of Run's own that holds a live token and is
+// deleted before Run unlocks it is counted gone, and forgotten.
+func TestRunUnlockGone(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.register(t, "x")
+	f.giveToken(t, id)
+	require.NoError(t, f.client.LockClient(ctx, id, true))
+	locks := &memLocks{locks: map[string]time.Time{id: f.clock.Now()}}
+	report, err := lifecycle.Run(ctx, lockFault{f.client, func(string) string { return "gone" }}, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{id: lifecycle.Gone}, kinds(report))
+	assert.Equal(t, 1, report.Gone)
+	assert.Zero(t, report.Unlocked)
+	assert.Contains(t, report.Actions[0].Reason, "HTTP 404 on unlock")
+	assert.Empty(t, locks.locks)
+}
