@@ -78,6 +78,7 @@ func TestJanitorInvocation(t *testing.T) {
 		{"-dryrun"},
 		{"-grace", "1h"}, // without -lock-file
 		{"-concurrency", "0"},
+		{"-grace", "1h", "-lock-file", t.TempDir() + "/missing/locks.json"}, // the run's lock cannot be taken
 	} {
 		out.Reset()
 		assert.Error(t, run(ctx, args, &out, srv.Config()), "%v", args)
