@@ -231,12 +231,12 @@ func TestJanitorRunsAtTheSameTime(t *testing.T) {
 			return false
 		})
 		defer a.srv.Close()
-		a.register(t, rapid.IntRange(1, 30).Draw(rt, "clients"))
+		a.register(t, rapid.IntRange(1, 12).Draw(rt, "clients"))
 		for i, op := range rapid.SliceOfN(rapid.SampledFrom([]string{"client/lock_flag/update", "client/get/list", "auth/token/get/list", "client/delete"}), 0, 4).Draw(rt, "fault ops") {
 			a.em.Inject(authletetest.Fault{Op: op, Times: rapid.IntRange(1, 3).Draw(rt, "times "+strconv.Itoa(i)),
 				Status: rapid.SampledFrom([]int{400, 404, 429, 500}).Draw(rt, "status "+strconv.Itoa(i))})
 		}
-		runs := rapid.IntRange(2, 4).Draw(rt, "runs")
+		runs := rapid.IntRange(2, 3).Draw(rt, "runs")
 		args := []string{"-older-than", "0", "-grace", "1h", "-lock-file", locks,
 			"-concurrency", strconv.Itoa(rapid.IntRange(1, 4).Draw(rt, "concurrency")), "-page-size", strconv.Itoa(rapid.IntRange(1, 10).Draw(rt, "page size"))}
 		var wg sync.WaitGroup
