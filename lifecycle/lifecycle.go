@@ -399,7 +399,7 @@ func (r *run) carryOut(ctx context.Context, act *Action) error {
 			r.forget(act.ClientID)
 		}
 	}
-	if act.Kind != Delete && notFound(err) {
+	if notFound(err) { // on lock or unlock: a 404 on delete is done, above
 		err, act.Kind, act.Reason = nil, Gone, "deleted meanwhile (HTTP 404 on "+act.Kind+")"
 		r.forget(act.ClientID)
 	}
@@ -417,7 +417,7 @@ func notFound(err error) bool {
 // (HTTP 4xx), so that it certainly did nothing.
 func refused(err error) bool {
 	var ae *authlete.Error
-	return errors.As(err, &ae) && ae.Err == nil && ae.StatusCode >= 400 && ae.StatusCode < 500
+	return errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500
 }
 
 // remember records a lock, before it is set: a run cut short must leave
