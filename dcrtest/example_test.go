@@ -51,7 +51,7 @@ func Example() {
 	id, _ := strconv.ParseInt(used, 10, 64)
 	srv.Client.CreateToken(ctx, id, "alice", []string{"mcp"})
 
-	report, _ := lifecycle.Run(ctx, srv.Client, lifecycle.Options{DryRun: true, Logger: slog.New(slog.DiscardHandler)})
+	report, _ := lifecycle.Run(ctx, srv.Client, lifecycle.Options{OlderThan: lifecycle.AnyAge, DryRun: true, Logger: slog.New(slog.DiscardHandler)})
 	for _, a := range report.Actions {
 		fmt.Println(a.Kind, a.ClientName)
 	}

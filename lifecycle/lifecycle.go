@@ -8,13 +8,17 @@
 // registration (never a static, CIMD or OpenID Federation client) older
 // than a TTL without one. With a grace period it first locks them
 // (quarantine: reversible, the client gets no token and cannot read its
-// configuration), records the lock in a LockRecord, and deletes them on a
-// later run once they have been locked for the grace period by that record;
-// a client it locked that meanwhile holds a live token is unlocked. It
-// never unlocks or deletes a client that someone else locked.
+// configuration), records the lock in a LockRecord before it sets it, and
+// deletes them on a later run once they have been locked for the grace
+// period by that record; a client it locked that meanwhile holds a live
+// token is unlocked. It never unlocks or deletes a client that someone else
+// locked.
 //
 // Run is meant for cron or a Kubernetes CronJob (cmd/dcr-janitor): one run
-// at a time, so replicas of the server need no lock.
+// at a time, so replicas of the server need no lock. Run itself does not
+// keep a second run off its record: hold the record for the whole run
+// (dcr-janitor holds an exclusive file lock on it), or two runs strand
+// each other's locks.
 package lifecycle
 
 import (
@@ -48,17 +52,24 @@ const (
 	// once: 8 calls in flight keep a run over thousands of clients on an
 	// Authlete 20 ms away to seconds, well under Authlete's rate limits.
 	DefaultConcurrency = 8
+	// DefaultOlderThan is the TTL where Options.OlderThan is zero: a
+	// client registered less than 30 days ago is never stale.
+	DefaultOlderThan = 30 * 24 * time.Hour
+	// AnyAge, as Options.OlderThan, makes a client stale whatever its
+	// age, even one registered a moment ago. Any negative OlderThan does.
+	AnyAge time.Duration = -1
 	// maxFailuresInARow is how many clients in a row may fail before Run
 	// concludes that Authlete, not the clients, is failing, and stops.
 	maxFailuresInARow = 10
 )
 
 // Options say which clients are stale and what to do with them. The zero
-// value deletes, at once, every dynamically registered client without a
-// live token that no one locked.
+// value deletes, at once, every dynamically registered client older than
+// DefaultOlderThan (30 days) without a live token that no one locked.
 type Options struct {
 	// OlderThan is the TTL: only clients created longer ago are stale.
-	// Zero means any age.
+	// Zero means DefaultOlderThan; AnyAge (or any negative duration) means
+	// any age.
 	OlderThan time.Duration
 	// Grace is how long a stale client stays locked before it is deleted.
 	// Zero means it is deleted at once, without being locked. A grace
@@ -95,12 +106,13 @@ const (
 	Unlock = "unlock" // locked by Run, but it holds a live token again
 	Delete = "delete" // stale, and locked by Run for the grace period, or no grace set
 	Skip   = "skip"   // Authlete failed for this client; nothing was done
+	Gone   = "gone"   // the client was deleted meanwhile (HTTP 404 on its lock or unlock)
 )
 
 // Action is one decision about one dynamically registered client that is
 // older than the TTL.
 type Action struct {
-	Kind       string // Keep, Lock, Unlock, Delete or Skip
+	Kind       string // Keep, Lock, Unlock, Delete, Skip or Gone
 	ClientID   string
 	ClientName string
 	CreatedAt  time.Time
@@ -125,8 +137,9 @@ type Report struct {
 	Clients, Dynamic, Stale int
 	// Kept, Locked, Unlocked and Deleted count the actions carried out
 	// (or, in a dry run, that would be); Skipped, the clients Authlete
-	// failed for.
-	Kept, Locked, Unlocked, Deleted, Skipped int
+	// failed for; Gone, the clients deleted by someone else during the run
+	// (found missing when Run locked or unlocked them).
+	Kept, Locked, Unlocked, Deleted, Skipped, Gone int
 	// Actions are in the order of the client list.
 	Actions []Action
 	// Warnings are problems that did not stop the run, such as a client
@@ -135,7 +148,9 @@ type Report struct {
 }
 
 // Run lists the service's clients and removes the stale ones, as opts
-// say. A client that Authlete fails for is skipped and reported; Run stops
+// say. Every lock it sets is in opts.Locks before it is set: a run cut
+// short at any point leaves no client locked that its record does not
+// name. A client that Authlete fails for is skipped and reported; Run stops
 // and returns an error, with the report of what was done until then, when
 // Authlete limits its rate (HTTP 429), when ctx ends, when the record of
 // locks cannot be read or written, or when maxFailuresInARow clients in a
@@ -150,6 +165,9 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.OlderThan == 0 {
+		opts.OlderThan = DefaultOlderThan
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -169,36 +187,17 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 		}
 	}
 
-	// List first, act after: deleting while paging would shift the pages.
-	var stale []authlete.ClientSummary
-	seen := map[string]bool{}
-	for start := 0; ; start += opts.PageSize {
-		page, err := a.ListClients(ctx, start, start+opts.PageSize)
-		if err != nil {
-			return report, fmt.Errorf("lifecycle: listing clients %d to %d: %w", start, start+opts.PageSize, err)
-		}
-		report.Clients = page.TotalCount
-		for _, c := range page.Clients {
-			id := strconv.FormatInt(c.ClientID, 10)
-			if !c.Dynamic() || seen[id] {
-				continue
-			}
-			seen[id] = true
-			report.Dynamic++
-			if opts.OlderThan == 0 || time.UnixMilli(c.CreatedAt).Before(opts.Now().Add(-opts.OlderThan)) {
-				stale = append(stale, c)
-			}
-		}
-		if len(page.Clients) < opts.PageSize || start+opts.PageSize >= page.TotalCount {
-			break
-		}
+	stale, seen, complete, err := list(ctx, a, opts, report)
+	if err != nil {
+		return report, err
 	}
 	report.Stale = len(stale)
 
 	r := &run{a: a, opts: opts, report: report, locks: locks, now: opts.Now()}
-	// A recorded lock of a client that is gone is forgotten.
+	// A recorded lock of a client that is gone is forgotten; not when the
+	// list was cut short, where a client not seen may be there still.
 	for id := range locks {
-		if !seen[id] && !opts.DryRun {
+		if complete && !seen[id] && !opts.DryRun {
 			delete(locks, id)
 			r.dirty = true
 		}
@@ -233,7 +232,7 @@ feed:
 			report.Actions = append(report.Actions, *act)
 		}
 	}
-	err := context.Cause(ctx)
+	err = context.Cause(ctx)
 	if r.dirty && !opts.DryRun {
 		if serr := r.save(); serr != nil && err == nil {
 			err = serr
@@ -243,6 +242,56 @@ feed:
 		return report, err
 	}
 	return report, r.stopErr
+}
+
+// list lists the service's clients, first, before Run acts: deleting while
+// paging would shift the pages. It returns the stale dynamically
+// registered clients, the IDs of every client listed, and whether the list
+// is complete: it stops early, with a warning, at a page that brings no
+// client it has not seen (an Authlete that ignores start would otherwise
+// be asked for every page of its total count) and after the pages that the
+// first page's total count calls for, and one more.
+func list(ctx context.Context, a Authlete, opts Options, report *Report) (stale []authlete.ClientSummary, seen map[string]bool, complete bool, err error) {
+	seen = map[string]bool{}
+	cutoff := opts.Now().Add(-opts.OlderThan)
+	maxPages, firstTotal := 1, 0
+	for n, start := 0, 0; ; n, start = n+1, start+opts.PageSize {
+		page, err := a.ListClients(ctx, start, start+opts.PageSize)
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("lifecycle: listing clients %d to %d: %w", start, start+opts.PageSize, err)
+		}
+		if n == 0 {
+			firstTotal = page.TotalCount
+			maxPages = firstTotal/opts.PageSize + 2
+		}
+		report.Clients = page.TotalCount
+		fresh := 0
+		for _, c := range page.Clients {
+			id := strconv.FormatInt(c.ClientID, 10)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			fresh++
+			if !c.Dynamic() {
+				continue
+			}
+			report.Dynamic++
+			if opts.OlderThan < 0 || time.UnixMilli(c.CreatedAt).Before(cutoff) {
+				stale = append(stale, c)
+			}
+		}
+		switch {
+		case len(page.Clients) < opts.PageSize || start+opts.PageSize >= page.TotalCount:
+			return stale, seen, true, nil
+		case fresh == 0:
+			report.Warnings = append(report.Warnings, fmt.Sprintf("the list of clients stopped at %d: Authlete's page of clients %d to %d brought none not listed before (does it ignore start?)", start, start, start+opts.PageSize))
+			return stale, seen, false, nil
+		case n+1 >= maxPages:
+			report.Warnings = append(report.Warnings, fmt.Sprintf("the list of clients stopped at %d, after %d pages: Authlete's first page counted %d clients", start+opts.PageSize, n+1, firstTotal))
+			return stale, seen, false, nil
+		}
+	}
 }
 
 // LockRecord keeps the clients that Run locked, by client ID, with the
@@ -281,7 +330,7 @@ func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
 	act := &Action{ClientID: id, ClientName: c.ClientName, CreatedAt: time.UnixMilli(c.CreatedAt), DryRun: r.opts.DryRun}
 	live, err := hasLiveToken(ctx, r.a, id, r.now, r.opts.PageSize)
 	if err != nil {
-		return r.failed(act, "listing its tokens", err)
+		return r.failed(ctx, act, "listing its tokens", err)
 	}
 	r.mu.Lock()
 	lockedAt, ours := r.locks[id]
@@ -309,7 +358,7 @@ func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
 	}
 	if !r.opts.DryRun {
 		if err := r.carryOut(ctx, act); err != nil {
-			return r.failed(act, act.Kind, err)
+			return r.failed(ctx, act, act.Kind, err)
 		}
 	}
 	r.mu.Lock()
@@ -319,13 +368,23 @@ func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
 	return act
 }
 
-// carryOut does what act says, and keeps the record of locks.
+// carryOut does what act says, and keeps the record of locks: a lock is
+// recorded before it is set, and a recorded lock is forgotten only once
+// Authlete has answered that it is not set.
 func (r *run) carryOut(ctx context.Context, act *Action) error {
 	var err error
 	switch act.Kind {
 	case Lock:
-		if err = r.a.LockClient(ctx, act.ClientID, true); err == nil {
-			err = r.remember(act.ClientID)
+		if err = r.remember(act.ClientID); err != nil {
+			return err // not recorded: not set
+		}
+		err = r.a.LockClient(ctx, act.ClientID, true)
+		if refused(err) {
+			// Authlete answered that it did not lock the client. A lock
+			// whose outcome is unknown (no answer, 5xx, the run's end)
+			// stays in the record; the next run forgets it if the client is
+			// not locked.
+			r.forget(act.ClientID)
 		}
 	case Unlock:
 		if err = r.a.LockClient(ctx, act.ClientID, false); err == nil {
@@ -333,25 +392,46 @@ func (r *run) carryOut(ctx context.Context, act *Action) error {
 		}
 	case Delete:
 		err = r.a.DeleteClient(ctx, act.ClientID)
-		var ae *authlete.Error
-		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
+		if notFound(err) {
 			err, act.Reason = nil, act.Reason+" (it was already gone)"
 		}
 		if err == nil {
 			r.forget(act.ClientID)
 		}
 	}
+	if notFound(err) { // on lock or unlock: a 404 on delete is done, above
+		err, act.Kind, act.Reason = nil, Gone, "deleted meanwhile (HTTP 404 on "+act.Kind+")"
+		r.forget(act.ClientID)
+	}
 	return err
 }
 
-// remember records a lock, at once: a run cut short must not forget a
-// client it locked.
+// notFound reports whether Authlete answered err with HTTP 404: the client
+// is gone.
+func notFound(err error) bool {
+	var ae *authlete.Error
+	return errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound
+}
+
+// refused reports whether Authlete answered err with a refusal of the call
+// (HTTP 4xx), so that it certainly did nothing.
+func refused(err error) bool {
+	var ae *authlete.Error
+	return errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500
+}
+
+// remember records a lock, before it is set: a run cut short must leave
+// no client locked that the record does not name.
 func (r *run) remember(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.locks[id] = r.now
 	r.dirty = true
-	return r.saveLocked()
+	if err := r.saveLocked(); err != nil {
+		delete(r.locks, id)
+		return err
+	}
+	return nil
 }
 
 func (r *run) forget(id string) {
@@ -369,10 +449,9 @@ func (r *run) save() error {
 	return r.saveLocked()
 }
 
+// saveLocked writes the record; only a run that is not dry and has a
+// record changes it. The caller holds r.mu.
 func (r *run) saveLocked() error {
-	if r.opts.Locks == nil || r.opts.DryRun {
-		return nil
-	}
 	if err := r.opts.Locks.Save(r.locks); err != nil {
 		return fmt.Errorf("%w: %w", errRecord, err)
 	}
@@ -384,7 +463,7 @@ func (r *run) saveLocked() error {
 // stops on a rate limit, on the end of ctx, on a record of locks that
 // cannot be written and after maxFailuresInARow failures in a row;
 // otherwise the client is skipped and reported.
-func (r *run) failed(act *Action, doing string, err error) *Action {
+func (r *run) failed(ctx context.Context, act *Action, doing string, err error) *Action {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ae *authlete.Error
@@ -394,11 +473,12 @@ func (r *run) failed(act *Action, doing string, err error) *Action {
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests:
 		r.stop(fmt.Errorf("lifecycle: Authlete limits the rate of calls (HTTP 429) at client %s; run again later, or with a lower concurrency: %w", act.ClientID, err))
 		return nil
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+	case ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		r.stop(fmt.Errorf("lifecycle: %s client %s: %w", doing, act.ClientID, err))
 		return nil
 	case errors.Is(err, errRecord):
-		// A lock was set but not recorded: stop before more are.
+		// A lock could not be recorded, so it was not set: stop, rather
+		// than try the record again for every client.
 		r.stop(err)
 		return nil
 	}
@@ -435,6 +515,8 @@ func (r *run) record(act *Action) {
 	case Skip:
 		r.report.Skipped++
 		level = slog.LevelWarn
+	case Gone:
+		r.report.Gone++
 	}
 	r.opts.Logger.LogAttrs(context.Background(), level, "lifecycle: "+act.Kind,
 		slog.String("client_id", act.ClientID), slog.String("client_name", act.ClientName),

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,8 +69,15 @@ func (f *fixture) giveToken(t *testing.T, id string) {
 	require.NoError(t, err)
 }
 
+// opts completes o with the fixture's clock and a silent logger, and, where
+// o says no TTL, makes every client stale (AnyAge): the clients of these
+// tests were registered a moment ago. TestRunZeroOptionsKeepClientsOfAMonth
+// runs the zero value.
 func (f *fixture) opts(o lifecycle.Options) lifecycle.Options {
 	o.Now, o.Logger = f.clock.Now, slog.New(slog.DiscardHandler)
+	if o.OlderThan == 0 {
+		o.OlderThan = lifecycle.AnyAge
+	}
 	return o
 }
 
@@ -230,6 +239,7 @@ type memLocks struct {
 	locks   map[string]time.Time
 	loadErr error
 	saveErr error
+	fails   int // saves to fail before saveErr applies
 	saves   int
 }
 
@@ -246,6 +256,10 @@ func (m *memLocks) Load() (map[string]time.Time, error) {
 func (m *memLocks) Save(l map[string]time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fails > 0 {
+		m.fails--
+		return errors.New("disk full for a moment")
+	}
 	if m.saveErr != nil {
 		return m.saveErr
 	}
@@ -376,6 +390,19 @@ func TestRunStops(t *testing.T) {
 		assert.Empty(t, report.Warnings)
 		assert.Equal(t, 3, f.srv.Clients())
 	})
+	t.Run("context ends with a cause during a call", func(t *testing.T) {
+		f := newFixture(t)
+		for i := 0; i < 3; i++ {
+			f.register(t, "x")
+		}
+		ctx, cancel := context.WithCancelCause(ctx)
+		stopped := errors.New("stopped by signal terminated")
+		report, err := lifecycle.Run(ctx, cancelling{f.client, func() { cancel(stopped) }}, f.opts(lifecycle.Options{Concurrency: 1}))
+		assert.ErrorIs(t, err, stopped)
+		assert.Zero(t, report.Skipped, "a call cut short by the run's end, whatever its cause, is not a client Authlete failed for")
+		assert.Empty(t, report.Warnings)
+		assert.Equal(t, 3, f.srv.Clients())
+	})
 	t.Run("record unreadable", func(t *testing.T) {
 		f := newFixture(t)
 		f.register(t, "x")
@@ -391,7 +418,19 @@ func TestRunStops(t *testing.T) {
 		report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Concurrency: 1, Locks: &memLocks{saveErr: errors.New("read-only")}}))
 		assert.ErrorContains(t, err, "writing the record of locks: read-only")
 		assert.Empty(t, report.Actions)
-		assert.Equal(t, 1, f.srv.Calls("client/lock_flag/update"), "no further client is locked once a lock could not be recorded")
+		assert.Zero(t, report.Locked)
+		assert.Zero(t, f.srv.Calls("client/lock_flag/update"), "no client is locked when its lock cannot be recorded first")
+	})
+	t.Run("record unwritable for a moment", func(t *testing.T) {
+		f := newFixture(t)
+		id, _ := f.register(t, "x")
+		locks := &memLocks{fails: 1}
+		report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
+		assert.ErrorContains(t, err, "writing the record of locks: disk full for a moment")
+		assert.Zero(t, report.Locked)
+		assert.False(t, f.locked(t, id))
+		assert.Equal(t, 1, locks.saves, "the record is written at the end of the run")
+		assert.Empty(t, locks.locks, "without the lock it could not record first")
 	})
 	t.Run("grace without a record", func(t *testing.T) {
 		f := newFixture(t)
@@ -488,6 +527,34 @@ func TestFileLocks(t *testing.T) {
 	_, err = rec.Load()
 	assert.Error(t, err)
 	assert.Error(t, lifecycle.FileLocks(t.TempDir()+"/missing/dir/locks.json").Save(nil))
+
+	// A directory where the file should be: neither read nor replaced.
+	dir := filepath.Join(t.TempDir(), "locks.json")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "inside"), nil, 0o644))
+	_, err = lifecycle.FileLocks(dir).Load()
+	assert.Error(t, err)
+	assert.Error(t, lifecycle.FileLocks(dir).Save(map[string]time.Time{"123": at}))
+	entries, err := os.ReadDir(filepath.Dir(dir))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "no temporary file left beside it")
+}
+
+// nilRecord is a LockRecord whose Load returns a nil map.
+type nilRecord struct{ saved map[string]time.Time }
+
+func (n *nilRecord) Load() (map[string]time.Time, error) { return nil, nil }
+func (n *nilRecord) Save(l map[string]time.Time) error   { n.saved = l; return nil }
+
+// TestRunNilRecord: a record that loads as nil is an empty one.
+func TestRunNilRecord(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.register(t, "x")
+	rec := &nilRecord{}
+	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: rec}))
+	require.NoError(t, err)
+	assert.Equal(t, 1, report.Locked)
+	assert.Equal(t, []string{id}, keys(rec.saved))
 }
 
 // TestRunConcurrency: the token checks run Concurrency at a time, no more.
@@ -535,4 +602,204 @@ type cancelling struct {
 func (c cancelling) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
 	c.cancel()
 	return c.Client.ListTokens(ctx, id, start, end)
+}
+
+// TestRunZeroOptionsKeepClientsOfAMonth: the zero Options are the safe
+// ones: a client younger than DefaultOlderThan (30 days) is not stale;
+// "any age" takes AnyAge.
+func TestRunZeroOptionsKeepClientsOfAMonth(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.register(t, "Claude")
+	f.clock.Add(29 * 24 * time.Hour)
+	zero := lifecycle.Options{Now: f.clock.Now, Logger: slog.New(slog.DiscardHandler)}
+	report, err := lifecycle.Run(ctx, f.client, zero)
+	require.NoError(t, err)
+	assert.Equal(t, 1, report.Dynamic)
+	assert.Zero(t, report.Stale, "a client of 29 days is not stale by default")
+	assert.True(t, f.exists(t, id))
+
+	young, _ := f.register(t, "Cursor")
+	anyAge := zero
+	anyAge.OlderThan, anyAge.DryRun = lifecycle.AnyAge, true
+	report, err = lifecycle.Run(ctx, f.client, anyAge)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{id: lifecycle.Delete, young: lifecycle.Delete}, kinds(report), "AnyAge: a client of a moment ago too")
+
+	f.clock.Add(2 * 24 * time.Hour)
+	report, err = lifecycle.Run(ctx, f.client, zero)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{id: lifecycle.Delete}, kinds(report), "31 days: stale")
+	assert.False(t, f.exists(t, id))
+	assert.True(t, f.exists(t, young))
+}
+
+// recordChecker is an Authlete that, as each lock call arrives, reads the
+// record of locks from its file, and fails the test unless it names the
+// client already.
+type recordChecker struct {
+	lifecycle.Authlete
+	t      *testing.T
+	record lifecycle.LockRecord
+	locks  atomic.Int32
+}
+
+func (c *recordChecker) LockClient(ctx context.Context, id string, locked bool) error {
+	if locked {
+		c.locks.Add(1)
+		onDisk, err := c.record.Load()
+		require.NoError(c.t, err)
+		assert.Contains(c.t, keys(onDisk), id, "the lock of %s is recorded before it is set", id)
+	}
+	return c.Authlete.LockClient(ctx, id, locked)
+}
+
+// TestRunRecordsBeforeLocking: when the lock call reaches Authlete, the
+// record on disk names the client already.
+func TestRunRecordsBeforeLocking(t *testing.T) {
+	f := newFixture(t)
+	for i := 0; i < 5; i++ {
+		f.register(t, "x")
+	}
+	record := lifecycle.FileLocks(t.TempDir() + "/locks.json")
+	checker := &recordChecker{Authlete: f.client, t: t, record: record}
+	report, err := lifecycle.Run(ctx, checker, f.opts(lifecycle.Options{Grace: time.Hour, Locks: record, Concurrency: 2}))
+	require.NoError(t, err)
+	assert.Equal(t, 5, report.Locked)
+	assert.Equal(t, int32(5), checker.locks.Load())
+}
+
+// lockFault is an Authlete whose lock calls fail as fail says for some
+// clients: a client deleted just before (404), a refusal, a failure of
+// Authlete after it set the lock.
+type lockFault struct {
+	*authlete.Client
+	fail func(id string) string
+}
+
+func (l lockFault) LockClient(ctx context.Context, id string, locked bool) error {
+	switch l.fail(id) {
+	case "gone":
+		if err := l.Client.DeleteClient(ctx, id); err != nil {
+			return err
+		}
+	case "refused":
+		return &authlete.Error{Op: "lock client", StatusCode: 400, ResultCode: "A001201"}
+	case "failed after":
+		if err := l.Client.LockClient(ctx, id, locked); err != nil {
+			return err
+		}
+		return &authlete.Error{Op: "lock client", StatusCode: 502}
+	}
+	return l.Client.LockClient(ctx, id, locked)
+}
+
+// TestRunLockFailures: a client gone when Run locks it (HTTP 404) is
+// counted gone and the run goes on; a refused lock is struck from the
+// record; a lock whose outcome is unknown stays in it, so that a lock that
+// Authlete set is never stranded.
+func TestRunLockFailures(t *testing.T) {
+	f := newFixture(t)
+	gone, _ := f.register(t, "gone")
+	refusedID, _ := f.register(t, "refused")
+	after, _ := f.register(t, "failed after")
+	fine, _ := f.register(t, "fine")
+	what := map[string]string{gone: "gone", refusedID: "refused", after: "failed after"}
+	locks := &memLocks{}
+	opts := f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks, Concurrency: 1})
+	report, err := lifecycle.Run(ctx, lockFault{f.client, func(id string) string { return what[id] }}, opts)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{gone: lifecycle.Gone, refusedID: lifecycle.Skip, after: lifecycle.Skip, fine: lifecycle.Lock}, kinds(report))
+	assert.Equal(t, 1, report.Gone)
+	assert.Equal(t, 2, report.Skipped)
+	assert.Equal(t, 1, report.Locked)
+	assert.Len(t, report.Warnings, 2, "the client gone is no warning")
+	assert.ElementsMatch(t, []string{after, fine}, keys(locks.locks), "the refused lock is struck, the unknown one stays")
+	assert.True(t, f.locked(t, after))
+
+	// The next run: the client locked in spite of the failure is Run's own.
+	f.clock.Add(2 * time.Hour)
+	report, err = lifecycle.Run(ctx, f.client, opts)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{refusedID: lifecycle.Lock, after: lifecycle.Delete, fine: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, []string{refusedID}, keys(locks.locks))
+
+	// An unknown outcome where Authlete did not lock: the next run forgets it.
+	lone, _ := f.register(t, "lone")
+	locks.locks = map[string]time.Time{lone: f.clock.Now()}
+	report, err = lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks, DryRun: true}))
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.Lock, kinds(report)[lone], "not locked at Authlete: not Run's lock")
+}
+
+// pages is an Authlete whose client list misbehaves.
+type pages struct {
+	*authlete.Client
+	ignoreStart bool // every page is the first
+	endless     bool // every page brings new clients, and counts more
+	calls       int
+}
+
+func (p *pages) ListClients(ctx context.Context, start, end int) (*authlete.ClientPage, error) {
+	p.calls++
+	if p.calls > 100 {
+		return nil, errors.New("too many pages")
+	}
+	if p.endless {
+		page := &authlete.ClientPage{Start: start, End: end, TotalCount: start + 3*(end-start)}
+		for i := start; i < end; i++ {
+			page.Clients = append(page.Clients, authlete.ClientSummary{ClientID: int64(1e13 + i), ClientSource: "STATIC_REGISTRATION"})
+		}
+		return page, nil
+	}
+	if p.ignoreStart {
+		end, start = end-start, 0
+	}
+	return p.Client.ListClients(ctx, start, end)
+}
+
+// TestRunBadPages: an Authlete that ignores start, or whose pages never
+// end, is asked for a bounded number of pages; the run acts on what it
+// listed, says so, and forgets no recorded lock of a client it did not
+// see.
+func TestRunBadPages(t *testing.T) {
+	f := newFixture(t)
+	for i := 0; i < 25; i++ {
+		f.register(t, "x")
+	}
+	unseen := "10000000000001"
+	locks := &memLocks{locks: map[string]time.Time{unseen: f.clock.Now()}}
+	bad := &pages{Client: f.client, ignoreStart: true}
+	report, err := lifecycle.Run(ctx, bad, f.opts(lifecycle.Options{PageSize: 10, Grace: time.Hour, Locks: locks}))
+	require.NoError(t, err)
+	assert.Equal(t, 2, bad.calls, "the second page brought nothing new")
+	assert.Equal(t, 10, report.Stale)
+	assert.Equal(t, 10, report.Locked)
+	require.Len(t, report.Warnings, 1)
+	assert.Contains(t, report.Warnings[0], "brought none not listed before")
+	assert.Contains(t, keys(locks.locks), unseen, "the list was cut short: a lock of a client not seen stays")
+
+	endless := &pages{Client: f.client, endless: true}
+	report, err = lifecycle.Run(ctx, endless, f.opts(lifecycle.Options{PageSize: 10, DryRun: true}))
+	require.NoError(t, err)
+	assert.Equal(t, 30/10+2, endless.calls, "the pages the first one's count calls for, and one more")
+	assert.Zero(t, report.Dynamic)
+	require.Len(t, report.Warnings, 1)
+	assert.Contains(t, report.Warnings[0], "first page counted 30 clients")
+}
+
+// TestRunUnlockGone: a client of Run's own that holds a live token and is
+// deleted before Run unlocks it is counted gone, and forgotten.
+func TestRunUnlockGone(t *testing.T) {
+	f := newFixture(t)
+	id, _ := f.register(t, "x")
+	f.giveToken(t, id)
+	require.NoError(t, f.client.LockClient(ctx, id, true))
+	locks := &memLocks{locks: map[string]time.Time{id: f.clock.Now()}}
+	report, err := lifecycle.Run(ctx, lockFault{f.client, func(string) string { return "gone" }}, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{id: lifecycle.Gone}, kinds(report))
+	assert.Equal(t, 1, report.Gone)
+	assert.Zero(t, report.Unlocked)
+	assert.Contains(t, report.Actions[0].Reason, "HTTP 404 on unlock")
+	assert.Empty(t, locks.locks)
 }

@@ -15,9 +15,12 @@ import (
 //	{"26837717140341": "2026-12-01T03:00:00Z"}
 //
 // A missing file is an empty record. Save writes a temporary file beside
-// it and renames it, so that a run cut short leaves the old record or the
-// new one. Keep the file where every run finds it (a volume of the
-// CronJob), and let one run at a time use it.
+// it, flushes it to the disk (fsync) and renames it, then flushes the
+// directory, so that a run cut short, or a machine that stops, leaves the
+// old record or the new one. Keep the file where every run finds it (a
+// volume of the CronJob), and let one run at a time use it: FileLocks does
+// not keep a second run off (dcr-janitor holds an exclusive lock on the
+// file path+".lock" for the whole run).
 func FileLocks(path string) LockRecord { return fileLocks(path) }
 
 type fileLocks string
@@ -51,8 +54,20 @@ func (f fileLocks) Save(locks map[string]time.Time) error {
 		tmp.Close()
 		return err
 	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), string(f))
+	if err := os.Rename(tmp.Name(), string(f)); err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(string(f)))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }

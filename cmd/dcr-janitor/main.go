@@ -7,9 +7,12 @@
 //	AUTHLETE_BASE_URL=... AUTHLETE_SERVICE_APIKEY=... AUTHLETE_SERVICE_ACCESSTOKEN=... \
 //	    go run ./cmd/dcr-janitor -older-than 720h -grace 168h -lock-file /var/lib/dcr-janitor/locks.json -dry-run
 //
-// Run it from cron or a Kubernetes CronJob, one run at a time. Each
-// decision is printed as a line; the command exits with status 1 when
-// Authlete fails, after printing what was done until then.
+// Run it from cron or a Kubernetes CronJob, one run at a time: a run holds
+// an exclusive lock on -lock-file+".lock" (flock(2)) and a second run
+// refuses to start. Each decision is printed as a line; the command exits
+// with status 1 when Authlete fails, or on SIGTERM or SIGINT (the call in
+// flight is abandoned, the record written), after printing what was done
+// until then.
 package main
 
 import (
@@ -29,8 +32,16 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-signals
+		// A second signal kills at once.
+		signal.Stop(signals)
+		cancel(fmt.Errorf("stopped by signal %v", s))
+	}()
 	if err := run(ctx, os.Args[1:], os.Stdout, authlete.ConfigFromEnv()); err != nil {
 		fmt.Fprintln(os.Stderr, "dcr-janitor:", err)
 		os.Exit(1)
@@ -46,14 +57,20 @@ Federation clients, nor a client someone else locked.
 
 Without -dry-run it CHANGES the service: every dynamically registered client
 older than -older-than without a live token is DELETED AT ONCE, or, with
--grace, locked now (its lock written to -lock-file) and deleted by a later
-run once locked that long. A client it locked that holds a live token again
-is unlocked. Run it with -dry-run first.
+-grace, locked now (its lock written to -lock-file before it is set) and
+deleted by a later run once locked that long. A client it locked that holds
+a live token again is unlocked. Run it with -dry-run first.
+
+One run at a time: a run holds an exclusive lock on -lock-file.lock, and
+another run on the same -lock-file refuses to start, changing nothing. A
+dry run takes no lock. On SIGTERM or SIGINT the run abandons the call in
+flight, writes its record and prints what it did.
 
 Environment:
 ` + authlete.EnvUsage + `
 Exit status: 0 when the run went through, 1 when Authlete failed, a client
-was skipped, or the arguments are wrong.
+was skipped, another run holds the record, the run was stopped by a
+signal, or the arguments are wrong.
 
 Flags:
 `
@@ -94,9 +111,25 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if opts.Grace > 0 && opts.Locks == nil {
 		return fmt.Errorf("-grace needs -lock-file: the janitor deletes only the clients it locked itself")
 	}
+	olderThan := opts.OlderThan
+	if olderThan == 0 {
+		opts.OlderThan = lifecycle.AnyAge // -older-than 0, given: lifecycle's zero would be 30 days
+	}
 	client, err := authlete.New(cfg)
 	if err != nil {
 		return err
+	}
+	if opts.Locks != nil && !opts.DryRun {
+		// Two runs on one record would each write their own over the
+		// other's, and strand the clients the other locked.
+		release, err := hold(*lockFile + ".lock")
+		if errors.Is(err, errHeld) {
+			return fmt.Errorf("another run holds %s.lock: nothing was done (one run at a time; with a Kubernetes CronJob, set concurrencyPolicy: Forbid)", *lockFile)
+		}
+		if err != nil {
+			return fmt.Errorf("locking %s.lock for the run: %w", *lockFile, err)
+		}
+		defer release()
 	}
 	opts.Logger = slog.New(slog.DiscardHandler) // the decisions are printed below
 	opts.OnAction = func(a lifecycle.Action) {
@@ -112,13 +145,25 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if opts.DryRun {
 		mode = " (dry run: nothing changed)"
 	}
-	fmt.Fprintf(out, "%d clients, %d dynamically registered, %d older than %v: kept %d, locked %d, unlocked %d, deleted %d, skipped %d%s\n",
-		report.Clients, report.Dynamic, report.Stale, opts.OlderThan, report.Kept, report.Locked, report.Unlocked, report.Deleted, report.Skipped, mode)
+	gone := ""
+	if report.Gone > 0 {
+		gone = fmt.Sprintf(", gone %d", report.Gone) // deleted by someone else meanwhile
+	}
+	fmt.Fprintf(out, "%d clients, %d dynamically registered, %d older than %v: kept %d, locked %d, unlocked %d, deleted %d%s, skipped %d%s\n",
+		report.Clients, report.Dynamic, report.Stale, olderThan, report.Kept, report.Locked, report.Unlocked, report.Deleted, gone, report.Skipped, mode)
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
+		err = fmt.Errorf("%v: %w", cause, err)
+	}
 	if err == nil && report.Skipped > 0 {
 		err = fmt.Errorf("%d client(s) skipped: Authlete failed for them", report.Skipped)
 	}
 	return err
 }
 
-// errUsage is a wrong invocation; the flag package has said what is wrong.
-var errUsage = errors.New("wrong arguments (see -h)")
+var (
+	// errUsage is a wrong invocation; the flag package has said what is
+	// wrong.
+	errUsage = errors.New("wrong arguments (see -h)")
+	// errHeld: another run holds the record.
+	errHeld = errors.New("held by another run")
+)

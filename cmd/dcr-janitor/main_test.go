@@ -78,6 +78,7 @@ func TestJanitorInvocation(t *testing.T) {
 		{"-dryrun"},
 		{"-grace", "1h"}, // without -lock-file
 		{"-concurrency", "0"},
+		{"-grace", "1h", "-lock-file", t.TempDir() + "/missing/locks.json"}, // the run's lock cannot be taken
 	} {
 		out.Reset()
 		assert.Error(t, run(ctx, args, &out, srv.Config()), "%v", args)
@@ -101,4 +102,19 @@ func TestJanitorSkippedClientFails(t *testing.T) {
 	assert.Contains(t, out.String(), "deleted 1, skipped 1")
 	assert.Contains(t, out.String(), "warning: client ")
 	assert.Equal(t, 1, srv.Clients())
+}
+
+// TestJanitorClientGone: a client deleted by someone else when the janitor
+// locks it (HTTP 404) is counted gone, and the run succeeds.
+func TestJanitorClientGone(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		srv.Client(t).Register(ctx, &authlete.Request{JSON: `{}`})
+	}
+	srv.Inject(authletetest.Fault{Op: "client/lock_flag/update", Status: 404, Times: 1})
+	var out strings.Builder
+	require.NoError(t, run(ctx, []string{"-older-than", "0", "-grace", "1h", "-lock-file", t.TempDir() + "/locks.json"}, &out, srv.Config()))
+	assert.Contains(t, out.String(), "kept 0, locked 1, unlocked 0, deleted 0, gone 1, skipped 0\n")
+	assert.NotContains(t, out.String(), "warning")
 }
