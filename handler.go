@@ -79,11 +79,26 @@ type Options struct {
 	// means registration is open. See StaticTokens.
 	InitialAccessToken func(ctx context.Context, token string) error
 	// RefundInitialAccessToken, if set, is called with the token of a
-	// registration that InitialAccessToken accepted but that created no
-	// client (refused by a policy or by Authlete, or failed), so that a
-	// token that counts its uses gets this one back; see package iat. Nil
-	// means none.
+	// registration that InitialAccessToken accepted but that certainly
+	// created no client, so that a token that counts its uses gets this
+	// one back; see package iat. That is a registration refused before
+	// Authlete was called (a body that is not client metadata, a policy's
+	// refusal or failure), refused by Authlete (action BAD_REQUEST) or
+	// whose call Authlete refused at the HTTP level (a 4xx status, such as
+	// 429). Whenever Authlete may have created a client (it answered
+	// CREATED or INTERNAL_SERVER_ERROR, did not answer in time, could not
+	// be reached, answered something unreadable), the use stays spent:
+	// a token never registers more clients than it allows. Nil means none.
 	RefundInitialAccessToken func(ctx context.Context, token string)
+	// BackendTimeout bounds each call to the Backend. A call does not end
+	// when the client goes away: it runs to its end, detached from the
+	// request's cancellation, so that what Authlete did (a client
+	// created, updated or deleted) is what Audit, the logs and the
+	// initial access token's uses say. Zero means
+	// authlete.DefaultTotalTimeout, the bound of an *authlete.Client's
+	// whole call: set it to your Config.TotalTimeout if you changed that.
+	// Negative means no bound but the Backend's own.
+	BackendTimeout time.Duration
 	// Policies check, and may change, the client metadata of registration
 	// and update requests, in order, before Authlete is called; see Policy
 	// and package policy. Nil means the body goes to Authlete as it came.
@@ -110,6 +125,7 @@ type Handler struct {
 
 	initialToken func(context.Context, string) error
 	refundToken  func(context.Context, string)
+	timeout      time.Duration
 	policies     []Policy
 	audit        func(Event)
 	clientAddr   func(*http.Request) string
@@ -130,12 +146,16 @@ func New(backend Backend, opts Options) *Handler {
 
 		initialToken: opts.InitialAccessToken,
 		refundToken:  opts.RefundInitialAccessToken,
+		timeout:      opts.BackendTimeout,
 		policies:     append([]Policy(nil), opts.Policies...),
 		audit:        opts.Audit,
 		clientAddr:   opts.ClientAddr,
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.timeout == 0 {
+		h.timeout = authlete.DefaultTotalTimeout
 	}
 	if h.clientID == nil {
 		h.clientID = pathClientID
@@ -239,6 +259,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 		return
 	}
 	ev.Op = "register"
+	mayHaveClient := false // whether Authlete may have created a client
 	token, err := h.token(r)
 	if err != nil {
 		if h.initialToken != nil {
@@ -266,9 +287,13 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 			return
 		}
 		if h.refundToken != nil {
+			// From here the token has one use less. It gets it back only
+			// when no client can exist.
 			defer func() {
-				if ev.Action != authlete.ActionCreated { // no client: the token gets its use back
-					h.refundToken(context.WithoutCancel(r.Context()), token)
+				if !mayHaveClient {
+					ctx, cancel := h.detach(r)
+					defer cancel()
+					h.refundToken(ctx, token)
 				}
 			}()
 		}
@@ -283,11 +308,51 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 	if !h.applyPolicies(w, r, ev, req, token) {
 		return
 	}
-	resp, err := h.backend.Register(r.Context(), req)
+	mayHaveClient = true // Authlete may create one from here, even if the call fails
+	resp, err := h.call(r, ev, h.backend.Register, req)
+	mayHaveClient = !refused(resp, err)
 	if err == nil && resp != nil {
 		ev.Action = resp.Action // also when the answer cannot be relayed: Authlete created the client
 	}
 	h.respond(w, r, ev, token, resp, err)
+}
+
+// refused reports whether a registration whose call returned resp and err
+// certainly created no client: Authlete answered BAD_REQUEST, or refused
+// the call itself with a 4xx status (bad credentials, rate limiting).
+func refused(resp *authlete.Response, err error) bool {
+	if err != nil {
+		var ae *authlete.Error
+		return errors.As(err, &ae) && ae.Err == nil && ae.StatusCode >= 400 && ae.StatusCode < 500
+	}
+	return resp != nil && resp.Action == authlete.ActionBadRequest
+}
+
+// detach returns r's context without its cancellation (the client going
+// away) but with its values, bounded by Options.BackendTimeout.
+func (h *Handler) detach(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(r.Context())
+	if h.timeout < 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, h.timeout)
+}
+
+// call makes a Backend call that runs to its end even if the client goes
+// away: see Options.BackendTimeout.
+func (h *Handler) call(r *http.Request, ev *Event, call func(context.Context, *authlete.Request) (*authlete.Response, error), req *authlete.Request) (*authlete.Response, error) {
+	ctx, cancel := h.detach(r)
+	defer cancel()
+	resp, err := call(ctx, req)
+	if r.Context().Err() != nil {
+		var action authlete.Action
+		if resp != nil {
+			action = resp.Action
+		}
+		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: the client went away before Authlete answered",
+			slog.String("op", ev.Op), slog.String("action", string(action)))
+	}
+	return resp, err
 }
 
 func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, ev *Event) {
@@ -328,7 +393,7 @@ func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, e
 			return
 		}
 	}
-	resp, err := call(r.Context(), req)
+	resp, err := h.call(r, ev, call, req)
 	h.respond(w, r, ev, token, resp, err)
 }
 

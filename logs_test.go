@@ -28,9 +28,9 @@ func TestEventErrHoldsNoTokenOrResultMessage(t *testing.T) {
 	backend := &scripted{err: fmt.Errorf("decorator saw token %s: %w", ratToken, cause)}
 	var logs bytes.Buffer
 	var event dcr.Event
-	logEvent := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
+	logEvent := dcr.LogEvents(sinkLogger(t, slog.NewJSONHandler(&logs, nil)))
 	h := newRouter(dcr.New(backend, dcr.Options{
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: sinkLogger(t),
 		Audit:  func(e dcr.Event) { event = e; logEvent(e) },
 	}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
@@ -66,7 +66,7 @@ func TestShortTokensDoNotGarbleLogs(t *testing.T) {
 		{"refused1", "authlete get: connection refused"},
 	} {
 		var logs bytes.Buffer
-		h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+		h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 		send(h, "GET", "/register/4711", "Bearer "+tc.token, "")
 		assert.Contains(t, logs.String(), `"error":"`+tc.want+`"`, tc.token)
 	}
@@ -75,7 +75,7 @@ func TestShortTokensDoNotGarbleLogs(t *testing.T) {
 	// put it.
 	var logs bytes.Buffer
 	backend.err = fmt.Errorf("bad token %s", ratToken)
-	h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 	assert.Contains(t, logs.String(), `"error":"bad token REDACTED"`)
 	assert.NotContains(t, logs.String(), ratToken)
@@ -106,7 +106,7 @@ func TestLogLines(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			tc.opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+			tc.opts.Logger = sinkLogger(t, slog.NewJSONHandler(&logs, nil))
 			h := newRouter(dcr.New(&scripted{resp: tc.resp, err: tc.err}, tc.opts))
 			send(h, tc.method, tc.path, "Bearer "+ratToken, `{}`)
 			for _, want := range tc.want {
@@ -117,16 +117,29 @@ func TestLogLines(t *testing.T) {
 		})
 	}
 
-	// A client that went away is no failure of the server: Info.
+	// A client that went away is no failure of the server: Info. Its
+	// call to Authlete ends all the same, and the log says how.
 	var logs bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	backend := backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
 		cancel()
-		return nil, &authlete.Error{Op: op, Err: ctx.Err()}
+		return &authlete.Response{Action: authlete.ActionOK, ResponseContent: "{}"}, ctx.Err()
 	})
-	h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 	r := httptest.NewRequestWithContext(ctx, "GET", "/register/4711", nil)
 	r.Header.Set("Authorization", "Bearer "+ratToken)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: the client went away before Authlete answered","op":"get","action":"OK"}`)
+	assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "the call was not cancelled: %s", logs.String())
+
+	// A policy that gives up because the client went away: Info.
+	logs.Reset()
+	ctx, cancel = context.WithCancel(context.Background())
+	giveUp := func(r *http.Request, _ dcr.Metadata) error { cancel(); return r.Context().Err() }
+	h = newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)), Policies: []dcr.Policy{giveUp}}))
+	r = httptest.NewRequestWithContext(ctx, "PUT", "/register/4711", strings.NewReader(`{}`))
+	r.Header.Set("Authorization", "Bearer "+ratToken)
+	r.Header.Set("Content-Type", "application/json")
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: request failed"`)
 
@@ -135,7 +148,7 @@ func TestLogLines(t *testing.T) {
 	backend = backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
 		return nil, &authlete.Error{Op: op, Err: context.Canceled}
 	})
-	h = newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	h = newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 	assert.Contains(t, logs.String(), `"level":"ERROR","msg":"dcr: request failed"`)
 }
@@ -143,7 +156,7 @@ func TestLogLines(t *testing.T) {
 // TestLogEventsKeys pins the keys and levels of LogEvents.
 func TestLogEventsKeys(t *testing.T) {
 	var logs bytes.Buffer
-	log := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
+	log := dcr.LogEvents(sinkLogger(t, slog.NewJSONHandler(&logs, nil)))
 	log(dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001", Duration: time.Millisecond, ClientAddr: "203.0.113.7"})
 	assert.Equal(t, `"level":"INFO","msg":"dcr: request","op":"register","client_id":"4711","status":201,"action":"CREATED","result_code":"A202001","error":"","duration":1000000,"client_addr":"203.0.113.7"}`,
 		logs.String()[strings.Index(logs.String(), `"level"`):len(logs.String())-1])
