@@ -435,6 +435,12 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, ev *Event) (s
 		reject(w, ev, errReadBody, "")
 		return "", false
 	}
+	// The shape first: it stops at the first level or byte too many,
+	// where the JSON validation would read it all.
+	if e := checkShape(data); e != nil {
+		reject(w, ev, *e, "")
+		return "", false
+	}
 	if !isJSONObject(data) {
 		reject(w, ev, errNotObject, "")
 		return "", false
@@ -479,6 +485,48 @@ func isJSONObject(body []byte) bool {
 	return len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(body)
 }
 
+// The limits of client metadata that checkShape enforces, before any
+// policy runs: decoding a body nested thousands of levels deep, or
+// splitting a scope of 64 KiB, costs a policy (and Authlete) far more
+// than a registration should. Client metadata is a few levels deep (jwks:
+// object, keys, key, x5c) and its longest values are software statements
+// and certificates of a few kilobytes.
+const (
+	MaxMetadataDepth       = 32      // nesting of objects and arrays, the body itself counting as 1
+	MaxMetadataStringBytes = 8 << 10 // each string, member names included, as sent (escapes counted)
+)
+
+// checkShape returns the error for a body nested deeper than
+// MaxMetadataDepth or with a string longer than MaxMetadataStringBytes,
+// nil for one within the limits. It does not validate the JSON.
+func checkShape(body []byte) *localError {
+	depth := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{', '[':
+			if depth++; depth > MaxMetadataDepth {
+				return &errTooDeep
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			end := i + 1 + MaxMetadataStringBytes // the closing quote, at the latest
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if i >= end {
+					return &errTooLong
+				}
+				if body[i] == '\\' {
+					i++
+				}
+			}
+			if i > end { // an escape took the string past the limit
+				return &errTooLong
+			}
+		}
+	}
+	return nil
+}
+
 // isJSONContentType reports whether v names application/json, with or
 // without parameters such as charset.
 func isJSONContentType(v string) bool {
@@ -501,7 +549,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, tok
 			if resp.Action == authlete.ActionInternalServerError {
 				h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: authlete answered INTERNAL_SERVER_ERROR",
 					slog.String("op", ev.Op), slog.String("result_code", resp.ResultCode),
-					slog.String("result_message", resp.ResultMessage))
+					slog.String("result_message", redact(resp.ResultMessage, token)))
 			}
 			return
 		}
@@ -534,10 +582,62 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ev *Event, token 
 // "authlete get" into "auREDACTEDhleREDACTEDe geREDACTED").
 const minRedactedLen = 8
 
-// redact removes token from s when it is long enough to be a secret.
+// redact removes token from s when it is long enough to be a secret, and
+// whatever else in s looks like a token: see redactTokenShaped.
 func redact(s, token string) string {
-	if len(token) < minRedactedLen {
+	if len(token) >= minRedactedLen {
+		s = strings.ReplaceAll(s, token, "REDACTED")
+	}
+	return redactTokenShaped(s)
+}
+
+// minTokenShapedLen is the length from which a run of base64url
+// characters is taken for a token in log text. Authlete's tokens, and
+// those of package iat, are 43 characters; a token of 16 random bytes is
+// 22.
+const minTokenShapedLen = 20
+
+// redactTokenShaped replaces each run of at least minTokenShapedLen
+// base64url characters (letters, digits, '-' and '_') in s with
+// "REDACTED", unless the run is lower-case letters, '_' and '-':
+// that is a name, such as the metadata member
+// "tls_client_certificate_bound_access_tokens", not a secret (a random
+// token of 20 characters is one by chance 1 in 10^7). It is how a token
+// that the Handler was not given (another client's, Authlete's own
+// service access token) is kept out of the log when Authlete's
+// resultMessage or a Backend's error repeats it. It also takes out
+// long numbers, UUIDs and hex digests: log text loses little by it.
+func redactTokenShaped(s string) string {
+	var b strings.Builder
+	last := 0 // s[:last] is in b
+	for i := 0; i < len(s); {
+		if !isBase64URL(s[i]) {
+			i++
+			continue
+		}
+		j, lower, other := i, false, false
+		for ; j < len(s) && isBase64URL(s[j]); j++ {
+			switch c := s[j]; {
+			case 'a' <= c && c <= 'z':
+				lower = true
+			case c != '_' && c != '-':
+				other = true
+			}
+		}
+		if j-i >= minTokenShapedLen && (other || !lower) {
+			b.WriteString(s[last:i])
+			b.WriteString("REDACTED")
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
 		return s
 	}
-	return strings.ReplaceAll(s, token, "REDACTED")
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isBase64URL(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }

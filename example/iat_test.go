@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -37,8 +39,8 @@ func TestBlackBoxInitialAccessTokenStore(t *testing.T) {
 	redisSrv := startRedis(t)
 	emulator := authletetest.NewServer(t, authletetest.Options{})
 	env := append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "DCR_REDIS_URL="+redisSrv.url(), "DCR_IAT_STORE=redis")
-	a, _ := startExampleBinary(t, env, "")
-	b, _ := startExampleBinary(t, env, "")
+	a, pa := startExampleBinary(t, env, "")
+	b, pb := startExampleBinary(t, env, "")
 	iatBin := binary(t, "github.com/dcr-go/dcr/example/cmd/dcr-iat", false)
 	dcrIAT := func(args ...string) string {
 		t.Helper()
@@ -95,9 +97,58 @@ func TestBlackBoxInitialAccessTokenStore(t *testing.T) {
 	assert.Equal(t, 500, down.status, down.raw)
 	assert.Equal(t, "server_error", down.body["error"])
 
+	for _, tok := range []string{token, once, revoked, spare} {
+		assert.NotContains(t, pa.out.String(), tok, "a token in the log")
+		assert.NotContains(t, pb.out.String(), tok, "a token in the log")
+	}
+
 	// A mistyped invocation changes nothing.
 	p := start(t, iatBin, []string{"DCR_REDIS_URL=" + redisSrv.url()}, "issue", "-uses", "0", "-expires", "1h")
 	p.wait(t, 30*time.Second)
 	assert.Error(t, p.err)
 	assert.Contains(t, p.out.String(), "-uses N (1 or more)")
+}
+
+// TestBlackBoxHangUpsKeepTheUse is issue 21's finding: a token of one
+// use, an Authlete that answers in 1.5 s, and 20 registrations whose
+// client hangs up after 0.3 s. The first one's call runs to its end and
+// Authlete creates a client: the use stays spent, so the other 19 and a
+// 21st are refused without reaching Authlete. (The Handler used to
+// cancel the call and refund the use each time: 20 calls reached
+// Authlete, the token kept its use, and a 21st registration succeeded.)
+func TestBlackBoxHangUpsKeepTheUse(t *testing.T) {
+	t.Parallel()
+	redisSrv := startRedis(t)
+	emulator := authletetest.NewServer(t, authletetest.Options{})
+	emulator.Inject(authletetest.Fault{Op: "register", Delay: 1500 * time.Millisecond}) // every registration, then answered normally
+	env := append(emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "DCR_REDIS_URL="+redisSrv.url(), "DCR_IAT_STORE=redis")
+	base, p := startExampleBinary(t, env, "")
+	iat := start(t, binary(t, "github.com/dcr-go/dcr/example/cmd/dcr-iat", false), []string{"DCR_REDIS_URL=" + redisSrv.url()},
+		"issue", "-uses", "1", "-expires", "1h")
+	iat.wait(t, 30*time.Second)
+	require.NoError(t, iat.err, iat.out.String())
+	lines := strings.Split(strings.TrimSpace(iat.out.String()), "\n")
+	fields := strings.Fields(lines[len(lines)-1])
+	require.Len(t, fields, 2, iat.out.String())
+	token := fields[1]
+
+	const metadata = `{"redirect_uris":["https://app.example/cb"]}`
+	for i := 0; i < 20; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		req, err := http.NewRequestWithContext(ctx, "POST", base+"/register", strings.NewReader(metadata))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+	}
+	require.Eventually(t, func() bool { return emulator.Clients() == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the first call, whose client hung up, ends at Authlete with a client")
+	last := send(t, "POST", base+"/register", token, metadata)
+	assert.Equal(t, 401, last.status, "a 21st registration with a token of one use: %s", last.raw)
+	assert.Equal(t, 1, emulator.Calls("register"), "only the first registration reached Authlete")
+	assert.Equal(t, 1, emulator.Clients())
+	assert.NotContains(t, p.out.String(), token, "the token in the log")
 }
