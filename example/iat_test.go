@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,10 +262,18 @@ func TestInvariantRedisClientsNeverOutnumberUses(t *testing.T) {
 			rt.Fatal(err)
 		}
 		tokens = append(tokens, token)
+		// A busy machine can make any call time out: an outcome unknown
+		// that no fault planned.
+		var timedOut atomic.Bool
+		audit := func(e dcr.Event) {
+			if errors.Is(e.Err, context.DeadlineExceeded) {
+				timedOut.Store(true)
+			}
+		}
 		var replicas [2]*httptest.Server
 		for i := range replicas {
 			mux := http.NewServeMux()
-			dcr.Mount(mux, "/register", dcr.New(client, dcr.Options{Logger: logger,
+			dcr.Mount(mux, "/register", dcr.New(client, dcr.Options{Logger: logger, Audit: audit,
 				InitialAccessToken: store.Spend, RefundInitialAccessToken: store.Refund}))
 			replicas[i] = httptest.NewServer(mux)
 		}
@@ -304,7 +314,7 @@ func TestInvariantRedisClientsNeverOutnumberUses(t *testing.T) {
 		if left+created > uses {
 			rt.Fatalf("%d clients created and %d uses left of a token of %d", created, left, uses)
 		}
-		if known && left+created != uses {
+		if known && !timedOut.Load() && left+created != uses {
 			rt.Fatalf("%d clients created and %d uses left of a token of %d, though every outcome was known", created, left, uses)
 		}
 	})
