@@ -874,3 +874,17 @@ func TestRefundInitialAccessToken(t *testing.T) {
 		})
 	}
 }
+
+// TestPanickingBackendKeepsTheUse: a Backend that panics may have created
+// a client before it did; the use stays spent while the panic goes on up.
+func TestPanickingBackendKeepsTheUse(t *testing.T) {
+	refunded := false
+	backend := backendFunc(func(context.Context, string, *authlete.Request) (*authlete.Response, error) { panic("decorator bug") })
+	h := newRouter(dcr.New(backend, dcr.Options{
+		Logger:                   sinkLogger(t),
+		InitialAccessToken:       func(context.Context, string) error { return nil },
+		RefundInitialAccessToken: func(context.Context, string) { refunded = true },
+	}))
+	assert.PanicsWithValue(t, "decorator bug", func() { send(h, "POST", "/register", "Bearer iat-0123456789abcdef", `{}`) })
+	assert.False(t, refunded)
+}
