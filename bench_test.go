@@ -11,6 +11,7 @@ import (
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/policy"
 )
 
 // benchResponses are the answers of the in-process backend of the
@@ -101,5 +102,40 @@ func BenchmarkBaseline(b *testing.B) {
 	h := baseline(benchBackend)
 	for _, op := range operations {
 		b.Run(op.name, func(b *testing.B) { benchmark(b, h, op) })
+	}
+}
+
+// hostileBodies are bodies an unauthenticated client can send that cost
+// more than a registration should, beside the normal one they are
+// compared with: nested 9,990 levels deep (20 KB), and a 64 KB scope.
+var hostileBodies = []struct{ name, body string }{
+	{"normal", metadata},
+	{"deep", `{"a":` + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + `}`},
+	{"long scope", `{"redirect_uris":["http://127.0.0.1:33418/callback"],"scope":"` + strings.TrimSpace(strings.Repeat("mcp ", 16000)) + `"}`},
+}
+
+// BenchmarkHostileBody runs a PUT (no token is checked before Authlete)
+// of each hostile body through a Handler with the MCP policies, and
+// reports its cost as a multiple of the normal body's (x-normal): the
+// limits of MaxMetadataDepth and MaxMetadataStringBytes refuse them
+// before any policy decodes them.
+func BenchmarkHostileBody(b *testing.B) {
+	h := dcr.New(benchBackend, dcr.Options{Logger: slog.New(slog.DiscardHandler), Policies: []dcr.Policy{
+		policy.DefaultScope("mcp"), policy.AllowedScopes("mcp", "offline_access"), policy.NativeLoopback(),
+		policy.SafeURIs(policy.SafeURIOptions{}),
+	}})
+	run := func(b *testing.B, body string) {
+		benchmark(b, h, operation{"update", http.MethodPut, "/register/" + clientID, body, call{}})
+	}
+	var normal float64 // ns/op of the normal body, the first one run
+	for _, hb := range hostileBodies {
+		b.Run(hb.name, func(b *testing.B) {
+			run(b, hb.body)
+			nsPerOp := float64(b.Elapsed()) / float64(b.N)
+			if hb.name == "normal" {
+				normal = nsPerOp
+			}
+			b.ReportMetric(nsPerOp/normal, "x-normal")
+		})
 	}
 }

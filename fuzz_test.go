@@ -56,7 +56,7 @@ func FuzzClientID(f *testing.F) {
 		r.URL = &url.URL{Path: "/register/" + id, RawPath: "/register/" + url.PathEscape(id)}
 		r.Header.Set("Authorization", "Bearer t")
 		rec := httptest.NewRecorder()
-		newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler)})).ServeHTTP(rec, r)
+		newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t)})).ServeHTTP(rec, r)
 		calls := backend.recorded()
 		switch {
 		case len(calls) == 1:
@@ -113,7 +113,7 @@ func (b fuzzBackend) answer(ctx context.Context, op string, req *authlete.Reques
 func FuzzHandler(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, clientID, authorization, contentType string, body []byte, behaviour byte) {
 		var logs bytes.Buffer
-		h := dcr.New(backendFunc(fuzzBackend(behaviour).answer), dcr.Options{MaxBodyBytes: 1 << 10, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		h := dcr.New(backendFunc(fuzzBackend(behaviour).answer), dcr.Options{MaxBodyBytes: 1 << 10, Logger: sinkLogger(t, slog.NewTextHandler(&logs, nil))})
 		r := &http.Request{Method: method, URL: &url.URL{Path: "/register"}, Header: http.Header{},
 			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
 		r = r.WithContext(context.Background())

@@ -79,11 +79,26 @@ type Options struct {
 	// means registration is open. See StaticTokens.
 	InitialAccessToken func(ctx context.Context, token string) error
 	// RefundInitialAccessToken, if set, is called with the token of a
-	// registration that InitialAccessToken accepted but that created no
-	// client (refused by a policy or by Authlete, or failed), so that a
-	// token that counts its uses gets this one back; see package iat. Nil
-	// means none.
+	// registration that InitialAccessToken accepted but that certainly
+	// created no client, so that a token that counts its uses gets this
+	// one back; see package iat. That is a registration refused before
+	// Authlete was called (a body that is not client metadata, a policy's
+	// refusal or failure), refused by Authlete (action BAD_REQUEST) or
+	// whose call Authlete refused at the HTTP level (a 4xx status, such as
+	// 429). Whenever Authlete may have created a client (it answered
+	// CREATED or INTERNAL_SERVER_ERROR, did not answer in time, could not
+	// be reached, answered something unreadable), the use stays spent:
+	// a token never registers more clients than it allows. Nil means none.
 	RefundInitialAccessToken func(ctx context.Context, token string)
+	// BackendTimeout bounds each call to the Backend. A call does not end
+	// when the client goes away: it runs to its end, detached from the
+	// request's cancellation, so that what Authlete did (a client
+	// created, updated or deleted) is what Audit, the logs and the
+	// initial access token's uses say. Zero means
+	// authlete.DefaultTotalTimeout, the bound of an *authlete.Client's
+	// whole call: set it to your Config.TotalTimeout if you changed that.
+	// Negative means no bound but the Backend's own.
+	BackendTimeout time.Duration
 	// Policies check, and may change, the client metadata of registration
 	// and update requests, in order, before Authlete is called; see Policy
 	// and package policy. Nil means the body goes to Authlete as it came.
@@ -111,6 +126,7 @@ type Handler struct {
 
 	initialToken func(context.Context, string) error
 	refundToken  func(context.Context, string)
+	timeout      time.Duration
 	policies     []Policy
 	audit        func(context.Context, Event)
 	clientAddr   func(*http.Request) string
@@ -131,12 +147,16 @@ func New(backend Backend, opts Options) *Handler {
 
 		initialToken: opts.InitialAccessToken,
 		refundToken:  opts.RefundInitialAccessToken,
+		timeout:      opts.BackendTimeout,
 		policies:     append([]Policy(nil), opts.Policies...),
 		audit:        opts.Audit,
 		clientAddr:   opts.ClientAddr,
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.timeout == 0 {
+		h.timeout = authlete.DefaultTotalTimeout
 	}
 	if h.clientID == nil {
 		h.clientID = pathClientID
@@ -240,6 +260,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 		return
 	}
 	ev.Op = "register"
+	mayHaveClient := false // whether Authlete may have created a client
 	token, err := h.token(r)
 	if err != nil {
 		if h.initialToken != nil {
@@ -267,9 +288,13 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 			return
 		}
 		if h.refundToken != nil {
+			// From here the token has one use less. It gets it back only
+			// when no client can exist.
 			defer func() {
-				if ev.Action != authlete.ActionCreated { // no client: the token gets its use back
-					h.refundToken(context.WithoutCancel(r.Context()), token)
+				if !mayHaveClient {
+					ctx, cancel := h.detach(r)
+					defer cancel()
+					h.refundToken(ctx, token)
 				}
 			}()
 		}
@@ -284,11 +309,51 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 	if !h.applyPolicies(w, r, ev, req, token) {
 		return
 	}
-	resp, err := h.backend.Register(r.Context(), req)
+	mayHaveClient = true // Authlete may create one from here, even if the call fails
+	resp, err := h.call(r, ev, h.backend.Register, req)
+	mayHaveClient = !refused(resp, err)
 	if err == nil && resp != nil {
 		ev.Action = resp.Action // also when the answer cannot be relayed: Authlete created the client
 	}
 	h.respond(w, r, ev, token, resp, err)
+}
+
+// refused reports whether a registration whose call returned resp and err
+// certainly created no client: Authlete answered BAD_REQUEST, or refused
+// the call itself with a 4xx status (bad credentials, rate limiting).
+func refused(resp *authlete.Response, err error) bool {
+	if err != nil {
+		var ae *authlete.Error
+		return errors.As(err, &ae) && ae.Err == nil && ae.StatusCode >= 400 && ae.StatusCode < 500
+	}
+	return resp != nil && resp.Action == authlete.ActionBadRequest
+}
+
+// detach returns r's context without its cancellation (the client going
+// away) but with its values, bounded by Options.BackendTimeout.
+func (h *Handler) detach(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(r.Context())
+	if h.timeout < 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, h.timeout)
+}
+
+// call makes a Backend call that runs to its end even if the client goes
+// away: see Options.BackendTimeout.
+func (h *Handler) call(r *http.Request, ev *Event, call func(context.Context, *authlete.Request) (*authlete.Response, error), req *authlete.Request) (*authlete.Response, error) {
+	ctx, cancel := h.detach(r)
+	defer cancel()
+	resp, err := call(ctx, req)
+	if r.Context().Err() != nil {
+		var action authlete.Action
+		if resp != nil {
+			action = resp.Action
+		}
+		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: the client went away before Authlete answered",
+			slog.String("op", ev.Op), slog.String("action", string(action)))
+	}
+	return resp, err
 }
 
 func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, ev *Event) {
@@ -329,7 +394,7 @@ func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, e
 			return
 		}
 	}
-	resp, err := call(r.Context(), req)
+	resp, err := h.call(r, ev, call, req)
 	h.respond(w, r, ev, token, resp, err)
 }
 
@@ -369,6 +434,12 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, ev *Event) (s
 	}
 	if err != nil {
 		reject(w, ev, errReadBody, "")
+		return "", false
+	}
+	// The shape first: it stops at the first level or byte too many,
+	// where the JSON validation would read it all.
+	if e := checkShape(data); e != nil {
+		reject(w, ev, *e, "")
 		return "", false
 	}
 	if !isJSONObject(data) {
@@ -415,6 +486,48 @@ func isJSONObject(body []byte) bool {
 	return len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(body)
 }
 
+// The limits of client metadata that checkShape enforces, before any
+// policy runs: decoding a body nested thousands of levels deep, or
+// splitting a scope of 64 KiB, costs a policy (and Authlete) far more
+// than a registration should. Client metadata is a few levels deep (jwks:
+// object, keys, key, x5c) and its longest values are software statements
+// and certificates of a few kilobytes.
+const (
+	MaxMetadataDepth       = 32      // nesting of objects and arrays, the body itself counting as 1
+	MaxMetadataStringBytes = 8 << 10 // each string, member names included, as sent (escapes counted)
+)
+
+// checkShape returns the error for a body nested deeper than
+// MaxMetadataDepth or with a string longer than MaxMetadataStringBytes,
+// nil for one within the limits. It does not validate the JSON.
+func checkShape(body []byte) *localError {
+	depth := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{', '[':
+			if depth++; depth > MaxMetadataDepth {
+				return &errTooDeep
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			end := i + 1 + MaxMetadataStringBytes // the closing quote, at the latest
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if i >= end {
+					return &errTooLong
+				}
+				if body[i] == '\\' {
+					i++
+				}
+			}
+			if i > end { // an escape took the string past the limit
+				return &errTooLong
+			}
+		}
+	}
+	return nil
+}
+
 // isJSONContentType reports whether v names application/json, with or
 // without parameters such as charset.
 func isJSONContentType(v string) bool {
@@ -437,7 +550,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, tok
 			if resp.Action == authlete.ActionInternalServerError {
 				h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: authlete answered INTERNAL_SERVER_ERROR",
 					slog.String("op", ev.Op), slog.String("result_code", resp.ResultCode),
-					slog.String("result_message", resp.ResultMessage))
+					slog.String("result_message", redact(resp.ResultMessage, token)))
 			}
 			return
 		}
@@ -470,10 +583,62 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ev *Event, token 
 // "authlete get" into "auREDACTEDhleREDACTEDe geREDACTED").
 const minRedactedLen = 8
 
-// redact removes token from s when it is long enough to be a secret.
+// redact removes token from s when it is long enough to be a secret, and
+// whatever else in s looks like a token: see redactTokenShaped.
 func redact(s, token string) string {
-	if len(token) < minRedactedLen {
+	if len(token) >= minRedactedLen {
+		s = strings.ReplaceAll(s, token, "REDACTED")
+	}
+	return redactTokenShaped(s)
+}
+
+// minTokenShapedLen is the length from which a run of base64url
+// characters is taken for a token in log text. Authlete's tokens, and
+// those of package iat, are 43 characters; a token of 16 random bytes is
+// 22.
+const minTokenShapedLen = 20
+
+// redactTokenShaped replaces each run of at least minTokenShapedLen
+// base64url characters (letters, digits, '-' and '_') in s with
+// "REDACTED", unless the run is lower-case letters, '_' and '-':
+// that is a name, such as the metadata member
+// "tls_client_certificate_bound_access_tokens", not a secret (a random
+// token of 20 characters is one by chance 1 in 10^7). It is how a token
+// that the Handler was not given (another client's, Authlete's own
+// service access token) is kept out of the log when Authlete's
+// resultMessage or a Backend's error repeats it. It also takes out
+// long numbers, UUIDs and hex digests: log text loses little by it.
+func redactTokenShaped(s string) string {
+	var b strings.Builder
+	last := 0 // s[:last] is in b
+	for i := 0; i < len(s); {
+		if !isBase64URL(s[i]) {
+			i++
+			continue
+		}
+		j, lower, other := i, false, false
+		for ; j < len(s) && isBase64URL(s[j]); j++ {
+			switch c := s[j]; {
+			case 'a' <= c && c <= 'z':
+				lower = true
+			case c != '_' && c != '-':
+				other = true
+			}
+		}
+		if j-i >= minTokenShapedLen && (other || !lower) {
+			b.WriteString(s[last:i])
+			b.WriteString("REDACTED")
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
 		return s
 	}
-	return strings.ReplaceAll(s, token, "REDACTED")
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isBase64URL(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -143,7 +144,7 @@ func TestUnusableBackendAnswers(t *testing.T) {
 			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
 				var seen error
 				h := dcr.New(&scripted{resp: tc.resp}, dcr.Options{
-					Logger: slog.New(slog.DiscardHandler),
+					Logger: sinkLogger(t),
 					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 						seen = err
 						dcr.DefaultErrorHandler(w, r, err)
@@ -192,7 +193,7 @@ func TestBackendFailures(t *testing.T) {
 				var logs bytes.Buffer
 				var seen error
 				h := dcr.New(&scripted{err: tc.err}, dcr.Options{
-					Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+					Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)),
 					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 						seen = err
 						dcr.DefaultErrorHandler(w, r, err)
@@ -229,7 +230,7 @@ func TestRetryAfterFarFutureIsClamped(t *testing.T) {
 	defer authleteSrv.Close()
 	client, err := authlete.New(authlete.Config{BaseURL: authleteSrv.URL, ServiceAPIKey: "1", ServiceAccessToken: "sat"})
 	require.NoError(t, err)
-	h := newRouter(dcr.New(client, dcr.Options{Logger: slog.New(slog.DiscardHandler)}))
+	h := newRouter(dcr.New(client, dcr.Options{Logger: sinkLogger(t)}))
 	for _, op := range operations {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, op.request())
@@ -240,7 +241,7 @@ func TestRetryAfterFarFutureIsClamped(t *testing.T) {
 
 func TestErrorHandlerWritesResponse(t *testing.T) {
 	h := dcr.New(&scripted{err: errors.New("down")}, dcr.Options{
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: sinkLogger(t),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadGateway)
@@ -342,7 +343,8 @@ func TestBodyAccepted(t *testing.T) {
 		{"upper case", "Application/JSON", metadata},
 		{"leading white space", "application/json", " \n\t" + metadata},
 		{"unknown members", "application/json", `{"resource":"https://mcp.example.com","scope":"","x":{"y":[1]}}`},
-		{"exactly at the limit", "application/json", `{"a":"` + strings.Repeat("x", dcr.DefaultMaxBodyBytes-8) + `"}`},
+		{"exactly at the limit", "application/json", `{"a":"` + strings.Repeat("x", dcr.MaxMetadataStringBytes) + `"}` +
+			strings.Repeat(" ", dcr.DefaultMaxBodyBytes-dcr.MaxMetadataStringBytes-8)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -354,6 +356,52 @@ func TestBodyAccepted(t *testing.T) {
 			assert.Equal(t, 201, rec.Code)
 			assert.Equal(t, []call{{"register", authlete.Request{JSON: tc.body}}}, backend.recorded())
 		})
+	}
+}
+
+// TestMetadataShapeLimits: client metadata nested deeper than
+// MaxMetadataDepth, or with a string (a value or a member name) longer
+// than MaxMetadataStringBytes as sent, is refused with 400
+// invalid_client_metadata before any policy or Authlete sees it, on
+// registration and update; metadata at the limits passes.
+func TestMetadataShapeLimits(t *testing.T) {
+	nested := func(depth int) string { // the body itself is level 1
+		return `{"a":` + strings.Repeat("[", depth-2) + `{}` + strings.Repeat("]", depth-2) + `}`
+	}
+	long := strings.Repeat("x", dcr.MaxMetadataStringBytes)
+	deep := `{"error":"invalid_client_metadata","error_description":"The client metadata is nested more than 32 levels deep."}`
+	tooLong := `{"error":"invalid_client_metadata","error_description":"A string of the client metadata is longer than 8192 bytes."}`
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"32 levels", nested(32), ""},
+		{"33 levels", nested(33), deep},
+		{"9,990 levels", `{"a":` + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + `}`, deep},
+		{"brackets in strings do not count", `{"a":"` + strings.Repeat("[", 100) + `","b":"\"[{"}`, ""},
+		{"a string at the limit", `{"scope":"` + long + `"}`, ""},
+		{"a string over the limit", `{"scope":"` + long + `x"}`, tooLong},
+		{"escapes count as sent", `{"scope":"` + long[1:] + `\""}`, tooLong},
+		{"a member name over the limit", `{"` + long + `x":1}`, tooLong},
+		{"a string in an array", `{"redirect_uris":["https://a.example/` + long + `"]}`, tooLong},
+	} {
+		for _, method := range []string{"POST", "PUT"} {
+			t.Run(tc.name+" "+method, func(t *testing.T) {
+				ran := false
+				backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+				h := newRouter(dcr.New(backend, dcr.Options{Policies: []dcr.Policy{func(*http.Request, dcr.Metadata) error { ran = true; return nil }}}))
+				path := map[string]string{"POST": "/register", "PUT": "/register/" + clientID}[method]
+				rec := send(h, method, path, "Bearer "+ratToken, tc.body)
+				if tc.want == "" {
+					assert.True(t, ran, "the policy ran")
+					assert.Len(t, backend.recorded(), 1)
+					return
+				}
+				assert.Equal(t, 400, rec.Code)
+				assert.JSONEq(t, tc.want, rec.Body.String())
+				assert.False(t, ran, "no policy ran")
+				assert.Empty(t, backend.recorded())
+			})
+		}
 	}
 }
 
@@ -643,30 +691,79 @@ func TestWrappedInMiddleware(t *testing.T) {
 	}
 }
 
-func TestClientDisconnectCancelsBackendCall(t *testing.T) {
-	started := make(chan struct{})
-	done := make(chan error, 1)
-	backend := backendFunc(func(ctx context.Context, _ string, _ *authlete.Request) (*authlete.Response, error) {
-		close(started)
-		<-ctx.Done()
-		done <- ctx.Err()
-		return nil, &authlete.Error{Op: "get", Err: ctx.Err()}
-	})
-	var logs bytes.Buffer
-	srv := httptest.NewServer(newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})))
-	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/register/1", nil)
-	req.Header.Set("Authorization", "Bearer t")
-	go func() { <-started; cancel() }()
-	_, err := srv.Client().Do(req)
-	require.Error(t, err)
-	select {
-	case err := <-done:
-		assert.ErrorIs(t, err, context.Canceled)
-	case <-time.After(5 * time.Second):
-		t.Fatal("the backend call was not cancelled")
+// actionOf is the action of each call's success.
+var actionOf = map[string]authlete.Action{"register": authlete.ActionCreated, "get": authlete.ActionOK,
+	"update": authlete.ActionUpdated, "delete": authlete.ActionDeleted}
+
+// TestClientDisconnectDoesNotCancelBackendCall: each of the four calls
+// runs to its end when the client hangs up in the middle, bounded by
+// Options.BackendTimeout, and its outcome reaches Audit.
+func TestClientDisconnectDoesNotCancelBackendCall(t *testing.T) {
+	for _, op := range operations {
+		t.Run(op.name, func(t *testing.T) {
+			started, hungUp := make(chan struct{}), make(chan struct{})
+			backend := backendFunc(func(ctx context.Context, name string, _ *authlete.Request) (*authlete.Response, error) {
+				close(started)
+				<-hungUp
+				if _, ok := ctx.Deadline(); !ok {
+					return nil, errors.New("the call has no deadline")
+				}
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(50 * time.Millisecond): // Authlete answers after the client has gone
+				}
+				return &authlete.Response{Action: actionOf[name], ResponseContent: `{"client_id":"1"}`}, nil
+			})
+			events := make(chan dcr.Event, 1)
+			srv := httptest.NewServer(newRouter(dcr.New(backend, dcr.Options{
+				Logger: sinkLogger(t),
+				Audit:  func(_ context.Context, e dcr.Event) { events <- e },
+			})))
+			defer srv.Close()
+			req := op.request()
+			ctx, cancel := context.WithCancel(context.Background())
+			req = req.WithContext(ctx)
+			req.URL, _ = url.Parse(srv.URL + req.URL.Path)
+			req.RequestURI = ""
+			go func() { <-started; cancel() }()
+			_, err := srv.Client().Do(req)
+			require.Error(t, err)
+			close(hungUp)
+			select {
+			case e := <-events:
+				assert.Equal(t, actionOf[op.name], e.Action, "%+v", e)
+				assert.NoError(t, e.Err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("no audit event")
+			}
+		})
 	}
+}
+
+// TestBackendTimeout: Options.BackendTimeout bounds a Backend call that
+// never ends; zero means authlete.DefaultTotalTimeout.
+func TestBackendTimeout(t *testing.T) {
+	var deadline time.Duration
+	backend := backendFunc(func(ctx context.Context, op string, _ *authlete.Request) (*authlete.Response, error) {
+		d, _ := ctx.Deadline()
+		deadline = time.Until(d)
+		<-ctx.Done()
+		return nil, &authlete.Error{Op: op, Err: ctx.Err()}
+	})
+	rec := send(newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t), BackendTimeout: 30 * time.Millisecond})), "GET", "/register/1", "Bearer "+ratToken, "")
+	assert.Equal(t, 504, rec.Code)
+	assert.LessOrEqual(t, deadline, 30*time.Millisecond)
+
+	backend = backendFunc(func(ctx context.Context, op string, _ *authlete.Request) (*authlete.Response, error) {
+		d, ok := ctx.Deadline()
+		require.True(t, ok)
+		deadline = time.Until(d)
+		return &authlete.Response{Action: authlete.ActionOK, ResponseContent: "{}"}, nil
+	})
+	send(newRouter(dcr.New(backend, dcr.Options{})), "GET", "/register/1", "Bearer "+ratToken, "")
+	assert.Greater(t, deadline, authlete.DefaultTotalTimeout-time.Second)
+	assert.LessOrEqual(t, deadline, authlete.DefaultTotalTimeout)
 }
 
 // TestOpenRegistrationIgnoresOtherCredentials: an application's own auth
@@ -701,7 +798,7 @@ func TestInitialAccessTokenVerifierFailure(t *testing.T) {
 	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{}`}}
 	var handled error
 	h := dcr.New(backend, dcr.Options{
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: sinkLogger(t),
 		InitialAccessToken: func(context.Context, string) error {
 			return fmt.Errorf("redis: %w: connection refused", dcr.ErrVerifierFailed)
 		},
@@ -717,8 +814,10 @@ func TestInitialAccessTokenVerifierFailure(t *testing.T) {
 }
 
 // TestRefundInitialAccessToken: the refund hook is called for a
-// registration that created no client, and only then.
+// registration that certainly created no client, and only then: each
+// outcome where Authlete may have created one keeps the use.
 func TestRefundInitialAccessToken(t *testing.T) {
+	created := &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{"client_id":"1"}`}
 	for _, tc := range []struct {
 		name   string
 		resp   *authlete.Response
@@ -726,23 +825,42 @@ func TestRefundInitialAccessToken(t *testing.T) {
 		body   string
 		refund bool
 	}{
-		{"created", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{"client_id":"1"}`}, nil, `{}`, false},
-		{"refused by Authlete", &authlete.Response{Action: authlete.ActionBadRequest, ResponseContent: `{"error":"invalid_client_metadata"}`}, nil, `{}`, true},
-		{"Authlete failed", nil, errors.New("down"), `{}`, true},
-		{"refused by a policy", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{}`}, nil, `{"reject":true}`, true},
-		{"not JSON", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: `{}`}, nil, `[`, true},
+		{"created", created, nil, `{}`, false},
 		{"created, answer unusable", &authlete.Response{Action: authlete.ActionCreated}, nil, `{}`, false},
+		{"refused by Authlete", &authlete.Response{Action: authlete.ActionBadRequest, ResponseContent: `{"error":"invalid_client_metadata"}`}, nil, `{}`, true},
+		{"refused by Authlete, answer unusable", &authlete.Response{Action: authlete.ActionBadRequest}, nil, `{}`, true},
+		{"call refused: 429", nil, &authlete.Error{Op: "register", StatusCode: 429, ResultCode: "A001106"}, `{}`, true},
+		{"call refused: 400", nil, &authlete.Error{Op: "register", StatusCode: 400, ResultCode: "A001201"}, `{}`, true},
+		{"call refused: 401", nil, &authlete.Error{Op: "register", StatusCode: 401, ResultCode: "A001202"}, `{}`, true},
+		{"refused by a policy", created, nil, `{"reject":true}`, true},
+		{"a policy failed", created, nil, `{"fail":true}`, true},
+		{"not JSON", created, nil, `[`, true},
+		{"not an object", created, nil, `"x"`, true},
+		{"INTERNAL_SERVER_ERROR", &authlete.Response{Action: authlete.ActionInternalServerError, ResponseContent: `{"error":"server_error"}`}, nil, `{}`, false},
+		{"an unknown action", &authlete.Response{Action: "FOUND"}, nil, `{}`, false},
+		{"no answer", nil, nil, `{}`, false},
+		{"Authlete failed: HTTP 500", nil, &authlete.Error{Op: "register", StatusCode: 500, ResultCode: "A001101"}, `{}`, false},
+		{"Authlete failed: HTTP 503", nil, &authlete.Error{Op: "register", StatusCode: 503}, `{}`, false},
+		{"a 4xx answer that could not be read", nil, &authlete.Error{Op: "register", StatusCode: 400, Err: authlete.ErrResponseTooLarge}, `{}`, false},
+		{"unreadable answer", nil, &authlete.Error{Op: "register", StatusCode: 200, Err: authlete.ErrMalformedResponse}, `{}`, false},
+		{"timeout", nil, &authlete.Error{Op: "register", Err: context.DeadlineExceeded}, `{}`, false},
+		{"cancelled", nil, &authlete.Error{Op: "register", Err: context.Canceled}, `{}`, false},
+		{"transport", nil, &authlete.Error{Op: "register", Err: errors.New("connection reset by peer")}, `{}`, false},
+		{"a decorator's own failure", nil, errors.New("down"), `{}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var refunded []string
 			backend := &scripted{resp: tc.resp, err: tc.err}
 			h := dcr.New(backend, dcr.Options{
-				Logger:                   slog.New(slog.DiscardHandler),
+				Logger:                   sinkLogger(t),
 				InitialAccessToken:       func(context.Context, string) error { return nil },
 				RefundInitialAccessToken: func(_ context.Context, token string) { refunded = append(refunded, token) },
 				Policies: []dcr.Policy{func(_ *http.Request, m dcr.Metadata) error {
-					if m["reject"] != nil {
+					switch {
+					case m["reject"] != nil:
 						return dcr.Reject(dcr.InvalidClientMetadata, "no")
+					case m["fail"] != nil:
+						return errors.New("the policy's store is down")
 					}
 					return nil
 				}},
@@ -755,4 +873,18 @@ func TestRefundInitialAccessToken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPanickingBackendKeepsTheUse: a Backend that panics may have created
+// a client before it did; the use stays spent while the panic goes on up.
+func TestPanickingBackendKeepsTheUse(t *testing.T) {
+	refunded := false
+	backend := backendFunc(func(context.Context, string, *authlete.Request) (*authlete.Response, error) { panic("decorator bug") })
+	h := newRouter(dcr.New(backend, dcr.Options{
+		Logger:                   sinkLogger(t),
+		InitialAccessToken:       func(context.Context, string) error { return nil },
+		RefundInitialAccessToken: func(context.Context, string) { refunded = true },
+	}))
+	assert.PanicsWithValue(t, "decorator bug", func() { send(h, "POST", "/register", "Bearer iat-0123456789abcdef", `{}`) })
+	assert.False(t, refunded)
 }

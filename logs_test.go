@@ -3,17 +3,20 @@ package dcr_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
@@ -28,9 +31,9 @@ func TestEventErrHoldsNoTokenOrResultMessage(t *testing.T) {
 	backend := &scripted{err: fmt.Errorf("decorator saw token %s: %w", ratToken, cause)}
 	var logs bytes.Buffer
 	var event dcr.Event
-	logEvent := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
+	logEvent := dcr.LogEvents(sinkLogger(t, slog.NewJSONHandler(&logs, nil)))
 	h := newRouter(dcr.New(backend, dcr.Options{
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: sinkLogger(t),
 		Audit:  func(ctx context.Context, e dcr.Event) { event = e; logEvent(ctx, e) },
 	}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
@@ -66,7 +69,7 @@ func TestShortTokensDoNotGarbleLogs(t *testing.T) {
 		{"refused1", "authlete get: connection refused"},
 	} {
 		var logs bytes.Buffer
-		h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+		h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 		send(h, "GET", "/register/4711", "Bearer "+tc.token, "")
 		assert.Contains(t, logs.String(), `"error":"`+tc.want+`"`, tc.token)
 	}
@@ -75,7 +78,7 @@ func TestShortTokensDoNotGarbleLogs(t *testing.T) {
 	// put it.
 	var logs bytes.Buffer
 	backend.err = fmt.Errorf("bad token %s", ratToken)
-	h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 	assert.Contains(t, logs.String(), `"error":"bad token REDACTED"`)
 	assert.NotContains(t, logs.String(), ratToken)
@@ -106,7 +109,7 @@ func TestLogLines(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			tc.opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+			tc.opts.Logger = sinkLogger(t, slog.NewJSONHandler(&logs, nil))
 			h := newRouter(dcr.New(&scripted{resp: tc.resp, err: tc.err}, tc.opts))
 			send(h, tc.method, tc.path, "Bearer "+ratToken, `{}`)
 			for _, want := range tc.want {
@@ -117,16 +120,29 @@ func TestLogLines(t *testing.T) {
 		})
 	}
 
-	// A client that went away is no failure of the server: Info.
+	// A client that went away is no failure of the server: Info. Its
+	// call to Authlete ends all the same, and the log says how.
 	var logs bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	backend := backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
 		cancel()
-		return nil, &authlete.Error{Op: op, Err: ctx.Err()}
+		return &authlete.Response{Action: authlete.ActionOK, ResponseContent: "{}"}, ctx.Err()
 	})
-	h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 	r := httptest.NewRequestWithContext(ctx, "GET", "/register/4711", nil)
 	r.Header.Set("Authorization", "Bearer "+ratToken)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: the client went away before Authlete answered","op":"get","action":"OK"}`)
+	assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "the call was not cancelled: %s", logs.String())
+
+	// A policy that gives up because the client went away: Info.
+	logs.Reset()
+	ctx, cancel = context.WithCancel(context.Background())
+	giveUp := func(r *http.Request, _ dcr.Metadata) error { cancel(); return r.Context().Err() }
+	h = newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)), Policies: []dcr.Policy{giveUp}}))
+	r = httptest.NewRequestWithContext(ctx, "PUT", "/register/4711", strings.NewReader(`{}`))
+	r.Header.Set("Authorization", "Bearer "+ratToken)
+	r.Header.Set("Content-Type", "application/json")
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: request failed"`)
 
@@ -135,7 +151,7 @@ func TestLogLines(t *testing.T) {
 	backend = backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
 		return nil, &authlete.Error{Op: op, Err: context.Canceled}
 	})
-	h = newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	h = newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 	assert.Contains(t, logs.String(), `"level":"ERROR","msg":"dcr: request failed"`)
 }
@@ -143,7 +159,7 @@ func TestLogLines(t *testing.T) {
 // TestLogEventsKeys pins the keys and levels of LogEvents.
 func TestLogEventsKeys(t *testing.T) {
 	var logs bytes.Buffer
-	log := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
+	log := dcr.LogEvents(sinkLogger(t, slog.NewJSONHandler(&logs, nil)))
 	log(context.Background(), dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001", Duration: time.Millisecond, ClientAddr: "203.0.113.7"})
 	assert.Equal(t, `"level":"INFO","msg":"dcr: request","op":"register","client_id":"4711","status":201,"action":"CREATED","result_code":"A202001","error":"","duration":1000000,"client_addr":"203.0.113.7"}`,
 		logs.String()[strings.Index(logs.String(), `"level"`):len(logs.String())-1])
@@ -196,4 +212,73 @@ func TestUnreadableBody(t *testing.T) {
 	assert.Equal(t, 400, rec.Code)
 	assert.JSONEq(t, `{"error":"invalid_request","error_description":"The request body could not be read."}`, rec.Body.String())
 	assert.Empty(t, backend.recorded())
+}
+
+// b64token is the alphabet of RFC 6750 bearer tokens, without the
+// trailing '='.
+const b64token = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+
+// TestInvariantLogsHoldNoToken: the request's token (a registration
+// access token or an initial access token), and a token the request
+// never carried (another client's, Authlete's service access token),
+// echoed by the Backend or a hook in every place one could put them
+// (Authlete's resultMessage with INTERNAL_SERVER_ERROR and with an HTTP
+// refusal, a Backend's error text, a URL in a transport error, the
+// errors of the initial access token verifier and of a policy), never
+// reach the Handler's log or LogEvents'.
+func TestInvariantLogsHoldNoToken(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		token := rapid.StringOfN(rapid.SampledFrom([]rune(b64token)), minSecretLen, 64, -1).Draw(rt, "token")
+		foreign := base64.RawURLEncoding.EncodeToString(rapid.SliceOfN(rapid.Byte(), 16, 48).Draw(rt, "foreign token bytes"))
+		echo := rapid.SampledFrom([]string{token, foreign, token + " " + foreign, "Bearer " + token, "token=" + foreign + "&x=1"}).Draw(rt, "echo")
+		place := rapid.SampledFrom([]string{"resultMessage", "refusal resultMessage", "backend error", "URL", "verifier", "verifier failure", "policy"}).Draw(rt, "place")
+		method := rapid.SampledFrom([]string{"POST", "GET", "PUT", "DELETE"}).Draw(rt, "method")
+
+		var resp *authlete.Response
+		var err error
+		opts := dcr.Options{}
+		switch place {
+		case "resultMessage":
+			resp = &authlete.Response{Action: authlete.ActionInternalServerError, ResultCode: "A001101",
+				ResultMessage: "[A001101] Authlete Server error: " + echo, ResponseContent: `{"error":"server_error"}`}
+		case "refusal resultMessage":
+			err = &authlete.Error{Op: "get", StatusCode: 500, ResultCode: "A001101", ResultMessage: "[A001101] " + echo}
+		case "backend error":
+			err = fmt.Errorf("decorator: %s: %w", echo, &authlete.Error{Op: "get", Err: errors.New("connection reset")})
+		case "URL":
+			err = &authlete.Error{Op: "get", Err: &url.Error{Op: "Post", URL: "https://authlete.example/api?" + echo, Err: context.DeadlineExceeded}}
+		case "verifier":
+			method = "POST"
+			opts.InitialAccessToken = func(context.Context, string) error { return errors.New("unknown token " + echo) }
+		case "verifier failure":
+			method = "POST"
+			opts.InitialAccessToken = func(context.Context, string) error {
+				return fmt.Errorf("store: %w: %s", dcr.ErrVerifierFailed, echo)
+			}
+		case "policy":
+			opts.Policies = []dcr.Policy{func(*http.Request, dcr.Metadata) error { return errors.New("policy store: " + echo) }}
+		}
+		var logs bytes.Buffer
+		jsonLog := slog.NewJSONHandler(&logs, nil)
+		opts.Logger = slog.New(jsonLog)
+		opts.Audit = dcr.LogEvents(slog.New(jsonLog))
+		h := newRouter(dcr.New(&scripted{resp: resp, err: err}, opts))
+		path := "/register/4711"
+		if method == "POST" {
+			path = "/register"
+		}
+		body := ""
+		if method == "POST" || method == "PUT" {
+			body = `{}`
+		}
+		send(h, method, path, "Bearer "+token, body)
+		if logs.Len() == 0 {
+			rt.Fatal("nothing was logged")
+		}
+		for _, secret := range []string{token, foreign} {
+			if strings.Contains(logs.String(), secret) {
+				rt.Fatalf("%s echoed in %s reached the log:\n%s", secret, place, logs.String())
+			}
+		}
+	})
 }

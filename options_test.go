@@ -29,9 +29,11 @@ func send(h http.Handler, method, path, authorization, body string) *httptest.Re
 	}
 	if authorization != "" {
 		r.Header.Set("Authorization", authorization)
+		logSink.secret(strings.Fields(authorization)...)
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
+	secretsIn(rec.Body.Bytes())
 	return rec
 }
 
@@ -39,7 +41,7 @@ func TestInitialAccessToken(t *testing.T) {
 	var logs bytes.Buffer
 	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
 	h := newRouter(dcr.New(backend, dcr.Options{
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)),
 		InitialAccessToken: func(ctx context.Context, token string) error {
 			if token != "iat-good" {
 				return fmt.Errorf("unknown token %s", token) // a careless verifier
@@ -151,7 +153,7 @@ func TestPolicies(t *testing.T) {
 	var hookErr error
 	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
 	h := newRouter(dcr.New(backend, dcr.Options{
-		Logger:   slog.New(slog.DiscardHandler),
+		Logger:   sinkLogger(t),
 		Policies: []dcr.Policy{record, rejectEvil, stamp, fails},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			hookErr = err
@@ -206,7 +208,7 @@ func TestAudit(t *testing.T) {
 	created := `{"client_id":"4711","client_secret":"s3cr3t-value","registration_access_token":"` + ratToken + `"}`
 	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResultCode: "A202001", ResponseContent: created}}
 	opts := dcr.Options{
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: sinkLogger(t),
 		Policies: []dcr.Policy{func(r *http.Request, m dcr.Metadata) error {
 			if _, ok := m["reject"]; ok {
 				return dcr.Reject(dcr.InvalidRedirectURI, "no")
@@ -251,7 +253,7 @@ func TestAuditClientAddr(t *testing.T) {
 	var got []string
 	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: `{}`}}
 	h := newRouter(dcr.New(backend, dcr.Options{
-		Logger:     slog.New(slog.DiscardHandler),
+		Logger:     sinkLogger(t),
 		ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Client") },
 		Audit:      func(_ context.Context, e dcr.Event) { got = append(got, e.ClientAddr) },
 	}))
@@ -281,7 +283,7 @@ func TestAuditContext(t *testing.T) {
 func TestLogEvents(t *testing.T) {
 	var logs bytes.Buffer
 	backend := &scripted{err: errors.New("down")}
-	h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler), Audit: dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))}))
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t), Audit: dcr.LogEvents(sinkLogger(t, slog.NewJSONHandler(&logs, nil)))}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 	out := logs.String()
 	for _, want := range []string{`"level":"ERROR"`, `"msg":"dcr: request"`, `"op":"get"`, `"client_id":"4711"`, `"status":500`, `"err":"down"`} {
@@ -317,7 +319,7 @@ func TestPolicyRefusalStopsTheRequest(t *testing.T) {
 			var hooked []error
 			var logs bytes.Buffer
 			h := newRouter(dcr.New(backend, dcr.Options{
-				Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
+				Logger:   sinkLogger(t, slog.NewJSONHandler(&logs, nil)),
 				Policies: []dcr.Policy{tc.policy},
 				ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 					hooked = append(hooked, err)
@@ -386,7 +388,7 @@ func TestAuditStatuses(t *testing.T) {
 			if tc.resp == nil {
 				backend.err = errors.New("down")
 			}
-			h := newRouter(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler), ErrorHandler: tc.hook,
+			h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t), ErrorHandler: tc.hook,
 				Audit: func(_ context.Context, e dcr.Event) { event = e }}))
 			rec := send(h, "POST", "/register", "", `{}`)
 			assert.Equal(t, tc.status, rec.Code, "the client's status")

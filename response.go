@@ -46,6 +46,8 @@ var (
 	errTooLarge        = localError{http.StatusRequestEntityTooLarge, "invalid_request", "The request body is too large.", ""}
 	errReadBody        = localError{http.StatusBadRequest, "invalid_request", "The request body could not be read.", ""}
 	errNotObject       = localError{http.StatusBadRequest, "invalid_client_metadata", "The request body must be a JSON object.", ""}
+	errTooDeep         = localError{http.StatusBadRequest, "invalid_client_metadata", "The client metadata is nested more than 32 levels deep.", ""}
+	errTooLong         = localError{http.StatusBadRequest, "invalid_client_metadata", "A string of the client metadata is longer than 8192 bytes.", ""}
 	errServer          = localError{http.StatusInternalServerError, "server_error", "The authorization server could not process the request.", ""}
 	errUnavailable     = localError{http.StatusServiceUnavailable, "temporarily_unavailable", "The authorization server is busy; try again later.", ""}
 	errTimeout         = localError{http.StatusGatewayTimeout, "server_error", "The authorization server did not get an answer in time.", ""}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,7 +37,7 @@ func newStack(t *testing.T, opts dcr.Options, cfg func(*authlete.Config)) *stack
 	client, err := authlete.New(config)
 	require.NoError(t, err)
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = sinkLogger(t)
 	}
 	dcr.Mount(mux, "/register", dcr.New(client, opts))
 	return s
@@ -57,12 +56,14 @@ func (s *stack) do(t *testing.T, method, url, token, body string) (*http.Respons
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+		logSink.secret(token)
 	}
 	resp, err := s.server.Client().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	secretsIn(data)
 	return resp, string(data)
 }
 

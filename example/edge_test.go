@@ -271,8 +271,14 @@ func TestBlackBoxExpensiveNameBeforeToken(t *testing.T) {
 	got := send(t, "PUT", base+"/register/12345", "made-up-token", `{"client_id":"12345","client_name":"`+name+`"}`)
 	assert.Equal(t, 400, got.status)
 	assert.Equal(t, "invalid_client_metadata", got.body["error"])
-	assert.Contains(t, got.body["error_description"], "longer than 256 bytes")
+	assert.Contains(t, got.body["error_description"], "longer than 8192 bytes", "the handler's own limit, before any policy")
 	assert.Less(t, len(got.raw), 512, "the answer does not echo the name")
+
+	// Under the handler's limit, the name policy's own.
+	name = strings.Repeat("\ufdfa", 8<<10/3)
+	got = send(t, "PUT", base+"/register/12345", "made-up-token", `{"client_id":"12345","client_name":"`+name+`"}`)
+	assert.Equal(t, 400, got.status)
+	assert.Contains(t, got.body["error_description"], "longer than 256 bytes")
 }
 
 // TestBlackBoxRedisRefusesEveryCommand: a Redis whose password is wrong is

@@ -37,8 +37,10 @@ func TestStore(t *testing.T) {
 }
 
 // TestHandlerRefunds: through a dcr.Handler, a registration refused by a
-// policy or by Authlete, or failed, gives its use back; one that created a
-// client spends it.
+// policy, by Authlete (BAD_REQUEST) or by Authlete's refusal of the call
+// (429) gives its use back; one that created a client spends it, and so
+// does one whose outcome is unknown (HTTP 500: Authlete may have created
+// the client).
 func TestHandlerRefunds(t *testing.T) {
 	store := iat.NewMemory()
 	srv := dcrtest.NewServer(t, dcrtest.Options{Handler: dcr.Options{
@@ -58,11 +60,17 @@ func TestHandlerRefunds(t *testing.T) {
 	}
 	assert.Equal(t, 400, register(`{"redirect_uris":["https://a.example/1","https://a.example/2"]}`), "refused by a policy")
 	assert.Equal(t, 400, register(`{"redirect_uris":["https://a.example/cb#frag"]}`), "refused by Authlete")
-	srv.Authlete.Inject(authletetest.Fault{Op: "register", Status: 500, Times: 1})
-	assert.Equal(t, 500, register(`{}`), "Authlete failed")
+	srv.Authlete.Inject(authletetest.Fault{Op: "register", Status: 429, Times: 1})
+	assert.Equal(t, 503, register(`{}`), "Authlete refused the call")
 	assert.Equal(t, 201, register(`{}`), "the one use is still there")
 	assert.Equal(t, 401, register(`{}`), "and now spent")
 	list, err := store.List(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 0, list[0].UsesLeft)
+
+	_, token, err = store.Issue(ctx, 1, time.Hour, "")
+	require.NoError(t, err)
+	srv.Authlete.Inject(authletetest.Fault{Op: "register", Status: 500, Times: 1})
+	assert.Equal(t, 500, register(`{}`), "Authlete failed")
+	assert.Equal(t, 401, register(`{}`), "the use stays spent: Authlete may have created a client")
 }
