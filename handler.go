@@ -220,6 +220,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r, recording what happens in ev.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ev *Event) {
+	if isNotFound(r) {
+		reject(w, ev, errNotFound, "")
+		return
+	}
 	if id := h.clientID(r); id != "" {
 		if strings.Contains(id, "/") {
 			// Below a client configuration endpoint, as mounted on a

@@ -1,0 +1,219 @@
+package dcr_test
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/dcrtest"
+)
+
+// writeJSONError is how the middleware below refuses a request: the JSON
+// of RFC 6749 §5.2, as the endpoint itself answers.
+func writeJSONError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}
+
+// guardInitialToken admits a request with the application's initial
+// access token (RFC 7591 §3), for registration only: a client
+// configuration request carries its registration access token there.
+func guardInitialToken(want string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, err := dcr.BearerToken(r)
+			if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				writeJSONError(w, http.StatusUnauthorized, "invalid_token", "An initial access token is required.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// guardBasic admits a request with a gateway's Basic credentials, which
+// open registration ignores (RFC 7592 requests need their bearer token
+// in the same header, so it guards registration only).
+func guardBasic(user, pass string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, p, ok := r.BasicAuth()
+			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(pass)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Basic realm="registration"`)
+				writeJSONError(w, http.StatusUnauthorized, "invalid_client", "The gateway's credentials are required.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// guardClientCert admits a request whose TLS client certificate the
+// terminating proxy verified: it sets X-Client-Verify (nginx's
+// $ssl_client_verify) and removes any the client sent.
+func guardClientCert(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Client-Verify") != "SUCCESS" {
+			writeJSONError(w, http.StatusForbidden, "access_denied", "A verified client certificate is required.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+const (
+	guardIAT  = "iat-8c1d0f6a2b"
+	guardUser = "gateway"
+	guardPass = "s3cret-pass"
+)
+
+func withIAT(r *http.Request)   { r.Header.Set("Authorization", "Bearer "+guardIAT) }
+func withBasic(r *http.Request) { r.SetBasicAuth(guardUser, guardPass) }
+func withCert(r *http.Request)  { r.Header.Set("X-Client-Verify", "SUCCESS") }
+func withNothing(*http.Request) {}
+
+// TestMountGuards: each shape of middleware an application puts in front
+// of the endpoints, on the routers, against the emulator: what guards
+// registration never stops a client configuration request that carries
+// its registration access token, unless the application mounts it on both
+// (r.With).
+func TestMountGuards(t *testing.T) {
+	shapes := []struct {
+		name   string
+		router func(h *dcr.Handler) http.Handler
+		// register and manage add the credentials each endpoint's guard
+		// wants; bare* are the statuses without them.
+		register, manage         func(*http.Request)
+		bareRegister, bareManage int
+		// stuck: the client can never manage its registration.
+		stuck bool
+	}{
+		{"ServeMux, initial access token on registration", func(h *dcr.Handler) http.Handler {
+			mux := http.NewServeMux()
+			dcr.Mount(mux, "/register", h, dcr.Guard{Register: guardInitialToken(guardIAT)})
+			return mux
+		}, withIAT, withNothing, 401, 200, false},
+		{"chi, initial access token on registration", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: guardInitialToken(guardIAT)})
+			return r
+		}, withIAT, withNothing, 401, 200, false},
+		{"chi, gateway Basic credentials on registration", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: guardBasic(guardUser, guardPass)})
+			return r
+		}, withBasic, withNothing, 401, 200, false},
+		{"ServeMux, initial access token and client certificate on management", func(h *dcr.Handler) http.Handler {
+			mux := http.NewServeMux()
+			dcr.Mount(mux, "/register", h, dcr.Guard{Register: guardInitialToken(guardIAT), Manage: guardClientCert})
+			return mux
+		}, withIAT, withCert, 401, 403, false},
+		{"chi, two guards", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: guardBasic(guardUser, guardPass)}, dcr.Guard{Manage: guardClientCert})
+			return r
+		}, withBasic, withCert, 401, 403, false},
+		{"chi r.With, client certificate on both", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r.With(guardClientCert), "/register", h)
+			return r
+		}, withCert, withCert, 403, 403, false},
+		{"chi r.With, initial access token on both: reads are refused", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r.With(guardInitialToken(guardIAT)), "/register", h)
+			return r
+		}, withIAT, withNothing, 401, 401, true},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			srv := dcrtest.NewServer(t, dcrtest.Options{Router: sh.router})
+			do := func(method, url, token, body string, creds func(*http.Request)) (*http.Response, map[string]any) {
+				t.Helper()
+				req, err := http.NewRequest(method, url, strings.NewReader(body))
+				require.NoError(t, err)
+				if body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				creds(req)
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				data, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				var m map[string]any
+				assert.NoError(t, json.Unmarshal(data, &m), "%s %s: the answer is JSON: %q", method, url, data)
+				return resp, m
+			}
+			const metadata = `{"client_name":"Guarded","redirect_uris":["https://app.example/cb"]}`
+
+			resp, _ := do("POST", srv.RegistrationEndpoint, "", metadata, withNothing)
+			assert.Equal(t, sh.bareRegister, resp.StatusCode, "registration without the guard's credentials")
+			resp, _ = do("POST", srv.RegistrationEndpoint+"/", "", metadata, withNothing)
+			assert.Equal(t, sh.bareRegister, resp.StatusCode, "POST /register/ meets the registration's guard")
+			resp, body := do("POST", srv.RegistrationEndpoint+"/", "", metadata, sh.register)
+			assert.Equal(t, 404, resp.StatusCode, "POST /register/ is no endpoint")
+			assert.Equal(t, "invalid_request", body["error"])
+
+			resp, client := do("POST", srv.RegistrationEndpoint, "", metadata, sh.register)
+			require.Equal(t, 201, resp.StatusCode, client)
+			id, _ := client["client_id"].(string)
+			uri, _ := client["registration_client_uri"].(string)
+			token, _ := client["registration_access_token"].(string)
+			require.Equal(t, srv.RegistrationEndpoint+"/"+id, uri)
+
+			resp, _ = do("GET", uri, token, "", withNothing)
+			assert.Equal(t, sh.bareManage, resp.StatusCode, "a read with its registration access token only")
+			if sh.stuck {
+				return
+			}
+			resp, got := do("GET", uri, token, "", sh.manage)
+			assert.Equal(t, 200, resp.StatusCode, got)
+			assert.Equal(t, "Guarded", got["client_name"])
+			resp, got = do("PUT", uri, token, `{"client_id":"`+id+`","client_name":"Renamed","redirect_uris":["https://app.example/cb"]}`, sh.manage)
+			assert.Equal(t, 200, resp.StatusCode, got)
+			assert.Equal(t, "Renamed", got["client_name"])
+			req, _ := http.NewRequest("DELETE", uri, nil)
+			sh.manage(req)
+			req.Header.Set("Authorization", "Bearer "+token)
+			dresp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			dresp.Body.Close()
+			assert.Equal(t, 204, dresp.StatusCode)
+			assert.Equal(t, 0, srv.Authlete.Clients())
+		})
+	}
+}
+
+// TestMountTrailingSlash: "/register/" on Mount's patterns is answered
+// by the handler with the endpoint's JSON, for every method, on both
+// routers, and never registers a client.
+func TestMountTrailingSlash(t *testing.T) {
+	for _, rt := range routers[:2] {
+		t.Run(rt.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+			h := rt.mount(dcr.New(backend, dcr.Options{}))
+			for _, method := range []string{"POST", "GET", "PUT", "DELETE"} {
+				rec := send(h, method, "/register/", "Bearer "+ratToken, `{}`)
+				assert.Equal(t, 404, rec.Code, method)
+				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), method)
+				assert.JSONEq(t, `{"error":"invalid_request","error_description":"There is no such endpoint."}`, rec.Body.String(), method)
+			}
+			assert.Empty(t, backend.recorded())
+		})
+	}
+}
