@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
@@ -113,6 +114,8 @@ type Handler struct {
 	policies     []Policy
 	audit        func(Event)
 	clientAddr   func(*http.Request) string
+
+	mountWarned atomic.Bool // see checkMount
 }
 
 // New returns a Handler that calls backend. It panics if backend is nil.
@@ -290,6 +293,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 	resp, err := h.backend.Register(r.Context(), req)
 	if err == nil && resp != nil {
 		ev.Action = resp.Action // also when the answer cannot be relayed: Authlete created the client
+		h.checkMount(r, resp)
 	}
 	h.respond(w, r, ev, token, resp, err)
 }
