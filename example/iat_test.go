@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcr-go/dcr/authletetest"
-	"github.com/dcr-go/dcr/example/iatredis"
 	"github.com/dcr-go/dcr/iat/iattest"
+	"github.com/dcr-go/dcr/iatredis"
 )
 
 // TestIATRedisStore: the Redis store keeps the iat.Store contract, on a

@@ -43,7 +43,7 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/doctor"
-	"github.com/dcr-go/dcr/example/iatredis"
+	"github.com/dcr-go/dcr/iatredis"
 )
 
 // The time budget. Each call to Authlete, its retries included, ends

@@ -19,7 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/dcr-go/dcr/example/iatredis"
+	"github.com/dcr-go/dcr/iatredis"
 )
 
 const usage = `Usage:
