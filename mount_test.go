@@ -1,7 +1,9 @@
 package dcr_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"io"
@@ -277,6 +279,79 @@ func TestMountMismatchWarning(t *testing.T) {
 			assert.Equal(t, "http://example.com"+tc.path, line["registration_endpoint"])
 			assert.Contains(t, line["registration_client_uri"], tc.management+"/")
 			assert.Equal(t, "https://as.example.com"+tc.path, line["registration_management_endpoint"])
+		})
+	}
+}
+
+// TestMountRegisterGuardCannotBeBypassed: no request path reaches
+// Authlete's register call around a Guard's Register. The attacker's
+// paths are generated: every sequence of up to three segments of
+// look-alikes of "register" (case, percent-encoding, dot segments, empty
+// segments), with and without a trailing slash or a query, sent raw as a
+// client would, to ServeMux and chi, mounted at /register and below /oauth.
+func TestMountRegisterGuardCannotBeBypassed(t *testing.T) {
+	deny := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	}
+	routers := map[string]func(h http.Handler) http.Handler{
+		"ServeMux": func(h http.Handler) http.Handler {
+			mux := http.NewServeMux()
+			dcr.Mount(mux, "/register", h, dcr.Guard{Register: deny})
+			return mux
+		},
+		"chi": func(h http.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: deny})
+			return r
+		},
+		"chi Route": func(h http.Handler) http.Handler {
+			r := chi.NewRouter()
+			r.Route("/oauth", func(r chi.Router) { dcr.Mount(r, "/register", h, dcr.Guard{Register: deny}) })
+			return r
+		},
+		"ServeMux nested with StripPrefix": func(h http.Handler) http.Handler {
+			inner := http.NewServeMux()
+			dcr.Mount(inner, "/register", h, dcr.Guard{Register: deny})
+			outer := http.NewServeMux()
+			outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
+			return outer
+		},
+	}
+	segments := []string{"register", "REGISTER", "Register", "regist%65r", "register%2F", "register%2f.", "%72egister",
+		"", ".", "..", "%2e", "%2E%2E", "oauth", "register;x", "register ", "register%00", "register%20"}
+	var paths []string
+	var build func(prefix string, depth int)
+	build = func(prefix string, depth int) {
+		if depth == 0 {
+			return
+		}
+		for _, s := range segments {
+			p := prefix + "/" + s
+			paths = append(paths, p, p+"/", p+"?", p+"/?x=1")
+			build(p, depth-1)
+		}
+	}
+	build("", 3)
+	for name, mount := range routers {
+		t.Run(name, func(t *testing.T) {
+			var registered bool
+			backend := backendFunc(func(_ context.Context, op string, _ *authlete.Request) (*authlete.Response, error) {
+				registered = registered || op == "register"
+				return &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}, nil
+			})
+			h := mount(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler)}))
+			sent := 0
+			for _, path := range paths {
+				raw := "POST " + path + " HTTP/1.1\r\nHost: example.com\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+				req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+				if err != nil {
+					continue // not a request a server would take
+				}
+				sent++
+				h.ServeHTTP(httptest.NewRecorder(), req)
+				require.False(t, registered, "POST %s registered around the guard", path)
+			}
+			assert.Greater(t, sent, 10000)
 		})
 	}
 }
