@@ -109,9 +109,14 @@ func TestReadme(t *testing.T) {
 		return nil
 	}))
 	m.run("mod", "tidy")
+	gofmt := exec.Command(filepath.Join(strings.TrimSpace(m.run("env", "GOROOT")), "bin", "gofmt"), "-l", ".")
+	gofmt.Dir = m.dir
+	out, err := gofmt.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Empty(t, string(out), "gofmt would change these files of the README")
 	m.run("vet", "./...")
-	out := m.run("test", "-count=1", "-v", "./...")
-	for _, test := range []string{"TestRegistration", "TestConsumer"} {
-		require.Contains(t, out, "--- PASS: "+test, out)
+	out = []byte(m.run("test", "-count=1", "-v", "./..."))
+	for _, test := range []string{"TestRegistration", "TestConsumer", "TestForms"} {
+		require.Contains(t, string(out), "--- PASS: "+test, string(out))
 	}
 }

@@ -161,3 +161,9 @@ func TestConsumer(t *testing.T) {
 		})
 	}
 }
+
+// TestForms: each form of mounting in the README registers without a
+// conflict.
+func TestForms(t *testing.T) {
+	forms(http.NotFoundHandler(), RequireClientCert)
+}
