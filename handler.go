@@ -115,7 +115,7 @@ type Handler struct {
 	audit        func(Event)
 	clientAddr   func(*http.Request) string
 
-	mountWarned atomic.Bool // see checkMount
+	mountChecked atomic.Bool // see checkMount
 }
 
 // New returns a Handler that calls backend. It panics if backend is nil.

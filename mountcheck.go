@@ -10,14 +10,15 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 )
 
-// checkMount warns, once per Handler, when the registration_client_uri
-// that Authlete issued for a client created through r is not below the
-// path r was sent to: the client's configuration requests would go where
-// the Handler is not mounted, and get the router's 404. Only the ends of
-// the paths are compared, so that a proxy that adds a prefix
-// (/oauth/register in front of /register) is no mismatch.
+// checkMount warns when the registration_client_uri that Authlete issued
+// for a client created through r is not below the path r was sent to: the
+// client's configuration requests would go where the Handler is not
+// mounted, and get the router's 404. Only the ends of the paths are
+// compared, so that a proxy that adds a prefix (/oauth/register in front
+// of /register) is no mismatch. The first client created decides, once per
+// Handler: later registrations cost nothing.
 func (h *Handler) checkMount(r *http.Request, resp *authlete.Response) {
-	if resp == nil || resp.Action != authlete.ActionCreated || h.mountWarned.Load() {
+	if resp == nil || resp.Action != authlete.ActionCreated || h.mountChecked.Load() || !h.mountChecked.CompareAndSwap(false, true) {
 		return
 	}
 	var c struct {
@@ -32,7 +33,7 @@ func (h *Handler) checkMount(r *http.Request, resp *authlete.Response) {
 		return
 	}
 	base := strings.TrimRight(sentPath(r), "/")
-	if strings.HasSuffix(issued.Path, base+"/"+c.ClientID) || !h.mountWarned.CompareAndSwap(false, true) {
+	if strings.HasSuffix(issued.Path, base+"/"+c.ClientID) {
 		return
 	}
 	want := url.URL{Scheme: issued.Scheme, Host: issued.Host, Path: base}
