@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
@@ -130,6 +131,8 @@ type Handler struct {
 	policies     []Policy
 	audit        func(context.Context, Event)
 	clientAddr   func(*http.Request) string
+
+	mountChecked atomic.Bool // see checkMount
 }
 
 // New returns a Handler that calls backend. It panics if backend is nil.
@@ -241,6 +244,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r, recording what happens in ev.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ev *Event) {
+	if isNotFound(r) {
+		reject(w, ev, errNotFound, "")
+		return
+	}
 	if id := h.clientID(r); id != "" {
 		if strings.Contains(id, "/") {
 			// Below a client configuration endpoint, as mounted on a
@@ -314,6 +321,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
 	mayHaveClient = !refused(resp, err)
 	if err == nil && resp != nil {
 		ev.Action = resp.Action // also when the answer cannot be relayed: Authlete created the client
+		h.checkMount(r, resp)
 	}
 	h.respond(w, r, ev, token, resp, err)
 }

@@ -1,6 +1,7 @@
 package dcr
 
 import (
+	"context"
 	"net/http"
 	"strings"
 )
@@ -11,34 +12,91 @@ type Mux interface {
 	Handle(pattern string, handler http.Handler)
 }
 
-// Mount registers h on m twice: at path, the RFC 7591 registration
-// endpoint, and at path + "/{client_id}", the RFC 7592 client
-// configuration endpoint, for every method. h is a *Handler or one
-// wrapped in middleware; it answers the methods an endpoint does not serve
-// with 405 and an Allow header itself.
+// Guard is middleware that Mount puts in front of one of the two
+// endpoints, for checks that belong to one only: an initial access token
+// or a gateway's credentials in front of registration, which the
+// registration access token of a client configuration request cannot
+// pass. Middleware for both endpoints is the router's (chi's r.With(mw)).
+// A nil field adds nothing.
+type Guard struct {
+	// Register wraps the RFC 7591 registration endpoint, path.
+	Register func(http.Handler) http.Handler
+	// Manage wraps the RFC 7592 client configuration endpoint,
+	// path + "/{client_id}".
+	Manage func(http.Handler) http.Handler
+}
+
+// Mount registers h on m: at path, the RFC 7591 registration endpoint,
+// and at path + "/{client_id}", the RFC 7592 client configuration
+// endpoint, for every method; path + "/" is answered by h with a JSON 404.
+// h is a *Handler or one wrapped in middleware; it answers the methods an
+// endpoint does not serve with 405 and an Allow header itself.
+//
+// Each guard's Register wraps the registration endpoint (and path + "/"),
+// its Manage the client configuration endpoint; the first guard is the
+// outermost:
+//
+//	dcr.Mount(r, "/register", h, dcr.Guard{Register: requireInitialToken})
 //
 // path must be the base of the registration_client_uri that Authlete
 // issues (the service's registrationManagementEndpoint, or else its
 // registrationEndpoint), such as "/register", or "/" on a router that is
-// already mounted there (chi's r.Route("/register", ...)). Mount panics if
-// path is empty.
+// already mounted there (chi's r.Route("/register", ...)); a Handler that
+// sees Authlete issue another one logs a warning. Mount panics if path is
+// empty.
 //
 // The Handler also serves the forms of chi and net/http that mount it on a
 // subtree: chi's r.Mount("/register", h), and ServeMux's
 // mux.Handle("/register/", h) with or without http.StripPrefix (which also
 // needs mux.Handle("/register", h) for registration).
-func Mount(m Mux, path string, h http.Handler) {
+func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 	if path == "" {
 		panic(`dcr: Mount needs a path such as "/register"`)
 	}
+	register, manage := h, h
+	for i := len(guards) - 1; i >= 0; i-- {
+		if g := guards[i].Register; g != nil {
+			register = g(register)
+		}
+		if g := guards[i].Manage; g != nil {
+			manage = g(manage)
+		}
+	}
+	_, isServeMux := m.(*http.ServeMux)
 	path = strings.TrimRight(path, "/")
 	root := path
 	if root == "" {
 		root = "/"
-		if _, ok := m.(*http.ServeMux); ok {
+		if isServeMux {
 			root = "/{$}" // "/" alone would be every path of the ServeMux
 		}
 	}
-	m.Handle(root, h)
-	m.Handle(path+"/{client_id}", h)
+	m.Handle(root, register)
+	m.Handle(path+"/{client_id}", manage)
+	if path != "" {
+		// "/register/" is no endpoint, but a client that sends to it gets
+		// the endpoint's JSON, through the registration's middleware.
+		slash := path + "/"
+		if isServeMux {
+			slash += "{$}"
+		}
+		m.Handle(slash, notFound(register))
+	}
+}
+
+// notFoundKey marks a request that Mount routed to the Handler only to
+// be answered with 404.
+type notFoundKey struct{}
+
+// notFound hands r to h marked as a request for no endpoint.
+func notFound(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), notFoundKey{}, true)))
+	})
+}
+
+// isNotFound reports whether Mount routed r to no endpoint.
+func isNotFound(r *http.Request) bool {
+	v, _ := r.Context().Value(notFoundKey{}).(bool)
+	return v
 }

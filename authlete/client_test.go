@@ -442,6 +442,12 @@ func TestConfigHidesSecrets(t *testing.T) {
 	logged.Reset()
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "authlete", cfg)
 	assert.Contains(t, logged.String(), `authlete.service_api_secret="" authlete.service_access_token=REDACTED`)
+	assert.Contains(t, logged.String(), `authlete.api_version=V3 `, "the version in effect, not the empty setting")
+	logged.Reset()
+	cfg.APIVersion = " v2"
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "authlete", cfg)
+	assert.Contains(t, logged.String(), `authlete.api_version=V2 `)
+	cfg.APIVersion = ""
 	assert.Equal(t, `authlete.Config{BaseURL:"https://us.authlete.com" APIVersion:"" ServiceAPIKey:"21653835348762" ServiceAPISecret:"" ServiceAccessToken:"REDACTED"}`, cfg.String())
 }
 

@@ -112,15 +112,25 @@ func (c Config) String() string {
 		c.BaseURL, c.APIVersion, c.ServiceAPIKey, redacted(c.ServiceAPISecret), redacted(c.ServiceAccessToken))
 }
 
-// LogValue makes log/slog print c without its secrets.
+// LogValue makes log/slog print c without its secrets, and with the API
+// version in effect (V3 when APIVersion is empty).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("base_url", c.BaseURL),
-		slog.String("api_version", c.APIVersion),
+		slog.String("api_version", c.version()),
 		slog.String("service_api_key", c.ServiceAPIKey),
 		slog.String("service_api_secret", redacted(c.ServiceAPISecret)),
 		slog.String("service_access_token", redacted(c.ServiceAccessToken)),
 	)
+}
+
+// version is the API version in effect: APIVersion in upper case, V3
+// when it is empty.
+func (c Config) version() string {
+	if v := strings.ToUpper(strings.TrimSpace(c.APIVersion)); v != "" {
+		return v
+	}
+	return V3
 }
 
 // redacted stands for a secret: "" for none, REDACTED for any other.
@@ -134,10 +144,7 @@ func redacted(secret string) string {
 // endpoint checks c and returns the URL prefix of the DCR calls (without
 // the trailing /client/registration) and the Authorization header value.
 func (c Config) endpoint() (prefix, authorization string, err error) {
-	version := strings.ToUpper(strings.TrimSpace(c.APIVersion))
-	if version == "" {
-		version = V3
-	}
+	version := c.version()
 	base := strings.TrimSpace(c.BaseURL)
 	switch version {
 	case V3:

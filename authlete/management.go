@@ -3,6 +3,7 @@ package authlete
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 // ClientSummary is the part of Authlete's Client object that the lifecycle
 // of dynamically registered clients needs.
 type ClientSummary struct {
+	// ClientID is Authlete's number for the client; ID is the client_id
+	// that the calls take.
 	ClientID              int64  `json:"clientId"`
 	ClientName            string `json:"clientName,omitempty"`
 	DynamicallyRegistered bool   `json:"dynamicallyRegistered"`
@@ -29,6 +32,14 @@ type ClientSummary struct {
 	CreatedAt  int64 `json:"createdAt"`
 	ModifiedAt int64 `json:"modifiedAt"`
 }
+
+// ID is the client's client_id, the string that GetClient, LockClient,
+// DeleteClient, ListTokens and CreateToken take.
+func (c ClientSummary) ID() string { return strconv.FormatInt(c.ClientID, 10) }
+
+// ErrNotNumericClientID: CreateToken was given a client ID that is not
+// one of Authlete's numbers.
+var ErrNotNumericClientID = errors.New("the client ID is not a number")
 
 // Dynamic reports whether the client was registered through RFC 7591
 // dynamic registration: its ClientSource says so or, when Authlete does
@@ -176,9 +187,16 @@ type CreatedToken struct {
 
 // CreateToken issues an access token to a client outside any OAuth flow,
 // as Authlete's /auth/token/create does: for tests and demonstrations of
-// a client in use. An answer whose action is not OK is an *Error.
-func (c *Client) CreateToken(ctx context.Context, clientID int64, subject string, scopes []string) (*CreatedToken, error) {
-	req := map[string]any{"grantType": "AUTHORIZATION_CODE", "clientId": clientID, "subject": subject}
+// a client in use. clientID is the client_id of the registration, as the
+// other calls take it; Authlete wants it as a number, so another one
+// (an alias) is an *Error that wraps ErrNotNumericClientID, and no call
+// is made. An answer whose action is not OK is an *Error.
+func (c *Client) CreateToken(ctx context.Context, clientID string, subject string, scopes []string) (*CreatedToken, error) {
+	n, err := strconv.ParseInt(clientID, 10, 64)
+	if err != nil || n <= 0 {
+		return nil, &Error{Op: "create token", Err: ErrNotNumericClientID}
+	}
+	req := map[string]any{"grantType": "AUTHORIZATION_CODE", "clientId": n, "subject": subject}
 	if len(scopes) > 0 {
 		req["scopes"] = scopes // an array, or absent: never null
 	}

@@ -51,7 +51,6 @@ func TestClientManagement(t *testing.T) {
 			// Lock: no token, no configuration read; unlock restores both.
 			reg := register(t, c, `{}`)
 			id, rat := reg["client_id"].(string), reg["registration_access_token"].(string)
-			num, _ := strconv.ParseInt(id, 10, 64)
 			require.NoError(t, c.LockClient(ctx, id, true))
 			got, err = c.GetClient(ctx, id)
 			require.NoError(t, err)
@@ -62,7 +61,7 @@ func TestClientManagement(t *testing.T) {
 			resp, err = c.Update(ctx, &authlete.Request{ClientID: id, Token: rat, JSON: `{"client_id":"` + id + `"}`})
 			require.NoError(t, err)
 			assert.Equal(t, authlete.ActionUnauthorized, resp.Action, "nor update it")
-			_, err = c.CreateToken(ctx, num, "alice", nil)
+			_, err = c.CreateToken(ctx, id, "alice", nil)
 			assert.Error(t, err, "a locked client gets no token")
 			require.NoError(t, c.LockClient(ctx, id, false))
 			resp, err = c.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
@@ -70,13 +69,13 @@ func TestClientManagement(t *testing.T) {
 			assert.Equal(t, authlete.ActionOK, resp.Action)
 
 			// Tokens.
-			tok, err := c.CreateToken(ctx, num, "alice", []string{"mcp"})
+			tok, err := c.CreateToken(ctx, id, "alice", []string{"mcp"})
 			require.NoError(t, err)
 			assert.NotEmpty(t, tok.AccessToken)
 			tokens, err := c.ListTokens(ctx, id, 0, 10)
 			require.NoError(t, err)
 			require.Len(t, tokens.AccessTokens, 1)
-			assert.Equal(t, num, tokens.AccessTokens[0].ClientID)
+			assert.Equal(t, id, strconv.FormatInt(tokens.AccessTokens[0].ClientID, 10))
 			assert.True(t, tokens.AccessTokens[0].Live(now.UnixMilli()))
 			assert.False(t, tokens.AccessTokens[0].Live(now.Add(25*time.Hour).UnixMilli()))
 

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -105,18 +104,16 @@ func TestTokensAsSpecified(t *testing.T) {
 func TestLimits(t *testing.T) {
 	srv := authletetest.NewServer(t, authletetest.Options{MaxTokens: 2})
 	a, tok := registerClient(t, srv, `{}`)
-	n, _ := strconv.ParseInt(a, 10, 64)
 	c := srv.Client(t)
 	for i := 0; i < 2; i++ {
-		_, err := c.CreateToken(ctx, n, "alice", nil)
+		_, err := c.CreateToken(ctx, a, "alice", nil)
 		require.NoError(t, err)
 	}
-	_, err := c.CreateToken(ctx, n, "alice", nil)
+	_, err := c.CreateToken(ctx, a, "alice", nil)
 	assert.Error(t, err, "MaxTokens")
 	require.NoError(t, c.DeleteClient(ctx, a))
 	b, _ := registerClient(t, srv, `{}`)
-	n, _ = strconv.ParseInt(b, 10, 64)
-	_, err = c.CreateToken(ctx, n, "alice", nil)
+	_, err = c.CreateToken(ctx, b, "alice", nil)
 	assert.NoError(t, err, "a deleted client's tokens no longer count")
 
 	// The tokens' bytes are bounded too, not only their number.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/dcr-go/dcr/dcrtest"
@@ -48,8 +47,7 @@ func Example() {
 
 	// The client is in use: it holds an access token.
 	ctx := context.Background()
-	id, _ := strconv.ParseInt(used, 10, 64)
-	srv.Client.CreateToken(ctx, id, "alice", []string{"mcp"})
+	srv.Client.CreateToken(ctx, used, "alice", []string{"mcp"})
 
 	report, _ := lifecycle.Run(ctx, srv.Client, lifecycle.Options{OlderThan: lifecycle.AnyAge, DryRun: true, Logger: slog.New(slog.DiscardHandler)})
 	for _, a := range report.Actions {

@@ -63,3 +63,42 @@ func TestNewServer(t *testing.T) {
 	_, err = srv.Client.ListClients(context.Background(), 0, 10)
 	assert.NoError(t, err)
 }
+
+// TestNewServerRouter: the server serves the application's own router,
+// mounted at Path, and the emulator's registration_client_uri points
+// into it.
+func TestNewServerRouter(t *testing.T) {
+	srv := dcrtest.NewServer(t, dcrtest.Options{
+		Path: "/oauth/register",
+		Router: func(h *dcr.Handler) http.Handler {
+			mux := http.NewServeMux()
+			dcr.Mount(mux, "/oauth/register", h)
+			mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+			return mux
+		},
+	})
+	assert.Equal(t, srv.URL+"/oauth/register", srv.RegistrationEndpoint)
+	resp, err := http.Post(srv.RegistrationEndpoint, "application/json", strings.NewReader(`{"redirect_uris":["https://app.example/cb"]}`))
+	require.NoError(t, err)
+	var client map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&client))
+	resp.Body.Close()
+	require.Equal(t, 201, resp.StatusCode, client)
+	uri := client["registration_client_uri"].(string)
+	assert.Equal(t, srv.RegistrationEndpoint+"/"+client["client_id"].(string), uri)
+	req, _ := http.NewRequest("GET", uri, nil)
+	req.Header.Set("Authorization", "Bearer "+client["registration_access_token"].(string))
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	resp, err = http.Get(srv.URL + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "the rest of the application's router is served")
+
+	_, err = dcrtest.Start(dcrtest.Options{Router: func(h *dcr.Handler) http.Handler { return h }, Middleware: func(h http.Handler) http.Handler { return h }})
+	assert.Error(t, err, "Router and Middleware together")
+	_, err = dcrtest.Start(dcrtest.Options{Path: "register"})
+	assert.Error(t, err)
+}

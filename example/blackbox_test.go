@@ -510,8 +510,7 @@ func TestBlackBoxJanitor(t *testing.T) {
 			require.Equal(t, 201, reg.status, reg.raw)
 			out = append(out, registered{reg.body["client_id"].(string), reg.body["registration_access_token"].(string)})
 		}
-		n, _ := strconv.ParseInt(out[0].id, 10, 64)
-		_, err := authleteClient.CreateToken(context.Background(), n, "alice", []string{"mcp"})
+		_, err := authleteClient.CreateToken(context.Background(), out[0].id, "alice", []string{"mcp"})
 		require.NoError(t, err)
 		return out
 	}

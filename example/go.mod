@@ -4,11 +4,14 @@ go 1.26.0
 
 replace github.com/dcr-go/dcr => ../
 
+replace github.com/dcr-go/dcr/iatredis => ../iatredis
+
 replace github.com/dcr-go/dcr/softwarestatement => ../softwarestatement
 
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/dcr-go/dcr v0.0.0-00010101000000-000000000000
+	github.com/dcr-go/dcr/iatredis v0.0.0-00010101000000-000000000000
 	github.com/dcr-go/dcr/softwarestatement v0.0.0-00010101000000-000000000000
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-chi/httprate v0.16.1

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -24,21 +23,7 @@ import (
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
-	"github.com/dcr-go/dcr/example/iatredis"
-	"github.com/dcr-go/dcr/iat/iattest"
 )
-
-// TestIATRedisStore: the Redis store keeps the iat.Store contract, on a
-// real redis-server.
-func TestIATRedisStore(t *testing.T) {
-	t.Parallel()
-	srv := startRedis(t)
-	opts, err := redis.ParseURL(srv.url())
-	require.NoError(t, err)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	iattest.Run(t, iatredis.New(rdb), time.Sleep)
-}
 
 // TestBlackBoxInitialAccessTokenStore: tokens issued with the built
 // dcr-iat, spent by two replicas sharing a real Redis: a token of 3 uses

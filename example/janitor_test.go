@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -102,8 +101,7 @@ func TestBlackBoxJanitorDeletesOnlyWhatItMust(t *testing.T) {
 	// mine gets a live token (an administrator's auth/token/create): the
 	// janitor lifts its own lock.
 	require.NoError(t, c.LockClient(ctx, mine, false))
-	n, _ := strconv.ParseInt(mine, 10, 64)
-	_, err := c.CreateToken(ctx, n, "alice", []string{"mcp"})
+	_, err := c.CreateToken(ctx, mine, "alice", []string{"mcp"})
 	require.NoError(t, err)
 	require.NoError(t, c.LockClient(ctx, mine, true))
 	out = runJanitor(t, env, "-older-than", "0", "-grace", "1h", "-lock-file", locks)

@@ -43,7 +43,7 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/doctor"
-	"github.com/dcr-go/dcr/example/iatredis"
+	"github.com/dcr-go/dcr/iatredis"
 )
 
 // The time budget. Each call to Authlete, its retries included, ends
@@ -72,9 +72,11 @@ Environment:
 ` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
   DCR_EMBEDDED_EMULATOR         true: run the embedded emulator even off loopback (a demo, never production)
   DCR_INITIAL_ACCESS_TOKEN      if set (16 characters at least), registration requires this bearer token
-  DCR_SOFTWARE_STATEMENT_ISSUERS  ISSUER=JWKS_URL[,ISSUER=JWKS_URL]: verify software statements (RFC 7591 §2.3) of
+  DCR_SOFTWARE_STATEMENT_ISSUERS
+                                ISSUER=JWKS_URL[,ISSUER=JWKS_URL]: verify software statements (RFC 7591 §2.3) of
                                 these issuers; their claims win over the request's members
-  DCR_SOFTWARE_STATEMENT_REQUIRED true: a registration without a valid software statement is refused
+  DCR_SOFTWARE_STATEMENT_REQUIRED
+                                true: a registration without a valid software statement is refused
   DCR_IAT_STORE                 redis: registration requires an initial access token issued by dcr-iat, with
                                 expiry and uses, kept in DCR_REDIS_URL
   DCR_RATE_LIMIT                registrations per minute per client address (default 60; 0: off)
@@ -88,7 +90,8 @@ Environment:
   DCR_CORS_ORIGINS              comma-separated origins allowed to call the DCR endpoints from a browser (default *)
   DCR_DEFAULT_SCOPE             the scope of registrations that ask none, e.g. mcp
   DCR_ALLOWED_SCOPES            space-separated scopes a client may register; others are dropped (unset: any)
-  DCR_INFO_URIS_ON_REDIRECT_HOST  true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host
+  DCR_INFO_URIS_ON_REDIRECT_HOST
+                                true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host
   DCR_METADATA_POLICY           a JSON file: an OpenID Federation 1.0 §6.1 metadata policy for registrations and updates
   DCR_METRICS_ADDR              host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090
   OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;

@@ -25,7 +25,7 @@ func ExampleRun() {
 		client.Register(ctx, &authlete.Request{JSON: `{"client_name":"Claude"}`})
 	}
 	page, _ := client.ListClients(ctx, 0, 1)
-	client.CreateToken(ctx, page.Clients[0].ClientID, "alice", nil)
+	client.CreateToken(ctx, page.Clients[0].ID(), "alice", nil)
 
 	report, err := lifecycle.Run(ctx, client, lifecycle.Options{OlderThan: lifecycle.AnyAge, Logger: slog.New(slog.DiscardHandler)})
 	fmt.Println(err, report.Kept, report.Deleted)

@@ -64,8 +64,7 @@ func (f *fixture) register(t *testing.T, name string) (id, token string) {
 
 func (f *fixture) giveToken(t *testing.T, id string) {
 	t.Helper()
-	n, _ := strconv.ParseInt(id, 10, 64)
-	_, err := f.client.CreateToken(ctx, n, "alice", []string{"mcp"})
+	_, err := f.client.CreateToken(ctx, id, "alice", []string{"mcp"})
 	require.NoError(t, err)
 }
 
@@ -217,9 +216,8 @@ func TestRunPagesThroughLargeLists(t *testing.T) {
 		ids = append(ids, id)
 	}
 	// Four expired tokens, then a live one: the live one is on page 3.
-	n, _ := strconv.ParseInt(ids[5], 10, 64)
 	for i := 0; i < 4; i++ {
-		_, err := f.client.CreateToken(ctx, n, "bob", nil)
+		_, err := f.client.CreateToken(ctx, ids[5], "bob", nil)
 		require.NoError(t, err)
 	}
 	f.clock.Add(48 * time.Hour)

@@ -40,6 +40,7 @@ stage "install redis-server" install_debian redis-server redis-server
 stage "install chromium" install_debian chromium chromium
 export DCR_REQUIRE_REDIS=1 DCR_REQUIRE_BROWSER=1
 stage "go test (library)" go test -race -count=1 -timeout 20m ./...
+stage "go test (iatredis)" bash -c 'cd iatredis && go test -race -count=1 -timeout 10m ./...'
 stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout 20m -skip TestBlackBoxClientMatrix ./...'
 # dcr-doctor -clients against the built example: every known client and
 # every RFC 7591/7592 check with its defaults; then the example set to

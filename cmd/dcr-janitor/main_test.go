@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -29,8 +28,7 @@ func TestJanitor(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(resp.ResponseContent), &info))
 		ids = append(ids, info.ID)
 	}
-	n, _ := strconv.ParseInt(ids[0], 10, 64)
-	_, err := c.CreateToken(ctx, n, "alice", []string{"mcp"})
+	_, err := c.CreateToken(ctx, ids[0], "alice", []string{"mcp"})
 	require.NoError(t, err)
 
 	var out strings.Builder

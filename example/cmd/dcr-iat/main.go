@@ -14,12 +14,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/dcr-go/dcr/example/iatredis"
+	"github.com/dcr-go/dcr/iatredis"
 )
 
 const usage = `Usage:
@@ -91,7 +92,7 @@ func run(ctx context.Context, args []string, out io.Writer, redisURL string) err
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "issued: %d uses until %s; the token is shown once, keep it secret\n", *uses, time.Now().Add(*expires).UTC().Format(time.RFC3339))
+		fmt.Fprintf(out, "issued: %s until %s; the token is shown once, keep it secret\n", usesText(*uses), time.Now().Add(*expires).UTC().Format(time.RFC3339))
 		fmt.Fprintf(out, "%s %s\n", id, token)
 	case "list":
 		tokens, err := store.List(ctx)
@@ -111,4 +112,12 @@ func run(ctx context.Context, args []string, out io.Writer, redisURL string) err
 		fmt.Fprintln(out, "revoked", flags.Arg(0))
 	}
 	return nil
+}
+
+// usesText is n uses in words: "1 use", "10 uses".
+func usesText(n int) string {
+	if n == 1 {
+		return "1 use"
+	}
+	return strconv.Itoa(n) + " uses"
 }

@@ -1,0 +1,357 @@
+package dcr_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/dcrtest"
+)
+
+// writeJSONError is how the middleware below refuses a request: the JSON
+// of RFC 6749 §5.2, as the endpoint itself answers.
+func writeJSONError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}
+
+// guardInitialToken admits a request with the application's initial
+// access token (RFC 7591 §3), for registration only: a client
+// configuration request carries its registration access token there.
+func guardInitialToken(want string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, err := dcr.BearerToken(r)
+			if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				writeJSONError(w, http.StatusUnauthorized, "invalid_token", "An initial access token is required.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// guardBasic admits a request with a gateway's Basic credentials, which
+// open registration ignores (RFC 7592 requests need their bearer token
+// in the same header, so it guards registration only).
+func guardBasic(user, pass string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u, p, ok := r.BasicAuth()
+			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(pass)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Basic realm="registration"`)
+				writeJSONError(w, http.StatusUnauthorized, "invalid_client", "The gateway's credentials are required.")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// guardClientCert admits a request whose TLS client certificate the
+// terminating proxy verified: it sets X-Client-Verify (nginx's
+// $ssl_client_verify) and removes any the client sent.
+func guardClientCert(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Client-Verify") != "SUCCESS" {
+			writeJSONError(w, http.StatusForbidden, "access_denied", "A verified client certificate is required.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+const (
+	guardIAT  = "iat-8c1d0f6a2b"
+	guardUser = "gateway"
+	guardPass = "s3cret-pass"
+)
+
+func withIAT(r *http.Request)   { r.Header.Set("Authorization", "Bearer "+guardIAT) }
+func withBasic(r *http.Request) { r.SetBasicAuth(guardUser, guardPass) }
+func withCert(r *http.Request)  { r.Header.Set("X-Client-Verify", "SUCCESS") }
+func withNothing(*http.Request) {}
+
+// TestMountGuards: each shape of middleware an application puts in front
+// of the endpoints, on the routers, against the emulator: what guards
+// registration never stops a client configuration request that carries
+// its registration access token, unless the application mounts it on both
+// (r.With).
+func TestMountGuards(t *testing.T) {
+	shapes := []struct {
+		name   string
+		router func(h *dcr.Handler) http.Handler
+		// register and manage add the credentials each endpoint's guard
+		// wants; bare* are the statuses without them.
+		register, manage         func(*http.Request)
+		bareRegister, bareManage int
+		// stuck: the client can never manage its registration.
+		stuck bool
+	}{
+		{"ServeMux, initial access token on registration", func(h *dcr.Handler) http.Handler {
+			mux := http.NewServeMux()
+			dcr.Mount(mux, "/register", h, dcr.Guard{Register: guardInitialToken(guardIAT)})
+			return mux
+		}, withIAT, withNothing, 401, 200, false},
+		{"chi, initial access token on registration", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: guardInitialToken(guardIAT)})
+			return r
+		}, withIAT, withNothing, 401, 200, false},
+		{"chi, gateway Basic credentials on registration", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: guardBasic(guardUser, guardPass)})
+			return r
+		}, withBasic, withNothing, 401, 200, false},
+		{"ServeMux, initial access token and client certificate on management", func(h *dcr.Handler) http.Handler {
+			mux := http.NewServeMux()
+			dcr.Mount(mux, "/register", h, dcr.Guard{Register: guardInitialToken(guardIAT), Manage: guardClientCert})
+			return mux
+		}, withIAT, withCert, 401, 403, false},
+		{"chi, two guards", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: guardBasic(guardUser, guardPass)}, dcr.Guard{Manage: guardClientCert})
+			return r
+		}, withBasic, withCert, 401, 403, false},
+		{"chi r.With, client certificate on both", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r.With(guardClientCert), "/register", h)
+			return r
+		}, withCert, withCert, 403, 403, false},
+		{"chi r.With, initial access token on both: reads are refused", func(h *dcr.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r.With(guardInitialToken(guardIAT)), "/register", h)
+			return r
+		}, withIAT, withNothing, 401, 401, true},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			srv := dcrtest.NewServer(t, dcrtest.Options{Router: sh.router})
+			do := func(method, url, token, body string, creds func(*http.Request)) (*http.Response, map[string]any) {
+				t.Helper()
+				req, err := http.NewRequest(method, url, strings.NewReader(body))
+				require.NoError(t, err)
+				if body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				creds(req)
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				data, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				var m map[string]any
+				assert.NoError(t, json.Unmarshal(data, &m), "%s %s: the answer is JSON: %q", method, url, data)
+				return resp, m
+			}
+			const metadata = `{"client_name":"Guarded","redirect_uris":["https://app.example/cb"]}`
+
+			resp, _ := do("POST", srv.RegistrationEndpoint, "", metadata, withNothing)
+			assert.Equal(t, sh.bareRegister, resp.StatusCode, "registration without the guard's credentials")
+			resp, _ = do("POST", srv.RegistrationEndpoint+"/", "", metadata, withNothing)
+			assert.Equal(t, sh.bareRegister, resp.StatusCode, "POST /register/ meets the registration's guard")
+			resp, body := do("POST", srv.RegistrationEndpoint+"/", "", metadata, sh.register)
+			assert.Equal(t, 404, resp.StatusCode, "POST /register/ is no endpoint")
+			assert.Equal(t, "invalid_request", body["error"])
+
+			resp, client := do("POST", srv.RegistrationEndpoint, "", metadata, sh.register)
+			require.Equal(t, 201, resp.StatusCode, client)
+			id, _ := client["client_id"].(string)
+			uri, _ := client["registration_client_uri"].(string)
+			token, _ := client["registration_access_token"].(string)
+			require.Equal(t, srv.RegistrationEndpoint+"/"+id, uri)
+
+			resp, _ = do("GET", uri, token, "", withNothing)
+			assert.Equal(t, sh.bareManage, resp.StatusCode, "a read with its registration access token only")
+			if sh.stuck {
+				return
+			}
+			resp, got := do("GET", uri, token, "", sh.manage)
+			assert.Equal(t, 200, resp.StatusCode, got)
+			assert.Equal(t, "Guarded", got["client_name"])
+			resp, got = do("PUT", uri, token, `{"client_id":"`+id+`","client_name":"Renamed","redirect_uris":["https://app.example/cb"]}`, sh.manage)
+			assert.Equal(t, 200, resp.StatusCode, got)
+			assert.Equal(t, "Renamed", got["client_name"])
+			req, _ := http.NewRequest("DELETE", uri, nil)
+			sh.manage(req)
+			req.Header.Set("Authorization", "Bearer "+token)
+			dresp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			dresp.Body.Close()
+			assert.Equal(t, 204, dresp.StatusCode)
+			assert.Equal(t, 0, srv.Authlete.Clients())
+		})
+	}
+}
+
+// TestMountTrailingSlash: "/register/" on Mount's patterns is answered
+// by the handler with the endpoint's JSON, for every method, on both
+// routers, and never registers a client.
+func TestMountTrailingSlash(t *testing.T) {
+	for _, rt := range routers[:2] {
+		t.Run(rt.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+			h := rt.mount(dcr.New(backend, dcr.Options{}))
+			for _, method := range []string{"POST", "GET", "PUT", "DELETE"} {
+				rec := send(h, method, "/register/", "Bearer "+ratToken, `{}`)
+				assert.Equal(t, 404, rec.Code, method)
+				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), method)
+				assert.JSONEq(t, `{"error":"invalid_request","error_description":"There is no such endpoint."}`, rec.Body.String(), method)
+			}
+			assert.Empty(t, backend.recorded())
+		})
+	}
+}
+
+// TestMountMismatchWarning: a Handler whose registration_client_uri from
+// Authlete is not below the path it serves warns once, through its
+// Logger, with both URIs and the setting to change; one mounted where
+// Authlete points (directly, on a subtree, behind StripPrefix, behind a
+// proxy that adds a prefix) says nothing.
+func TestMountMismatchWarning(t *testing.T) {
+	cases := []struct {
+		name, management string
+		mount            func(h http.Handler) http.Handler
+		path             string
+		warn             bool
+	}{
+		{"mismatch", "https://as.example.com/clients", newRouter, "/register", true},
+		{"mismatch on a prefix", "https://as.example.com/oauth/clients", newRouter, "/register", true},
+		{"match", "https://as.example.com/register", newRouter, "/register", false},
+		{"proxy adds a prefix", "https://as.example.com/oauth/register", newRouter, "/register", false},
+		{"ServeMux subtree with StripPrefix", "https://as.example.com/oauth/register", func(h http.Handler) http.Handler {
+			inner := http.NewServeMux()
+			dcr.Mount(inner, "/register", h)
+			outer := http.NewServeMux()
+			outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
+			return outer
+		}, "/oauth/register", false},
+		{"chi Route", "https://as.example.com/register", func(h http.Handler) http.Handler {
+			r := chi.NewRouter()
+			r.Route("/register", func(r chi.Router) { dcr.Mount(r, "/", h) })
+			return r
+		}, "/register", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			emu := httptest.NewServer(authletetest.New(authletetest.Options{ManagementEndpoint: tc.management}))
+			defer emu.Close()
+			client, err := authlete.New(authlete.Config{BaseURL: emu.URL,
+				ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken})
+			require.NoError(t, err)
+			var logs bytes.Buffer
+			h := tc.mount(dcr.New(client, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+			for range 3 {
+				rec := send(h, "POST", tc.path, "", `{"redirect_uris":["https://app.example/cb"]}`)
+				require.Equal(t, 201, rec.Code, rec.Body.String())
+			}
+			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+			if !tc.warn {
+				assert.Empty(t, strings.TrimSpace(logs.String()))
+				return
+			}
+			require.Len(t, lines, 1, "one warning for three registrations")
+			var line map[string]any
+			require.NoError(t, json.Unmarshal([]byte(lines[0]), &line))
+			assert.Equal(t, "WARN", line["level"])
+			assert.Contains(t, line["msg"], "Registration Management Endpoint (registrationManagementEndpoint)")
+			assert.Equal(t, "http://example.com"+tc.path, line["registration_endpoint"])
+			assert.Contains(t, line["registration_client_uri"], tc.management+"/")
+			assert.Equal(t, "https://as.example.com"+tc.path, line["registration_management_endpoint"])
+		})
+	}
+}
+
+// TestMountRegisterGuardCannotBeBypassed: no request path reaches
+// Authlete's register call around a Guard's Register. The attacker's
+// paths are generated: every sequence of up to three segments of
+// look-alikes of "register" (case, percent-encoding, dot segments, empty
+// segments), with and without a trailing slash or a query, sent raw as a
+// client would, to ServeMux and chi, mounted at /register and below /oauth.
+func TestMountRegisterGuardCannotBeBypassed(t *testing.T) {
+	deny := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	}
+	routers := map[string]func(h http.Handler) http.Handler{
+		"ServeMux": func(h http.Handler) http.Handler {
+			mux := http.NewServeMux()
+			dcr.Mount(mux, "/register", h, dcr.Guard{Register: deny})
+			return mux
+		},
+		"chi": func(h http.Handler) http.Handler {
+			r := chi.NewRouter()
+			dcr.Mount(r, "/register", h, dcr.Guard{Register: deny})
+			return r
+		},
+		"chi Route": func(h http.Handler) http.Handler {
+			r := chi.NewRouter()
+			r.Route("/oauth", func(r chi.Router) { dcr.Mount(r, "/register", h, dcr.Guard{Register: deny}) })
+			return r
+		},
+		"ServeMux nested with StripPrefix": func(h http.Handler) http.Handler {
+			inner := http.NewServeMux()
+			dcr.Mount(inner, "/register", h, dcr.Guard{Register: deny})
+			outer := http.NewServeMux()
+			outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
+			return outer
+		},
+	}
+	segments := []string{"register", "REGISTER", "Register", "regist%65r", "register%2F", "register%2f.", "%72egister",
+		"", ".", "..", "%2e", "%2E%2E", "oauth", "register;x", "register ", "register%00", "register%20"}
+	var paths []string
+	var build func(prefix string, depth int)
+	build = func(prefix string, depth int) {
+		if depth == 0 {
+			return
+		}
+		for _, s := range segments {
+			p := prefix + "/" + s
+			paths = append(paths, p, p+"/", p+"?", p+"/?x=1")
+			build(p, depth-1)
+		}
+	}
+	build("", 3)
+	for name, mount := range routers {
+		t.Run(name, func(t *testing.T) {
+			var registered bool
+			backend := backendFunc(func(_ context.Context, op string, _ *authlete.Request) (*authlete.Response, error) {
+				registered = registered || op == "register"
+				return &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}, nil
+			})
+			h := mount(dcr.New(backend, dcr.Options{Logger: slog.New(slog.DiscardHandler)}))
+			sent := 0
+			for _, path := range paths {
+				raw := "POST " + path + " HTTP/1.1\r\nHost: example.com\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+				req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+				if err != nil {
+					continue // not a request a server would take
+				}
+				sent++
+				h.ServeHTTP(httptest.NewRecorder(), req)
+				require.False(t, registered, "POST %s registered around the guard", path)
+			}
+			assert.Greater(t, sent, 10000)
+		})
+	}
+}
