@@ -120,19 +120,17 @@ func TestLimits(t *testing.T) {
 	srv = authletetest.NewServer(t, authletetest.Options{MaxTokenBytes: 1 << 20})
 	c = srv.Client(t)
 	a, _ = registerClient(t, srv, `{}`)
-	n, _ = strconv.ParseInt(a, 10, 64)
 	huge := []string{strings.Repeat("s", 300<<10)}
 	held := 0
 	for i := 0; i < 10; i++ {
-		if _, err := c.CreateToken(ctx, n, "alice", huge); err == nil {
+		if _, err := c.CreateToken(ctx, a, "alice", huge); err == nil {
 			held++
 		}
 	}
 	assert.Equal(t, 3, held, "1 MB holds three tokens of 300 KB scopes")
 	require.NoError(t, c.DeleteClient(ctx, a))
 	a, _ = registerClient(t, srv, `{}`)
-	n, _ = strconv.ParseInt(a, 10, 64)
-	_, err = c.CreateToken(ctx, n, "alice", huge)
+	_, err = c.CreateToken(ctx, a, "alice", huge)
 	assert.NoError(t, err, "a deleted client's tokens no longer take bytes")
 
 	big := `{"client_name":"` + strings.Repeat("x", authletetest.MaxMetadataBytes) + `"}`

@@ -18,11 +18,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/redis/go-redis/v9"
 	"pgregory.net/rapid"
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/iatredis"
 )
 
 // TestBlackBoxInitialAccessTokenStore: tokens issued with the built
