@@ -20,6 +20,7 @@ var leanModules = map[string]string{
 	"github.com/go-chi/chi/v5":    "the library's tests (TestMount)",
 	"github.com/stretchr/testify": "the library's tests",
 	"go.yaml.in/yaml/v3":          "testify's YAML assertions",
+	"pgregory.net/rapid":          "the library's property tests",
 	"golang.org/x/mod":            "golang.org/x/text's go.mod (its generators)",
 	"golang.org/x/sync":           "golang.org/x/text's go.mod (its generators)",
 	"golang.org/x/tools":          "golang.org/x/text's go.mod (its generators)",

@@ -311,21 +311,27 @@ func TestTransportFailures(t *testing.T) {
 }
 
 // countingServer answers every call with OK and counts the connections
-// opened to it.
-func countingServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
-	var opened atomic.Int64
+// opened to it, and the most open at once.
+func countingServer(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
+	var opened, open, mostOpen atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		io.WriteString(w, `{"action":"OK","responseContent":"{}"}`)
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			opened.Add(1)
+			n := open.Add(1)
+			for m := mostOpen.Load(); n > m && !mostOpen.CompareAndSwap(m, n); m = mostOpen.Load() {
+			}
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
 		}
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return srv, &opened
+	return srv, &opened, &mostOpen
 }
 
 func callConcurrently(t *testing.T, c *authlete.Client, callers, callsEach int) {
@@ -350,7 +356,7 @@ func TestConnectionsReusedUnderConcurrency(t *testing.T) {
 		// freed; the pool keeps such extra connections instead of closing
 		// them, so they stay few (Go's default transport, keeping 2 idle
 		// connections, opened about 180 here).
-		srv, opened := countingServer(t)
+		srv, opened, _ := countingServer(t)
 		c, err := authlete.New(v3Config(srv.URL))
 		require.NoError(t, err)
 		callConcurrently(t, c, callers, callsEach)
@@ -358,13 +364,16 @@ func TestConnectionsReusedUnderConcurrency(t *testing.T) {
 		assert.LessOrEqual(t, opened.Load(), int64(2*callers))
 	})
 	t.Run("MaxConns caps connections", func(t *testing.T) {
-		srv, opened := countingServer(t)
+		srv, opened, mostOpen := countingServer(t)
 		cfg := v3Config(srv.URL)
 		cfg.MaxConns = callers / 2
 		c, err := authlete.New(cfg)
 		require.NoError(t, err)
 		callConcurrently(t, c, callers, callsEach)
-		assert.LessOrEqual(t, opened.Load(), int64(callers/2))
+		// At once: on a busy machine a connection may close and another
+		// take its place, which the cap allows.
+		t.Logf("%d connections opened, %d at most at once", opened.Load(), mostOpen.Load())
+		assert.LessOrEqual(t, mostOpen.Load(), int64(callers/2))
 	})
 }
 
