@@ -183,11 +183,11 @@ func comparableHost(raw string) string {
 	if err != nil || u.Hostname() == "" {
 		return ""
 	}
-	if hosts, err := hostsOf(u); err == nil {
-		if a := hosts[0].addr; a.IsValid() {
-			return a.String()
+	if h, err := hostOf(u); err == nil {
+		if h.addr.IsValid() {
+			return h.addr.String()
 		}
-		return hosts[0].name
+		return h.name
 	}
 	return strings.ToLower(u.Hostname())
 }
@@ -222,24 +222,19 @@ func checkURI(name string, use uriUse, raw string) error {
 	if strings.Contains(raw, `\`) {
 		return reject("has a backslash, which clients read in different ways.")
 	}
-	hosts, err := hostsOf(u)
+	h, err := hostOf(u)
 	if err != nil {
 		return reject("has a host that is not a DNS name or an IP address: %s.", err)
 	}
 	switch {
 	case use == serverSide && u.Scheme != "https":
 		return reject("must be https: the authorization server itself sends requests to it.")
-	case use == serverSide && !all(hosts, host.public):
+	case use == serverSide && !h.public():
 		return reject("names an address of the server's own network; the authorization server itself sends requests to it.")
-	case use == browsed && u.Scheme != "https" && !(u.Scheme == "http" && all(hosts, host.loopback)):
+	case use == browsed && u.Scheme != "https" && !(u.Scheme == "http" && h.loopback()):
 		return reject("must be https (or http on loopback).")
 	}
 	return nil
-}
-
-// all reports whether every host passes f.
-func all(hosts []host, f func(host) bool) bool {
-	return !slices.ContainsFunc(hosts, func(h host) bool { return !f(h) })
 }
 
 // A host is what an HTTP client connects to: an IP address, or else a DNS
@@ -250,44 +245,31 @@ type host struct {
 }
 
 // uts46 maps a host as the WHATWG URL standard does (browsers, Node's
-// fetch): UTS 46 nontransitional processing without the STD3 rules.
-// uts46Transitional maps it as IDNA 2003 clients and libidn2's fallback do.
-var (
-	uts46             = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false), idna.CheckHyphens(false), idna.BidiRule())
-	uts46Transitional = idna.New(idna.MapForLookup(), idna.Transitional(true), idna.StrictDomainName(false), idna.CheckHyphens(false), idna.BidiRule())
-)
+// fetch): UTS 46 nontransitional processing without the STD3 rules. Go's
+// net/http maps with the stricter idna.Lookup, which refuses more and maps
+// the rest alike. Transitional processing (IDNA 2003 clients, libidn2's
+// fallback) differs in ß, ς and the joiners alone, which change no
+// address and no name that SafeURIs refuses.
+var uts46 = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false), idna.CheckHyphens(false), idna.BidiRule())
 
-// hostsOf returns the host of u as clients connect to it: one reading,
-// or two when transitional processing maps the name to another one (ß to
-// ss). Every reading must pass.
-func hostsOf(u *url.URL) ([]host, error) {
-	hostname := u.Hostname()
+// hostOf returns the host of u as clients connect to it.
+func hostOf(u *url.URL) (host, error) {
+	hostname := u.Hostname() // percent-decoded by url.Parse
 	if strings.HasPrefix(u.Host, "[") {
 		addr, err := netip.ParseAddr(hostname)
 		switch {
-		case err != nil || !addr.Is6():
-			return nil, fmt.Errorf("%q is not an IPv6 address", hostname)
+		case err != nil:
+			return host{}, fmt.Errorf("%q is not an IPv6 address", hostname)
 		case addr.Zone() != "":
-			return nil, fmt.Errorf("%q has a zone", hostname)
+			return host{}, fmt.Errorf("%q has a zone", hostname)
 		}
-		return []host{{addr: addr}}, nil
+		return host{addr: addr}, nil
 	}
-	// url.Parse has percent-decoded the host already.
-	var hosts []host
-	for _, p := range []*idna.Profile{uts46, uts46Transitional} {
-		ascii, err := p.ToASCII(hostname)
-		if err != nil {
-			return nil, fmt.Errorf("%q does not map to a DNS name under UTS 46", hostname)
-		}
-		h, err := nameOrIPv4(ascii)
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(hosts, h) {
-			hosts = append(hosts, h)
-		}
+	ascii, err := uts46.ToASCII(hostname)
+	if err != nil {
+		return host{}, fmt.Errorf("%q does not map to a DNS name under UTS 46", hostname)
 	}
-	return hosts, nil
+	return nameOrIPv4(ascii)
 }
 
 // nameOrIPv4 reads the mapped host s as the WHATWG URL host parser does:
@@ -393,9 +375,6 @@ var privateSuffixes = []string{"local", "internal", "localdomain", "lan", "home"
 // that IANA's special-purpose address registries mark not globally
 // reachable, and an IPv6 address that carries an IPv4 one judged by it.
 func publicAddr(a netip.Addr) bool {
-	if a.Zone() != "" {
-		return false
-	}
 	a = a.Unmap()
 	if a.Is4() {
 		return !slices.ContainsFunc(nonPublicIPv4, func(p netip.Prefix) bool { return p.Contains(a) })
