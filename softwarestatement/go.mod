@@ -1,6 +1,6 @@
 module github.com/dcr-go/dcr/softwarestatement
 
-go 1.24.0
+go 1.26.0
 
 replace github.com/dcr-go/dcr => ../
 
@@ -12,5 +12,6 @@ require (
 
 require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/text v0.30.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )
