@@ -324,8 +324,9 @@ func parseIPv4(parts []string) (netip.Addr, bool) {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }
 
-// ipv4Number parses one part of an IPv4 address: decimal, octal after a
-// leading 0, hexadecimal after 0x ("0x" alone is 0).
+// ipv4Number parses one part of an IPv4 address, never empty (nameOrIPv4
+// refuses empty labels): decimal, octal after a leading 0, hexadecimal
+// after 0x ("0x" alone is 0).
 func ipv4Number(p string) (uint64, bool) {
 	base, digits := uint64(10), p
 	switch {
@@ -333,8 +334,6 @@ func ipv4Number(p string) (uint64, bool) {
 		base, digits = 16, p[2:]
 	case len(p) > 1 && p[0] == '0':
 		base, digits = 8, p[1:]
-	case p == "":
-		return 0, false
 	}
 	var n uint64
 	for _, c := range digits {

@@ -91,6 +91,7 @@ func TestSafeURIs(t *testing.T) {
 		{"a trailing dot on a public name", `{"jwks_uri":"https://example.com./jwks"}`, ""},
 		{"a fullwidth colon", `{"jwks_uri":"https://example.com：443/jwks"}`, dcr.InvalidClientMetadata},
 		{"a zone", `{"jwks_uri":"https://[2606:4700::1%25eth0]/jwks"}`, dcr.InvalidClientMetadata},
+		{"a zone in a logo", `{"logo_uri":"https://[2606:4700::1%25eth0]/logo.png"}`, dcr.InvalidClientMetadata},
 		{"ASCII percent-encoding", `{"jwks_uri":"https://%31%32%37.0.0.1/"}`, dcr.InvalidClientMetadata},
 		{"a name that does not map", `{"jwks_uri":"https://a\u200db.example/"}`, dcr.InvalidClientMetadata},
 		{"ends in a number, not an address", `{"jwks_uri":"https://foo.123/"}`, dcr.InvalidClientMetadata},
