@@ -17,6 +17,10 @@ import (
 var leanModules = map[string]string{
 	"github.com/dcr-go/dcr":       "the library",
 	"golang.org/x/text":           "policy (look-alike client names)",
+	"golang.org/x/net":            "policy (the UTS 46 mapping of hosts, idna)",
+	"golang.org/x/crypto":         "golang.org/x/net's go.mod",
+	"golang.org/x/sys":            "golang.org/x/net's go.mod",
+	"golang.org/x/term":           "golang.org/x/net's go.mod",
 	"github.com/go-chi/chi/v5":    "the library's tests (TestMount)",
 	"github.com/stretchr/testify": "the library's tests",
 	"go.yaml.in/yaml/v3":          "testify's YAML assertions",

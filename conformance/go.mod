@@ -1,6 +1,6 @@
 module github.com/dcr-go/dcr/conformance
 
-go 1.26
+go 1.26.0
 
 replace github.com/dcr-go/dcr => ../
 
@@ -16,5 +16,6 @@ require (
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	go.yaml.in/yaml/v4 v4.0.0 // indirect
-	golang.org/x/text v0.30.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )

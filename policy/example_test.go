@@ -63,7 +63,7 @@ func ExampleSafeURIs() {
 	// Output:
 	// <nil>
 	// dcr: rejected: invalid_redirect_uri: The value "javascript:alert(document.cookie)" of "redirect_uris" uses the javascript: scheme, which is never allowed.
-	// dcr: rejected: invalid_client_metadata: The value "https://169.254.169.254/latest/meta-data/" of "jwks_uri" names an address of the server's own network; the authorization server fetches it.
+	// dcr: rejected: invalid_client_metadata: The value "https://169.254.169.254/latest/meta-data/" of "jwks_uri" names an address of the server's own network; the authorization server itself sends requests to it.
 }
 
 // A metadata policy for MCP clients: the scopes the server serves, the
