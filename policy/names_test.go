@@ -157,6 +157,7 @@ func TestReservedNames(t *testing.T) {
 		{"Clauder is another word", `{"client_name":"Clauder",` + evil + `}`, ""},
 		{"a first name as a word", `{"client_name":"Claude Monet Gallery",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"after a caseless script", `{"client_name":"クロードClaude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"a digit after a caseless script", `{"client_name":"アプリ0penAI",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"a symbol after", `{"client_name":"Claude™",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"superscript letters after", `{"client_name":"Claudeᵗᵐ",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"an apostrophe after", `{"client_name":"Claude's helper",` + evil + `}`, dcr.InvalidClientMetadata},
