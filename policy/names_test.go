@@ -321,6 +321,23 @@ func TestReservedNamesConfusables(t *testing.T) {
 	}
 	t.Logf("%d substitutions", n)
 	assert.Greater(t, n, 1400)
+
+	// Where a word ends matters at the name's first and last letters: each
+	// substitution there, inside each longer name. (After a small letter,
+	// "MyX" needs a capital first letter: see TestReservedNamesDoubles.)
+	for _, name := range invariantNames {
+		rs := []rune(name)
+		for _, i := range []int{0, len(rs) - 1} {
+			for _, s := range substitutesAt(subs, rs, i) {
+				for _, w := range wordsAround {
+					if i == 0 && strings.Contains(w, "yX") {
+						continue
+					}
+					readAs(t, p, strings.Replace(w, "X", replaceAt(rs, i, s), 1), "substitution in a longer name")
+				}
+			}
+		}
+	}
 }
 
 // TestReservedNamesCasings: every casing of every reserved name is
