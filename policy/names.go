@@ -60,8 +60,8 @@ import (
 // A word ends at the start or end of the name, at a space, punctuation,
 // symbol or invisible code point, where a lowercase letter meets a capital
 // ("MyClaude", "ClaudeCode"), before the last capital of a run followed by
-// a lowercase letter ("OpenAIHelper"), between a cased letter and a digit
-// ("ChatGPT4") or a letter without case ("クロードClaude"), and around a
+// a lowercase letter ("OpenAIHelper"), between a cased letter, a letter
+// without case and a digit ("ChatGPT4", "クロードClaude", "アプリ0penAI"), and around a
 // compatibility form or a symbol that reads as letters ("Claude™"). A
 // letter has the case of what it reads as ("θ" is a capital O with a
 // bar). So "Claude Desktop", "CLAUDE", "open ai", "openai codex",
@@ -344,8 +344,9 @@ const (
 	mark                  // a combining mark: part of the letter before it
 	upper
 	lower
-	caseless // a letter without case, or a digit
-	alone    // a compatibility form, or a symbol that reads as letters: a word of its own
+	caseless
+	digit
+	alone // a compatibility form, or a symbol that reads as letters: a word of its own
 )
 
 // kindOf returns r's kind, and the skeleton code points it adds (in
@@ -371,6 +372,8 @@ func kindOf(r rune, buf []rune) (kind, []rune) {
 		return upper, buf
 	case unicode.IsLower(c):
 		return lower, buf
+	case unicode.IsDigit(c):
+		return digit, buf
 	}
 	return caseless, buf
 }

@@ -183,6 +183,7 @@ func TestReservedNames(t *testing.T) {
 		{"Clauder is another word", `{"client_name":"Clauder",` + evil + `}`, ""},
 		{"a first name as a word", `{"client_name":"Claude Monet Gallery",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"after a caseless script", `{"client_name":"クロードClaude",` + evil + `}`, dcr.InvalidClientMetadata},
+		{"a digit after a caseless script", `{"client_name":"アプリ0penAI",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"a symbol after", `{"client_name":"Claude™",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"superscript letters after", `{"client_name":"Claudeᵗᵐ",` + evil + `}`, dcr.InvalidClientMetadata},
 		{"an apostrophe after", `{"client_name":"Claude's helper",` + evil + `}`, dcr.InvalidClientMetadata},
@@ -346,6 +347,23 @@ func TestReservedNamesConfusables(t *testing.T) {
 	}
 	t.Logf("%d substitutions", n)
 	assert.Greater(t, n, 1400)
+
+	// Where a word ends matters at the name's first and last letters: each
+	// substitution there, inside each longer name. (After a small letter,
+	// "MyX" needs a capital first letter: see TestReservedNamesDoubles.)
+	for _, name := range invariantNames {
+		rs := []rune(name)
+		for _, i := range []int{0, len(rs) - 1} {
+			for _, s := range substitutesAt(subs, rs, i) {
+				for _, w := range wordsAround {
+					if i == 0 && strings.Contains(w, "yX") {
+						continue
+					}
+					readAs(t, p, strings.Replace(w, "X", replaceAt(rs, i, s), 1), "substitution in a longer name")
+				}
+			}
+		}
+	}
 }
 
 // TestReservedNamesCasings: every casing of every reserved name is
