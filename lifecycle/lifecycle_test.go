@@ -801,3 +801,17 @@ func TestRunUnlockGone(t *testing.T) {
 	assert.Contains(t, report.Actions[0].Reason, "HTTP 404 on unlock")
 	assert.Empty(t, locks.locks)
 }
+
+// TestRunListCalls: a list that ends on a full page is not asked for one
+// more.
+func TestRunListCalls(t *testing.T) {
+	f := newFixture(t)
+	for i := 0; i < 10; i++ {
+		f.register(t, "x")
+	}
+	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{PageSize: 5, DryRun: true}))
+	require.NoError(t, err)
+	assert.Equal(t, 10, report.Stale)
+	assert.Equal(t, 2, f.srv.Calls("client/get/list"))
+	assert.Empty(t, report.Warnings)
+}
