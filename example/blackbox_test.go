@@ -140,7 +140,8 @@ func startExampleBinary(t testing.TB, env []string, addr string) (string, *proce
 		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS=", "DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=",
 		"DCR_DEFAULT_SCOPE=", "DCR_ALLOWED_SCOPES=", "DCR_INFO_URIS_ON_REDIRECT_HOST=", "DCR_METADATA_POLICY=", "DCR_IAT_STORE=",
 		"DCR_SOFTWARE_STATEMENT_ISSUERS=", "DCR_SOFTWARE_STATEMENT_REQUIRED=",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="}, env...)
+		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=",
+		"DCR_SHUTDOWN_DRAIN=0"}, env...) // the last value of a variable wins
 	p := start(t, binary(t, ".", false), env, "-addr", addr)
 	listen := p.waitFor(t, listenRE, 30*time.Second)
 	_, port, err := net.SplitHostPort(listen)
