@@ -141,7 +141,8 @@ func startExampleBinary(t testing.TB, env []string, addr string) (string, *proce
 		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS=", "DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=",
 		"DCR_DEFAULT_SCOPE=", "DCR_ALLOWED_SCOPES=", "DCR_INFO_URIS_ON_REDIRECT_HOST=", "DCR_METADATA_POLICY=", "DCR_IAT_STORE=",
 		"DCR_SOFTWARE_STATEMENT_ISSUERS=", "DCR_SOFTWARE_STATEMENT_REQUIRED=",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="}, env...)
+		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=",
+		"DCR_SHUTDOWN_DRAIN=0"}, env...) // the last value of a variable wins
 	p := start(t, binary(t, ".", false), env, "-addr", addr)
 	listen := p.waitFor(t, listenRE, 30*time.Second)
 	_, port, err := net.SplitHostPort(listen)
@@ -253,9 +254,11 @@ func TestBlackBoxSettingsRefused(t *testing.T) {
 		"DCR_SOFTWARE_STATEMENT_REQUIRED=true":                                   "needs DCR_SOFTWARE_STATEMENT_ISSUERS",
 		"DCR_SOFTWARE_STATEMENT_ISSUERS=https://i.example=http://i.example/jwks": "not https",
 		"DCR_SOFTWARE_STATEMENT_ISSUERS=https://i.example":                       "ISSUER=JWKS_URL",
+		"DCR_SHUTDOWN_DRAIN=10":                                                  "DCR_SHUTDOWN_DRAIN",
+		"DCR_SHUTDOWN_DRAIN=-1s":                                                 "DCR_SHUTDOWN_DRAIN",
 	} {
 		p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCESS_TOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=",
-			"DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=", "OTEL_EXPORTER_OTLP_ENDPOINT=", env}, "-addr", "127.0.0.1:0")
+			"DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=", "OTEL_EXPORTER_OTLP_ENDPOINT=", "DCR_SHUTDOWN_DRAIN=", env}, "-addr", "127.0.0.1:0")
 		p.wait(t, 30*time.Second)
 		assert.Error(t, p.err, env)
 		assert.Contains(t, p.out.String(), want)

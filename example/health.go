@@ -27,6 +27,7 @@ const failuresBeforeNotReady = 3
 // once, and no caller can make the server spend Authlete's quota.
 type readiness struct {
 	ready    atomic.Bool
+	draining atomic.Bool // set at the shutdown signal: not ready from then on
 	failures int         // checks failed in a row; only set touches it
 	store    *limitStore // the rate limits' Redis, if any, for the details
 }
@@ -73,9 +74,11 @@ func (r *readiness) set(err error, logger *slog.Logger) {
 	}
 }
 
-// serveReady answers /readyz: 200 when Authlete answers, 503 when not.
-// The rate limits' store is a detail: without it they count in memory,
-// and the server still serves.
+// serveReady answers /readyz: 200 when Authlete answers, 503 when not,
+// and 503 from the shutdown signal on, so that the load balancer stops
+// routing here while the server drains. The rate limits' store is a
+// detail: without it they count in memory, and the server still serves.
+// The body is public: fixed phrases, never an error's text.
 func (r *readiness) serveReady(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -83,7 +86,11 @@ func (r *readiness) serveReady(w http.ResponseWriter, _ *http.Request) {
 	if r.store != nil {
 		body["rate_limit_store"] = r.store.status()
 	}
-	if !r.ready.Load() {
+	switch {
+	case r.draining.Load():
+		body["status"] = "draining"
+		w.WriteHeader(http.StatusServiceUnavailable)
+	case !r.ready.Load():
 		body["status"], body["authlete"] = "not ready", "unreachable or failing"
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}

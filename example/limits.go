@@ -46,11 +46,10 @@ func newRedis(opts *redis.Options) *redis.Client {
 // after a failed call it is left alone for storeRetry, and the limits
 // count in memory meanwhile. It is safe for concurrent use.
 type limitStore struct {
-	limiter   *redis_rate.Limiter
-	logger    *slog.Logger
-	m         *metrics
-	retryAt   atomic.Int64 // unix nanoseconds; 0 when healthy
-	lastError atomic.Value // string
+	limiter *redis_rate.Limiter
+	logger  *slog.Logger
+	m       *metrics
+	retryAt atomic.Int64 // unix nanoseconds; 0 when healthy
 }
 
 func newLimitStore(rdb *redis.Client, logger *slog.Logger, m *metrics) *limitStore {
@@ -73,7 +72,6 @@ func (s *limitStore) usable() bool {
 func (s *limitStore) failed(limit string, err error) {
 	s.m.limiterStoreErrors.WithLabelValues(limit).Inc()
 	s.m.limitStoreUp.Set(0)
-	s.lastError.Store(err.Error())
 	if s.retryAt.Swap(time.Now().Add(storeRetry).UnixNano()) == 0 {
 		s.logger.Warn("rate limit store failed; counting in memory, per process, until it answers", "limit", limit, "error", err)
 	}
@@ -87,13 +85,20 @@ func (s *limitStore) succeeded() {
 	}
 }
 
-// status is the store's state for /readyz: "ok", or the last error.
+// Store states that /readyz shows. They are fixed phrases: the error's
+// text names internal addresses (read tcp 10.0.3.7:38626->10.0.9.2:6379),
+// so it goes to the log and the metrics only.
+const (
+	storeOK      = "ok"
+	storeFailing = "failing, counting in memory (see the log and dcr_rate_limit_store_errors_total)"
+)
+
+// status is the store's state for /readyz.
 func (s *limitStore) status() string {
 	if s.retryAt.Load() == 0 {
-		return "ok"
+		return storeOK
 	}
-	msg, _ := s.lastError.Load().(string)
-	return "failing, counting in memory: " + msg
+	return storeFailing
 }
 
 // A rateLimit is a budget of requests per minute, counted per key: per

@@ -59,7 +59,7 @@ const (
 	startupCheckTimeout = 10 * time.Second
 )
 
-const usage = `Usage: example [-addr host:port]
+var usage = `Usage: example [-addr host:port]
 
 Serves an authorization server's DCR endpoints: POST /register (RFC 7591)
 and GET, PUT, DELETE /register/{client_id} (RFC 7592), with /healthz,
@@ -94,6 +94,10 @@ Environment:
                                 true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host
   DCR_METADATA_POLICY           a JSON file: an OpenID Federation 1.0 §6.1 metadata policy for registrations and updates
   DCR_METRICS_ADDR              host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090
+  DCR_SHUTDOWN_DRAIN            after SIGTERM or SIGINT, how long /readyz answers 503 while requests are still
+                                served, for the load balancer to stop routing here (default ` + defaultShutdownDrain.String() + `); then
+                                the server stops listening and gives the requests in flight up to ` + shutdownTimeout.String() + ` to finish.
+                                DCR_SHUTDOWN_DRAIN=0 makes Ctrl-C quick on a laptop; a second signal exits at once
   OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
                                 the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
                                 OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...) are honoured
@@ -120,23 +124,38 @@ func main() {
 	redis.SetLogger(redisLogger{logger})
 	otel.SetLogger(logr.FromSlogHandler(logger.Handler()))
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { logger.Warn("opentelemetry", "error", err) }))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal drains (see run); a second one exits at once.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	go func() {
+		logger.Info("signal received: shutting down; a second signal exits at once", "signal", (<-signals).String())
+		stop()
+		logger.Error("second signal: exiting without waiting for the requests in flight", "signal", (<-signals).String())
+		os.Exit(1)
+	}()
 	if err := run(ctx, *addr, logger, nil); err != nil {
 		logger.Error("example stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until ctx is done. ready, if not nil, is told the base URL
-// once the server listens.
+// run serves until ctx is done, then drains: /readyz turns 503, requests
+// are still served for s.ShutdownDrain, then the server stops listening
+// and run returns once the last request in flight is answered. The
+// embedded emulator, the metrics listener, the trace exporter and Redis
+// close after that. ready, if not nil, is told the base URL once the
+// server listens.
 func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseURL string)) error {
 	s, err := settingsFromEnv()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the embedded emulator and the readiness checks
+	// life outlives ctx until the last answer: the embedded emulator and
+	// the readiness checks run until run returns.
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -167,7 +186,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 			logger.Warn("traces not flushed", "error", err)
 		}
 	}()
-	client, err := newClient(ctx, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, s.MetadataPolicyJSON, tr.httpClient(), logger)
+	client, err := newClient(life, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, s.MetadataPolicyJSON, tr.httpClient(), logger)
 	if err != nil {
 		return err
 	}
@@ -196,7 +215,7 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	if checked == nil {
 		reportService(ctx, client, registrationEndpoint, s, logger)
 	}
-	go health.watch(ctx, client, logger)
+	go health.watch(life, client, logger)
 
 	var metricsLn net.Listener
 	if s.MetricsAddr != "" {
@@ -209,17 +228,12 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 		mux.Handle("GET /metrics", m.handler())
 		metricsSrv := newServer(mux)
 		go metricsSrv.Serve(metricsLn)
-		go func() { <-ctx.Done(); metricsSrv.Close() }()
+		defer metricsSrv.Close()
 	}
 
 	backend := &uriWatcher{Backend: client, want: registrationEndpoint + "/", logger: logger}
-	srv := newServer(tr.handler(newRouter(backend, s, logger, m, store, health)))
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(shutdown)
-	}()
+	drain := &drainer{health: health}
+	srv := newServer(drain.wrap(tr.handler(newRouter(backend, s, logger, m, store, health))))
 	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
 		"initial_access_token", s.InitialAccessToken != nil, "iat_store", s.IATStore, "rate_limit_per_minute", s.RateLimit,
 		"management_rate_limit_per_minute", s.ManagementRateLimit,
@@ -228,10 +242,14 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	if ready != nil {
 		ready(localURL)
 	}
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
 		return err
+	case <-ctx.Done():
 	}
-	return nil
+	return drain.shutdown(srv, served, s.ShutdownDrain, logger)
 }
 
 func storeName(opts *redis.Options) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -45,6 +46,9 @@ func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
 		"DCR_SOFTWARE_STATEMENT_ISSUERS", "DCR_SOFTWARE_STATEMENT_REQUIRED", "DCR_RATE_LIMIT_NETWORKS", "DCR_RATE_LIMIT_GLOBAL"} {
 		t.Setenv(k, env[k])
 	}
+	// No drain period unless the test asks for one: its cleanup stops
+	// the example at once.
+	t.Setenv("DCR_SHUTDOWN_DRAIN", cmp.Or(env["DCR_SHUTDOWN_DRAIN"], "0"))
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)

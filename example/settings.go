@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -87,12 +88,22 @@ type settings struct {
 	// variables, run the embedded emulator even where it is not implied
 	// (a public address or DCR_PUBLIC_URL).
 	EmbeddedEmulator bool
+	// ShutdownDrain is DCR_SHUTDOWN_DRAIN: after SIGTERM or SIGINT, how
+	// long /readyz answers 503 while the server still accepts and serves
+	// requests, so that the load balancer stops routing to it before it
+	// stops listening. Default defaultShutdownDrain; 0 stops listening at
+	// once (a quick Ctrl-C on a laptop).
+	ShutdownDrain time.Duration
 }
 
 // Defaults of the settings.
 const (
 	defaultRateLimit           = 60
 	defaultManagementRateLimit = 600
+	// defaultShutdownDrain is long enough for Kubernetes to take a
+	// terminating pod out of its Service's endpoints, and for the load
+	// balancers and kube-proxies that read them to follow.
+	defaultShutdownDrain = 10 * time.Second
 	// minInitialAccessTokenLen is the shortest DCR_INITIAL_ACCESS_TOKEN
 	// accepted: 16 characters of a random base64url string are 96 bits.
 	minInitialAccessTokenLen = 16
@@ -100,7 +111,14 @@ const (
 
 func settingsFromEnv() (settings, error) {
 	s := settings{RateLimit: defaultRateLimit, ManagementRateLimit: defaultManagementRateLimit,
-		CORSOrigins: []string{"*"}}
+		CORSOrigins: []string{"*"}, ShutdownDrain: defaultShutdownDrain}
+	if v := strings.TrimSpace(os.Getenv("DCR_SHUTDOWN_DRAIN")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return s, fmt.Errorf("DCR_SHUTDOWN_DRAIN %q is not a duration such as 10s (0: stop listening at once)", v)
+		}
+		s.ShutdownDrain = d
+	}
 	if v := os.Getenv("DCR_REDIS_URL"); v != "" {
 		opts, err := redis.ParseURL(v)
 		if err != nil {

@@ -2,9 +2,10 @@
 # Runs every test of the project on a fresh machine with Go and Node:
 # the library module's unit tests, examples and fuzz seed corpora; the
 # example module's black-box, browser and load tests, under the race
-# detector; dcr-doctor -clients against the built example; the
-# conformance of the Authlete client and emulator to
-# Authlete's OpenAPI document; then the interoperability suite (third-party Go and Node DCR
+# detector; dcr-doctor -clients against the built example; the conformance of
+# the Authlete client and emulator to Authlete's OpenAPI document; the Kubernetes
+# manifests of deploy/kubernetes against the built example and dcr-janitor;
+# then the interoperability suite (third-party Go and Node DCR
 # clients against the handler and the Authlete emulator). A real
 # redis-server and a headless Chromium are installed from Debian's
 # packages when missing. Every stage runs; the script fails at the end if
@@ -48,6 +49,7 @@ stage "go test (example)" bash -c 'cd example && go test -race -count=1 -timeout
 stage "dcr-doctor -clients (example)" bash -c 'cd example && go test -race -count=1 -timeout 10m -run TestBlackBoxClientMatrix -v .'
 stage "go test (conformance)" bash -c 'cd conformance && go test -race -count=1 -timeout 10m ./...'
 stage "go test (softwarestatement)" bash -c 'cd softwarestatement && go test -race -count=1 -timeout 10m ./...'
+stage "go test (deploy: Kubernetes manifests)" bash -c 'cd deploy && go test -race -count=1 -timeout 10m ./...'
 stage "npm ci (interop)" bash -c 'cd interop/node && npm ci --no-audit --no-fund'
 stage "go test (interop)" bash -c 'cd interop && go test -race -count=1 -timeout 10m ./...'
 
