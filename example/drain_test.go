@@ -220,9 +220,9 @@ func runDrain(t *testing.T, tc drainCase) {
 	p.waitFor(t, drainedRE, time.Second)
 	log := p.out.String()
 	assert.NotContains(t, log, "rate limit store failed")
-	last := strings.LastIndex(log, `msg=request method=POST path=/register`)
+	last := strings.LastIndex(log, `msg=request method=POST route=/register path=/register`)
 	assert.Less(t, last, strings.Index(log, "msg=\"drained:"), "logged after the last answer")
-	assert.Equal(t, 8, strings.Count(log, `msg=request method=POST path=/register query="" status=201`))
+	assert.Equal(t, 8, strings.Count(log, `msg=request method=POST route=/register path=/register query="" status=201`))
 	// The 2 registrations, /readyz and /healthz.
 	assert.Contains(t, log, "served_during_drain=4", "the drain counted the requests it accepted")
 	if tc.drained != nil {

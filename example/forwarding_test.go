@@ -121,7 +121,11 @@ func documentedChanges(m map[string]any, env map[string]string) map[string]any {
 			}
 		}
 	}
-	if d := env["DCR_DEFAULT_SCOPE"]; d != "" {
+	d := env["DCR_DEFAULT_SCOPE"]
+	if allowed := strings.Fields(env["DCR_ALLOWED_SCOPES"]); d == "" && len(allowed) > 0 {
+		d = strings.Join(allowed, " ") // the example's default without DCR_DEFAULT_SCOPE
+	}
+	if d != "" {
 		if s, _ := out["scope"].(string); strings.TrimSpace(s) == "" {
 			out["scope"] = d
 		}

@@ -301,14 +301,14 @@ func TestScopesAndReservedNames(t *testing.T) {
 }
 
 // TestAllowedScopesWithoutDefault: with DCR_ALLOWED_SCOPES and no
-// DCR_DEFAULT_SCOPE, "admin" is refused, not registered with no scope
-// (which Authlete may read as any scope).
+// DCR_DEFAULT_SCOPE, "admin" registers with the allowed scopes, not with
+// no scope (which Authlete may read as any scope).
 func TestAllowedScopesWithoutDefault(t *testing.T) {
 	base, _ := startExample(t, map[string]string{"DCR_ALLOWED_SCOPES": "mcp offline_access"})
 	for _, body := range []string{`{"redirect_uris":["https://app.example/cb"],"scope":"admin"}`, `{"redirect_uris":["https://app.example/cb"]}`} {
 		reg := send(t, "POST", base+"/register", "", body)
-		assert.Equal(t, 400, reg.status, reg.raw)
-		assert.Equal(t, "invalid_client_metadata", reg.body["error"], body)
+		require.Equal(t, 201, reg.status, reg.raw)
+		assert.Equal(t, "mcp offline_access", reg.body["scope"], body)
 	}
 	reg := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"],"scope":"admin mcp"}`)
 	require.Equal(t, 201, reg.status, reg.raw)

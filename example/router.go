@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -62,9 +63,9 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 	case s.DefaultScope != "":
 		policies = append(policies, policy.DefaultScope(s.DefaultScope))
 	case s.AllowedScopes != nil:
-		// No default: a registration left with no allowed scope is refused,
-		// not registered scope-less.
-		policies = append(policies, policy.RequireScope())
+		// No default: a registration left with no allowed scope gets the
+		// allowed ones, never no scope (which Authlete may read as any).
+		policies = append(policies, policy.DefaultScope(strings.Join(s.AllowedScopes, " ")))
 	}
 	if s.MetadataPolicy != nil {
 		policies = append(policies, s.MetadataPolicy.Policy()) // last: its checks see what Authlete will get
