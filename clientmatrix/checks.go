@@ -84,7 +84,7 @@ func (c *checker) set(name string, status CheckStatus, format string, args ...an
 
 // cleanup deletes a registration made by a check, if a is one.
 func (c *checker) cleanup(ctx context.Context, a *answer) {
-	if a == nil || a.status/100 != 2 || a.str("client_id") == "" {
+	if a == nil || a.status/100 != 2 {
 		return
 	}
 	if left := c.remove(ctx, registrationOf(a)); left != nil {
@@ -355,6 +355,7 @@ func (c *checker) management(ctx context.Context, probe map[string]any, a *answe
 	switch {
 	case a.status/100 != 2 || reg.clientID == "":
 		skip("the probe registration, %s, was not accepted: %d %s", c.probeFrom, a.status, a.errorText())
+		c.cleanup(ctx, a) // a 2xx without client_id may have registered one
 		return
 	case !reg.managed():
 		skip("RFC 7592 not offered: no registration_client_uri and registration_access_token")
