@@ -404,42 +404,50 @@ func (c *checker) read(ctx context.Context, reg registration) {
 	}
 }
 
-// wrongToken: GET, PUT and DELETE with a wrong token get 401, and no
-// client data (RFC 7592 §2.1, §2.2, §2.3).
+// wrongToken: GET, PUT and DELETE with a wrong token, and without one,
+// get 401, and no client data (RFC 7592 §2.1, §2.2, §2.3).
 func (c *checker) wrongToken(ctx context.Context, reg registration, probe map[string]any) {
 	wrong := randomToken()
 	secrets := []string{reg.token}
 	if reg.secret != "" {
 		secrets = append(secrets, reg.secret)
 	}
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
-		r := request{method: method, url: reg.uri, token: wrong}
-		if method == http.MethodPut {
-			r.body = updateBody(probe, reg)
+	// A wrong token, then none at all (an optional-auth middleware serves
+	// a request without Authorization).
+	for _, token := range []string{wrong, ""} {
+		with := "with a wrong token"
+		if token == "" {
+			with = "without a token"
 		}
-		a, err := c.do(ctx, r)
-		if err != nil {
-			c.set(checkWrongToken, Fail, "%v", err)
-			return
-		}
-		if a.status != http.StatusUnauthorized {
-			c.set(checkWrongToken, Fail, "%s with a wrong token: %d %s, not 401", method, a.status, a.errorText())
-			return
-		}
-		for _, s := range secrets {
-			if bytes.Contains(a.body, []byte(s)) {
-				c.set(checkWrongToken, Fail, "%s with a wrong token: 401 with the client's credentials in the body", method)
+		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			r := request{method: method, url: reg.uri, token: token}
+			if method == http.MethodPut {
+				r.body = updateBody(probe, reg)
+			}
+			a, err := c.do(ctx, r)
+			if err != nil {
+				c.set(checkWrongToken, Fail, "%v", err)
 				return
 			}
-		}
-		for _, member := range []string{"redirect_uris", "client_secret", "registration_access_token", "registration_client_uri"} {
-			if _, ok := a.object[member]; ok {
-				c.set(checkWrongToken, Fail, "%s with a wrong token: 401 with the client's %s in the body", method, member)
+			if a.status != http.StatusUnauthorized {
+				c.set(checkWrongToken, Fail, "%s %s: %d %s, not 401", method, with, a.status, a.errorText())
 				return
+			}
+			for _, s := range secrets {
+				if bytes.Contains(a.body, []byte(s)) {
+					c.set(checkWrongToken, Fail, "%s %s: 401 with the client's credentials in the body", method, with)
+					return
+				}
+			}
+			for _, member := range []string{"redirect_uris", "client_secret", "registration_access_token", "registration_client_uri"} {
+				if _, ok := a.object[member]; ok {
+					c.set(checkWrongToken, Fail, "%s %s: 401 with the client's %s in the body", method, with, member)
+					return
+				}
 			}
 		}
 	}
-	c.set(checkWrongToken, Pass, "GET, PUT, DELETE with a wrong token: 401, no client data")
+	c.set(checkWrongToken, Pass, "GET, PUT, DELETE with a wrong token and without one: 401, no client data")
 }
 
 func randomToken() string {

@@ -115,3 +115,17 @@ func TestCreatedWithoutClientID(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, 0, live, "every registration deleted: %v, leftovers %v", srv.requests(), r.Leftovers)
 }
+
+// TestNoTokenAdmitted: a client configuration endpoint that serves a
+// request without any registration access token (an optional-auth
+// middleware's classic slip) fails wrong-token; one that refuses it
+// passes.
+func TestNoTokenAdmitted(t *testing.T) {
+	_, endpoint := startFake(t, faults{noTokenAdmitted: true})
+	r := run(t, Options{Endpoint: endpoint, Only: []string{"zed", checkWrongToken}})
+	got := checkResult(t, r, checkWrongToken)
+	assert.Equal(t, Fail, got.Status)
+	assert.Contains(t, got.Reason, "without a token")
+	_, endpoint = startFake(t, faults{})
+	assert.Equal(t, Pass, checkResult(t, run(t, Options{Endpoint: endpoint, Only: []string{"zed", checkWrongToken}}), checkWrongToken).Status)
+}
