@@ -244,11 +244,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r, recording what happens in ev.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ev *Event) {
-	if isNotFound(r) {
+	rt := routeOf(r)
+	if rt == notFoundRoute {
 		reject(w, ev, errNotFound, "")
 		return
 	}
-	if id := h.clientID(r); id != "" {
+	id := h.clientID(r)
+	if (rt == registerRoute && id != "") || (rt == manageRoute && id == "") {
+		// Mount routed r to the other endpoint, whose guard it did not meet.
+		reject(w, ev, errNotFound, "")
+		return
+	}
+	if id != "" {
 		if strings.Contains(id, "/") {
 			// Below a client configuration endpoint, as mounted on a
 			// subtree: nothing is served there.

@@ -53,7 +53,7 @@ func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 	if path == "" {
 		panic(`dcr: Mount needs a path such as "/register"`)
 	}
-	register, manage := h, h
+	register, manage := routed(h, registerRoute), routed(h, manageRoute)
 	for i := len(guards) - 1; i >= 0; i-- {
 		if g := guards[i].Register; g != nil {
 			register = g(register)
@@ -84,19 +84,46 @@ func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 	}
 }
 
-// notFoundKey marks a request that Mount routed to the Handler only to
-// be answered with 404.
-type notFoundKey struct{}
+// route is the endpoint Mount routed a request to.
+type route int
 
-// notFound hands r to h marked as a request for no endpoint.
+const (
+	noRoute       route = iota // not routed by Mount
+	registerRoute              // path: the registration endpoint
+	manageRoute                // path + "/{client_id}": client configuration
+	notFoundRoute              // path + "/": no endpoint
+)
+
+// routeKey is the context key of a request's route.
+type routeKey struct{}
+
+// routed hands r to h marked as routed to e, so that a request routed to
+// one endpoint is never served as the other, whatever Options.ClientID
+// finds: a Guard on one cannot be gone around through the other.
+func routed(h http.Handler, e route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, e)))
+	})
+}
+
+// notFound hands r to h marked as a request for no endpoint. h is the
+// registration's guards around routed(h, registerRoute), whose mark this
+// one overrides.
 func notFound(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), notFoundKey{}, true)))
 	})
 }
 
-// isNotFound reports whether Mount routed r to no endpoint.
-func isNotFound(r *http.Request) bool {
-	v, _ := r.Context().Value(notFoundKey{}).(bool)
-	return v
+// notFoundKey marks a request that Mount routed to the Handler only to
+// be answered with 404.
+type notFoundKey struct{}
+
+// routeOf is the endpoint Mount routed r to.
+func routeOf(r *http.Request) route {
+	if v, _ := r.Context().Value(notFoundKey{}).(bool); v {
+		return notFoundRoute
+	}
+	e, _ := r.Context().Value(routeKey{}).(route)
+	return e
 }

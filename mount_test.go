@@ -355,3 +355,57 @@ func TestMountRegisterGuardCannotBeBypassed(t *testing.T) {
 		})
 	}
 }
+
+// TestMountGuardsHoldWithOwnClientID: with Options.ClientID of the
+// application's own (here one that reads the wrong name, so it answers ""
+// on the client configuration route, or one that finds an ID on the
+// registration route), a request routed by Mount to one endpoint is never
+// served as the other: a Guard's Register and Manage cannot be gone around.
+func TestMountGuardsHoldWithOwnClientID(t *testing.T) {
+	deny := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	}
+	ids := map[string]func(*http.Request) string{
+		"wrong name":  func(r *http.Request) string { return chi.URLParam(r, "id") },
+		"from header": func(r *http.Request) string { return r.Header.Get("X-Client-ID") },
+	}
+	for idName, id := range ids {
+		for _, rt := range []struct {
+			name  string
+			mount func(m dcr.Mux, h http.Handler, g dcr.Guard) http.Handler
+		}{
+			{"ServeMux", func(_ dcr.Mux, h http.Handler, g dcr.Guard) http.Handler {
+				mux := http.NewServeMux()
+				dcr.Mount(mux, "/register", h, g)
+				return mux
+			}},
+			{"chi", func(_ dcr.Mux, h http.Handler, g dcr.Guard) http.Handler {
+				r := chi.NewRouter()
+				dcr.Mount(r, "/register", h, g)
+				return r
+			}},
+		} {
+			t.Run(idName+"/"+rt.name, func(t *testing.T) {
+				var ops []string
+				backend := backendFunc(func(_ context.Context, op string, _ *authlete.Request) (*authlete.Response, error) {
+					ops = append(ops, op)
+					return &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}, nil
+				})
+				h := dcr.New(backend, dcr.Options{ClientID: id, Logger: slog.New(slog.DiscardHandler)})
+				reg := rt.mount(nil, h, dcr.Guard{Manage: deny})
+				for _, method := range []string{"GET", "PUT", "DELETE"} {
+					req := httptest.NewRequest(method, "/register", strings.NewReader(`{}`))
+					req.Header.Set("X-Client-ID", "123")
+					req.Header.Set("Authorization", "Bearer "+ratToken)
+					reg.ServeHTTP(httptest.NewRecorder(), req)
+				}
+				assert.Empty(t, ops, "a client configuration request served around Guard.Manage")
+				manage := rt.mount(nil, h, dcr.Guard{Register: deny})
+				req := httptest.NewRequest("POST", "/register/123", strings.NewReader(`{}`))
+				req.Header.Set("Content-Type", "application/json")
+				manage.ServeHTTP(httptest.NewRecorder(), req)
+				assert.Empty(t, ops, "a registration served around Guard.Register")
+			})
+		}
+	}
+}

@@ -84,7 +84,7 @@ func (c *checker) set(name string, status CheckStatus, format string, args ...an
 
 // cleanup deletes a registration made by a check, if a is one.
 func (c *checker) cleanup(ctx context.Context, a *answer) {
-	if a == nil || a.status/100 != 2 || a.str("client_id") == "" {
+	if a == nil || a.status/100 != 2 {
 		return
 	}
 	if left := c.remove(ctx, registrationOf(a)); left != nil {
@@ -355,6 +355,7 @@ func (c *checker) management(ctx context.Context, probe map[string]any, a *answe
 	switch {
 	case a.status/100 != 2 || reg.clientID == "":
 		skip("the probe registration, %s, was not accepted: %d %s", c.probeFrom, a.status, a.errorText())
+		c.cleanup(ctx, a) // a 2xx without client_id may have registered one
 		return
 	case !reg.managed():
 		skip("RFC 7592 not offered: no registration_client_uri and registration_access_token")
@@ -403,42 +404,50 @@ func (c *checker) read(ctx context.Context, reg registration) {
 	}
 }
 
-// wrongToken: GET, PUT and DELETE with a wrong token get 401, and no
-// client data (RFC 7592 §2.1, §2.2, §2.3).
+// wrongToken: GET, PUT and DELETE with a wrong token, and without one,
+// get 401, and no client data (RFC 7592 §2.1, §2.2, §2.3).
 func (c *checker) wrongToken(ctx context.Context, reg registration, probe map[string]any) {
 	wrong := randomToken()
 	secrets := []string{reg.token}
 	if reg.secret != "" {
 		secrets = append(secrets, reg.secret)
 	}
-	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
-		r := request{method: method, url: reg.uri, token: wrong}
-		if method == http.MethodPut {
-			r.body = updateBody(probe, reg)
+	// A wrong token, then none at all (an optional-auth middleware serves
+	// a request without Authorization).
+	for _, token := range []string{wrong, ""} {
+		with := "with a wrong token"
+		if token == "" {
+			with = "without a token"
 		}
-		a, err := c.do(ctx, r)
-		if err != nil {
-			c.set(checkWrongToken, Fail, "%v", err)
-			return
-		}
-		if a.status != http.StatusUnauthorized {
-			c.set(checkWrongToken, Fail, "%s with a wrong token: %d %s, not 401", method, a.status, a.errorText())
-			return
-		}
-		for _, s := range secrets {
-			if bytes.Contains(a.body, []byte(s)) {
-				c.set(checkWrongToken, Fail, "%s with a wrong token: 401 with the client's credentials in the body", method)
+		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			r := request{method: method, url: reg.uri, token: token}
+			if method == http.MethodPut {
+				r.body = updateBody(probe, reg)
+			}
+			a, err := c.do(ctx, r)
+			if err != nil {
+				c.set(checkWrongToken, Fail, "%v", err)
 				return
 			}
-		}
-		for _, member := range []string{"redirect_uris", "client_secret", "registration_access_token", "registration_client_uri"} {
-			if _, ok := a.object[member]; ok {
-				c.set(checkWrongToken, Fail, "%s with a wrong token: 401 with the client's %s in the body", method, member)
+			if a.status != http.StatusUnauthorized {
+				c.set(checkWrongToken, Fail, "%s %s: %d %s, not 401", method, with, a.status, a.errorText())
 				return
+			}
+			for _, s := range secrets {
+				if bytes.Contains(a.body, []byte(s)) {
+					c.set(checkWrongToken, Fail, "%s %s: 401 with the client's credentials in the body", method, with)
+					return
+				}
+			}
+			for _, member := range []string{"redirect_uris", "client_secret", "registration_access_token", "registration_client_uri"} {
+				if _, ok := a.object[member]; ok {
+					c.set(checkWrongToken, Fail, "%s %s: 401 with the client's %s in the body", method, with, member)
+					return
+				}
 			}
 		}
 	}
-	c.set(checkWrongToken, Pass, "GET, PUT, DELETE with a wrong token: 401, no client data")
+	c.set(checkWrongToken, Pass, "GET, PUT, DELETE with a wrong token and without one: 401, no client data")
 }
 
 func randomToken() string {

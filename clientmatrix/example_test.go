@@ -32,7 +32,7 @@ func ExampleRun() {
 	//
 	// CHECK        SECTION                    RESULT  DETAIL
 	// fragment     RFC 7591 §2, §3.2.2        pass    400 invalid_redirect_uri
-	// wrong-token  RFC 7592 §2.1, §2.2, §2.3  pass    GET, PUT, DELETE with a wrong token: 401, no client data
+	// wrong-token  RFC 7592 §2.1, §2.2, §2.3  pass    GET, PUT, DELETE with a wrong token and without one: 401, no client data
 	//
 	// ok: no client and no check failed (3 clients, 2 checks)
 	// failed: false

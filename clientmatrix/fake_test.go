@@ -33,6 +33,7 @@ type faults struct {
 	registrationLimit   int    // registrations after this many get 429; 0: no limit
 	defaultScope        string // the scope of a registration that asks none, or ""
 	initialAccessToken  string // if not "", registration requires it
+	noTokenAdmitted     bool   // a client configuration request without Authorization is served
 }
 
 // fakeDCR is a DCR server of the test's own, in memory.
@@ -110,7 +111,8 @@ func (s *fakeDCR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ok := strings.CutPrefix(r.URL.Path, "/register/")
 	c := s.regs[id]
-	if !ok || c == nil || r.Header.Get("Authorization") != "Bearer "+c.token {
+	admitted := s.f.noTokenAdmitted && r.Header.Get("Authorization") == ""
+	if !ok || c == nil || (!admitted && r.Header.Get("Authorization") != "Bearer "+c.token) {
 		status := http.StatusUnauthorized
 		if s.f.wrongToken400 {
 			status = http.StatusBadRequest

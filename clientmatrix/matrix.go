@@ -304,8 +304,14 @@ func (p *prober) runClient(ctx context.Context, c Client, cimd *CIMD, report *Re
 	res.Missing = missing(c, a.object)
 	if reg.clientID == "" {
 		res.Missing = append(res.Missing, "a client_id")
-	}
-	if reg.clientID != "" {
+		// A client may exist all the same: delete it, or list it.
+		if left := p.remove(ctx, reg); left != nil {
+			report.Leftovers = append(report.Leftovers, *left)
+			res.Management = append(res.Management, "not deleted: "+left.Reason)
+		} else {
+			res.Management = append(res.Management, "deleted")
+		}
+	} else {
 		res.Management, res.Problems = p.manage(ctx, c, reg, res.Problems, report)
 	}
 	res.Failed = len(res.Missing) > 0 || len(res.Problems) > 0

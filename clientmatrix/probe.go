@@ -153,7 +153,9 @@ func (p *prober) do(ctx context.Context, r request) (*answer, error) {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: reading the answer: %w", r.method, req.URL.EscapedPath(), err)
+		// A body that stalls is a server that hangs too.
+		p.down = fmt.Errorf("%s %s: reading the answer: %w", r.method, req.URL.EscapedPath(), err)
+		return nil, p.down
 	}
 	a := &answer{method: r.method, url: r.url, status: resp.StatusCode, header: resp.Header, body: data}
 	if json.Unmarshal(data, &a.object) != nil {

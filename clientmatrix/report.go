@@ -34,10 +34,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if len(r.Leftovers) > 0 {
 		fmt.Fprintf(w, "\nNot deleted (delete them in the authorization server):\n")
 		for _, l := range r.Leftovers {
+			id := "client_id " + oneLine(l.ClientID)
+			if l.ClientID == "" {
+				id = "a client without client_id"
+			}
 			if l.RegistrationClientURI != "" {
-				fmt.Fprintf(w, "  client_id %s at %s: %s\n", l.ClientID, oneLine(l.RegistrationClientURI), oneLine(l.Reason))
+				fmt.Fprintf(w, "  %s at %s: %s\n", id, oneLine(l.RegistrationClientURI), oneLine(l.Reason))
 			} else {
-				fmt.Fprintf(w, "  client_id %s: %s\n", l.ClientID, oneLine(l.Reason))
+				fmt.Fprintf(w, "  %s: %s\n", id, oneLine(l.Reason))
 			}
 		}
 	}

@@ -18,6 +18,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
 
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/clientmatrix"
@@ -186,10 +189,13 @@ func runClients(ctx context.Context, out io.Writer, cfg authlete.Config, opts cl
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(out)
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		err = enc.Encode(report)
+		if err = enc.Encode(report); err == nil {
+			_, err = out.Write(inertJSON(b.Bytes()))
+		}
 	} else {
 		err = report.WriteTable(out)
 	}
@@ -200,4 +206,25 @@ func runClients(ctx context.Context, out io.Writer, cfg authlete.Config, opts cl
 		return errors.New("a client or a check failed")
 	}
 	return nil
+}
+
+// inertJSON escapes in the JSON data every character that is neither
+// graphic nor a space nor a newline, which encoding/json leaves as it is
+// (a C1 control such as U+009B CSI, a bidi override such as U+202E), so
+// that a server's text cannot drive the terminal the report is printed
+// on. Such characters are only in strings, where \uXXXX means the same.
+func inertJSON(data []byte) []byte {
+	var b bytes.Buffer
+	for _, r := range string(data) {
+		switch {
+		case r == '\n' || r == ' ' || unicode.IsGraphic(r):
+			b.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.Bytes()
 }

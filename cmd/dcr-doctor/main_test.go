@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -135,4 +136,28 @@ func TestClients(t *testing.T) {
 
 	assert.ErrorContains(t, run(ctx, []string{"-clients", srv.RegistrationEndpoint, "-only", "curser"}, &out, authlete.Config{}), `"curser" names no client`)
 	assert.Error(t, run(ctx, []string{"-clients", "auth.example.com/register"}, &out, authlete.Config{}))
+}
+
+// TestClientsJSONInert: with -json too, a server's text cannot drive the
+// terminal: the C1 controls and format characters that encoding/json
+// leaves as they are (U+009B CSI, U+202E) are escaped, and the report
+// still reads back as it came.
+func TestClientsJSONInert(t *testing.T) {
+	const evil = "\x1b[2J\u009b31m\u202egnp.exe\u2028\U000e0041"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client_metadata", "error_description": evil})
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	assert.Error(t, run(context.Background(), []string{"-clients", srv.URL + "/register", "-only", "zed", "-json"}, &out, authlete.Config{}))
+	for _, bad := range []string{"\x1b", "\u009b", "\u202e", "\u2028", "\U000e0041"} {
+		assert.NotContains(t, out.String(), bad)
+	}
+	var report clientmatrix.Report
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &report), out.String())
+	require.Len(t, report.Clients, 1)
+	assert.Equal(t, evil, report.Clients[0].ErrorDescription)
 }

@@ -1,0 +1,131 @@
+package clientmatrix
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// counted is a server of the test's own that counts the requests it gets.
+type counted struct {
+	mu    sync.Mutex
+	sent  []string
+	serve http.HandlerFunc
+}
+
+func (c *counted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	c.sent = append(c.sent, r.Method+" "+r.URL.Path)
+	c.mu.Unlock()
+	c.serve(w, r)
+}
+
+func (c *counted) requests() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sent...)
+}
+
+// TestStallingBody: a server that sends its headers and then stalls the
+// body costs one timeout, as one that never answers does, not one per
+// request.
+func TestStallingBody(t *testing.T) {
+	release := make(chan struct{})
+	srv := &counted{serve: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"client_id":`))
+		w.(http.Flusher).Flush()
+		<-release
+	}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer close(release)
+	r := run(t, Options{Endpoint: ts.URL + "/register", HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}})
+	assert.True(t, r.Failed())
+	assert.Len(t, srv.requests(), 1, "one request: the first one's body never came")
+	for _, c := range r.Clients {
+		if c.Outcome != NeedsCIMD {
+			assert.Equal(t, Unreachable, c.Outcome, c.Name)
+		}
+	}
+}
+
+// TestLeftoverTextInert: the client_id of a client left registered is the
+// server's text too, and cannot drive the operator's terminal.
+func TestLeftoverTextInert(t *testing.T) {
+	srv := &counted{serve: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"client_id": "\x1b]0;pwned\x07\x1b[2J\u202e",
+			"registration_client_uri": "http://evil.example/x", "registration_access_token": "t"})
+	}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	r := run(t, Options{Endpoint: ts.URL + "/register", Only: []string{"zed", checkCreated}})
+	require.NotEmpty(t, r.Leftovers)
+	var table strings.Builder
+	require.NoError(t, r.WriteTable(&table))
+	for _, bad := range []string{"\x1b", "\x07", "\u202e"} {
+		assert.NotContains(t, table.String(), bad)
+	}
+}
+
+// TestCreatedWithoutClientID: a 201 without client_id but with RFC 7592
+// management still has its registration deleted; one without either is
+// listed as left registered.
+func TestCreatedWithoutClientID(t *testing.T) {
+	var mu sync.Mutex
+	live := 0
+	var base string
+	srv := &counted{serve: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.Method {
+		case http.MethodPost:
+			live++
+			w.WriteHeader(http.StatusCreated)
+			json.NewEncoder(w).Encode(map[string]any{"redirect_uris": []string{"http://127.0.0.1/cb"},
+				"registration_client_uri": base + "/register/x", "registration_access_token": "t"})
+		case http.MethodDelete:
+			live--
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":"invalid_request"}`))
+		}
+	}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	base = ts.URL
+	r := run(t, Options{Endpoint: ts.URL + "/register", Only: []string{"zed", checkCreated, checkRead}})
+	assert.True(t, r.Failed())
+	assert.Contains(t, clientResult(t, r, "zed").Missing, "a client_id")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 0, live, "every registration deleted: %v, leftovers %v", srv.requests(), r.Leftovers)
+}
+
+// TestNoTokenAdmitted: a client configuration endpoint that serves a
+// request without any registration access token (an optional-auth
+// middleware's classic slip) fails wrong-token; one that refuses it
+// passes.
+func TestNoTokenAdmitted(t *testing.T) {
+	_, endpoint := startFake(t, faults{noTokenAdmitted: true})
+	r := run(t, Options{Endpoint: endpoint, Only: []string{"zed", checkWrongToken}})
+	got := checkResult(t, r, checkWrongToken)
+	assert.Equal(t, Fail, got.Status)
+	assert.Contains(t, got.Reason, "without a token")
+	_, endpoint = startFake(t, faults{})
+	assert.Equal(t, Pass, checkResult(t, run(t, Options{Endpoint: endpoint, Only: []string{"zed", checkWrongToken}}), checkWrongToken).Status)
+}
