@@ -59,6 +59,7 @@ import (
 //     that confusables.txt says look like punctuation ("ʼ", U+02BC);
 //   - a compatibility form that reads as an ASCII letter is that letter,
 //     whatever confusables.txt says ("ˡ", U+02E1, is "l").
+//   - "cl" is "d" and "vv" is "w", as "rn" is "m" in confusables.txt.
 //
 // A word ends at the start or end of the name, at a space, punctuation,
 // symbol or invisible code point, where a lowercase letter meets a capital
@@ -444,6 +445,9 @@ func pattern(name string) [][]string {
 			if s := string(look(c, 0, nil)); s != "" && !slices.Contains(alts, s) {
 				alts = append(alts, s)
 			}
+			if seq, ok := letterSequences[c]; ok {
+				alts = append(alts, string(lookAll(seq, 0, nil)))
+			}
 			if c = unicode.SimpleFold(c); c == r {
 				break
 			}
@@ -454,6 +458,12 @@ func pattern(name string) [][]string {
 	}
 	return p
 }
+
+// letterSequences are the letters that two others side by side look like
+// and confusables.txt, which maps single code points, does not give: "cl"
+// reads as "d" ("Claucle" as "Claude"), "vv" as "w". (Its "m" is "rn"
+// already.)
+var letterSequences = map[rune]string{'d': "cl", 'w': "vv"}
 
 // contains reports whether p appears in w as whole words.
 func (w words) contains(p [][]string) bool {

@@ -636,3 +636,28 @@ func TestReservedNamesCompatibilityLetters(t *testing.T) {
 	t.Logf("%d substitutions", n)
 	assert.Greater(t, n, 1000)
 }
+
+// TestReservedNamesLetterSequences: two letters that read as one of a
+// reserved name ("cl" as "d", "vv" as "w", "rn" as "m"), themselves
+// substituted from confusables.txt, do not hide it ("Claucle" was
+// accepted).
+func TestReservedNamesLetterSequences(t *testing.T) {
+	p, subs := invariantPolicy(), substitutes(t)
+	sequences := map[rune]string{'d': "cl", 'w': "vv", 'm': "rn"}
+	n := 0
+	for _, name := range invariantNames {
+		rs := []rune(name)
+		for i, r := range rs {
+			seq, ok := sequences[unicode.ToLower(r)]
+			if !ok {
+				continue
+			}
+			pair := []rune(seq)
+			for _, second := range append([]rune{pair[1]}, subs[pair[1]]...) {
+				n++
+				readAs(t, p, replaceAt(rs, i, pair[0], second), "letter sequence")
+			}
+		}
+	}
+	assert.Greater(t, n, 20)
+}
