@@ -398,6 +398,11 @@ func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, e
 		reject(w, ev, errNoToken, "")
 		return
 	}
+	if len(token) >= minRedactedLen {
+		// A client that puts its token in the path as well (a client ID
+		// and a token confused) must not leave it in the event.
+		ev.ClientID = strings.ReplaceAll(id, token, "REDACTED")
+	}
 	req := &authlete.Request{ClientID: id, Token: token}
 	if r.Method == http.MethodPut {
 		body, ok := h.readBody(w, r, ev)

@@ -282,3 +282,27 @@ func TestInvariantLogsHoldNoToken(t *testing.T) {
 		}
 	})
 }
+
+// TestEventClientIDHoldsNoToken protects Event's promise from a client
+// that puts its registration access token in the path too ("GET
+// /register/<token>", a client ID and a token confused): the event's
+// ClientID, the Handler's log and LogEvents' hold the path without it.
+func TestEventClientIDHoldsNoToken(t *testing.T) {
+	for _, backendErr := range []error{nil, &authlete.Error{Op: "get", Err: errors.New("connection refused")}} {
+		for _, method := range []string{"GET", "PUT", "DELETE"} {
+			for _, path := range []string{"/register/" + ratToken, "/register/x" + ratToken + "y"} {
+				var logs bytes.Buffer
+				var event dcr.Event
+				logEvent := dcr.LogEvents(slog.New(slog.NewJSONHandler(&logs, nil)))
+				h := newRouter(dcr.New(&scripted{err: backendErr}, dcr.Options{
+					Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+					Audit:  func(ctx context.Context, e dcr.Event) { event = e; logEvent(ctx, e) },
+				}))
+				send(h, method, path, "Bearer "+ratToken, `{"redirect_uris":["https://app.example/cb"]}`)
+				assert.Equal(t, strings.Replace(strings.TrimPrefix(path, "/register/"), ratToken, "REDACTED", 1), event.ClientID, method, path)
+				assert.NotContains(t, fmt.Sprintf("%+v", event), ratToken, method, path)
+				assert.NotContains(t, logs.String(), ratToken, method, path)
+			}
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -22,11 +23,14 @@ type Client struct {
 	http          *http.Client
 	prefix        string // e.g. https://us.authlete.com/api/123
 	authorization string // the Authorization header value
-	timeout       time.Duration
-	total         time.Duration
-	maxResponse   int64
-	retries       int
-	backoff       time.Duration
+	// secrets are what of the credentials an answer must not repeat:
+	// the access token or API secret, and the header's credentials.
+	secrets     [][]byte
+	timeout     time.Duration
+	total       time.Duration
+	maxResponse int64
+	retries     int
+	backoff     time.Duration
 }
 
 // New checks cfg and returns a Client. A missing credential, a
@@ -43,6 +47,12 @@ func New(cfg Config) (*Client, error) {
 		authorization: authorization,
 		timeout:       cfg.Timeout,
 		maxResponse:   cfg.MaxResponseBytes,
+	}
+	_, credentials, _ := strings.Cut(authorization, " ")
+	for _, secret := range []string{cfg.ServiceAccessToken, cfg.ServiceAPISecret, credentials} {
+		if secret != "" {
+			c.secrets = append(c.secrets, []byte(secret))
+		}
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -261,6 +271,12 @@ func (c *Client) send(ctx context.Context, op, method, path string, body []byte,
 	}
 	if int64(len(data)) > c.maxResponse {
 		return &Error{Op: op, StatusCode: hresp.StatusCode, Err: ErrResponseTooLarge}
+	}
+	// An answer that repeats the credentials (Authlete's resultMessage, a
+	// gateway's error page) must not carry them into an Error or a
+	// Response, and from there into a log.
+	for _, secret := range c.secrets {
+		data = bytes.ReplaceAll(data, secret, []byte("REDACTED"))
 	}
 
 	if hresp.StatusCode != want {

@@ -523,3 +523,40 @@ func TestTracedTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestAnswersNeverRepeatCredentials protects the service's credentials
+// from an Authlete (or a gateway in front of it) whose answer repeats
+// them: its resultMessage reached the example's start-up and readiness
+// logs ("HTTP 401 A001203 \"... token <service access token> ...\"").
+// No Error nor Response of the client holds the credentials it sends.
+func TestAnswersNeverRepeatCredentials(t *testing.T) {
+	for _, cfgOf := range []func(string) authlete.Config{v3Config, v2Config} {
+		for _, status := range []int{200, 400, 401, 403, 500} {
+			cfg := cfgOf("")
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				auth := r.Header.Get("Authorization")
+				_, basic, _ := strings.Cut(auth, " ")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				msg, _ := json.Marshal(fmt.Sprintf("[A001203] %s%s %s %s is invalid", cfg.ServiceAccessToken, cfg.ServiceAPISecret, auth, basic))
+				fmt.Fprintf(w, `{"resultCode":"A001203","resultMessage":%s,"action":"INTERNAL_SERVER_ERROR","serviceName":%s}`, msg, msg)
+			}))
+			cfg.BaseURL = srv.URL
+			c, err := authlete.New(cfg)
+			require.NoError(t, err)
+			var texts []string
+			resp, err := c.Register(context.Background(), &authlete.Request{JSON: `{}`})
+			texts = append(texts, fmt.Sprintf("%v %+v", err, resp))
+			texts = append(texts, fmt.Sprint(c.Check(context.Background())))
+			svc, err := c.Service(context.Background())
+			texts = append(texts, fmt.Sprintf("%v %+v", err, svc))
+			srv.Close()
+			for _, text := range texts {
+				assert.NotContains(t, text, accessToken, status)
+				assert.NotContains(t, text, apiSecret, status)
+				assert.NotContains(t, text, base64.StdEncoding.EncodeToString([]byte(apiKey+":"+apiSecret)), status)
+			}
+			assert.Contains(t, texts[0], "REDACTED", status)
+		}
+	}
+}

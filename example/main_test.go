@@ -357,3 +357,19 @@ func TestQueryValuesNeverLogged(t *testing.T) {
 	assert.Contains(t, logs.String(), `"query":"access_token,jwt"`)
 	assert.NotContains(t, logs.String(), "SECRET")
 }
+
+// TestPathTokenNeverLogged protects the token of a client that puts it in
+// the path too (a client ID and a token confused, or a token sent to the
+// wrong URL): the request's line holds the path without it.
+func TestPathTokenNeverLogged(t *testing.T) {
+	const token = "PathToken-qs4Tu5TV7qqDYT93bFs6ISyh"
+	base, logs := startExample(t, nil)
+	for _, method := range []string{"GET", "PUT", "DELETE", "POST"} {
+		send(t, method, base+"/register/"+token, token, `{"redirect_uris":["https://app.example/cb"]}`)
+		send(t, method, base+"/x"+token, token, "")
+		send(t, method, base+"/register/"+token, "", "", "Authorization", "Basic "+token)
+	}
+	assert.Contains(t, logs.String(), `"path":"/register/REDACTED"`)
+	assert.Contains(t, logs.String(), `"path":"/xREDACTED"`)
+	assert.NotContains(t, logs.String(), token)
+}

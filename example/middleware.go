@@ -19,7 +19,8 @@ import (
 // path, query parameter names, status, bytes, duration, client address)
 // and, for the DCR endpoints, what the handler's audit event says (op,
 // client_id, action, result_code, error, err: see auditInto). It never
-// logs a header, nor the value of a query parameter: a client that
+// logs a header, nor the value of a query parameter, nor the credentials
+// of the Authorization header where the path repeats them: a client that
 // wrongly puts a token in the URL (access_token=, jwt=, ...) must not
 // leave it in the log. A status of 500 or more is logged at Error.
 func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
@@ -42,7 +43,7 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 			attrs = append(attrs,
 				slog.String("method", r.Method),
 				slog.String("route", route),
-				slog.String("path", r.URL.Path),
+				slog.String("path", withoutCredentials(r.URL.Path, r)),
 				slog.String("query", queryNames(r.URL.RawQuery)),
 				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
@@ -51,7 +52,7 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 			if e := line.event; line.audited {
 				attrs = append(attrs,
 					slog.String("op", e.Op),
-					slog.String("client_id", e.ClientID),
+					slog.String("client_id", withoutCredentials(e.ClientID, r)),
 					slog.String("action", string(e.Action)),
 					slog.String("result_code", e.ResultCode),
 					slog.String("error", e.Error))
@@ -62,6 +63,18 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 			logger.LogAttrs(r.Context(), level, "request", attrs...)
 		})
 	}
+}
+
+// withoutCredentials returns s without the credentials of r's
+// Authorization header (each word of 8 characters or more): a client that
+// puts its token in the path as well must not leave it in the log.
+func withoutCredentials(s string, r *http.Request) string {
+	for _, word := range strings.Fields(r.Header.Get("Authorization")) {
+		if len(word) >= 8 {
+			s = strings.ReplaceAll(s, word, "REDACTED")
+		}
+	}
+	return s
 }
 
 // requestLine is what the DCR handler's audit event adds to a request's

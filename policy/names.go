@@ -55,7 +55,11 @@ import (
 //     read as their base letter from their Unicode name;
 //   - without default-ignorable code points (zero-width spaces, Hangul
 //     fillers, variation selectors), combining marks (accents, the stroke
-//     of ł or Ø), spaces, punctuation and symbols inside it.
+//     of ł or Ø), spaces, punctuation and symbols inside it, and letters
+//     that confusables.txt says look like punctuation ("ʼ", U+02BC);
+//   - a compatibility form that reads as an ASCII letter is that letter,
+//     whatever confusables.txt says ("ˡ", U+02E1, is "l").
+//   - "cl" is "d" and "vv" is "w", as "rn" is "m" in confusables.txt.
 //
 // A word ends at the start or end of the name, at a space, punctuation,
 // symbol or invisible code point, where a lowercase letter meets a capital
@@ -305,20 +309,33 @@ func look(r rune, depth int, out []rune) []rune {
 	if d := norm.NFD.String(string(r)); d != string(r) {
 		return lookAll(d, depth, out)
 	}
+	compat := norm.NFKD.String(string(r))
 	if t, ok := confusables()[r]; ok {
 		// A prototype that reads as nothing, such as "©" for "Ⓒ", gives
-		// way to the compatibility decomposition, "C".
-		if more := lookAll(norm.NFD.String(t), depth, out); len(more) > len(out) {
-			return more
+		// way to the compatibility decomposition, "C"; so does one that
+		// reads as other letters than an ASCII compatibility form: "ˡ"
+		// (U+02E1) is "l", not the Canadian syllabic "ᣳ" of the table.
+		if more := lookAll(norm.NFD.String(t), depth, nil); len(more) > 0 && !(compat != string(r) && ascii(lookAll(compat, depth, nil)) && !ascii(more)) {
+			return append(out, more...)
+		}
+		// A letter that looks like punctuation ("ʼ", U+02BC, looks like an
+		// apostrophe) reads as nothing, as the punctuation does.
+		if compat == string(r) && !strings.ContainsFunc(t, func(c rune) bool { return !unicode.In(c, unicode.P, unicode.Sk) }) {
+			return out
 		}
 	}
-	if d := norm.NFKD.String(string(r)); d != string(r) {
-		return lookAll(d, depth, out)
+	if compat != string(r) {
+		return lookAll(compat, depth, out)
 	}
 	if b, ok := latinBase(r); ok {
 		return look(b, depth+1, out)
 	}
 	return letter(r, out)
+}
+
+// ascii reports whether s is ASCII and not empty.
+func ascii(s []rune) bool {
+	return len(s) > 0 && !slices.ContainsFunc(s, func(r rune) bool { return r >= 0x80 })
 }
 
 // letter appends r to out if it is a letter or digit.
@@ -431,6 +448,9 @@ func pattern(name string) [][]string {
 			if s := string(look(c, 0, nil)); s != "" && !slices.Contains(alts, s) {
 				alts = append(alts, s)
 			}
+			if seq, ok := letterSequences[c]; ok {
+				alts = append(alts, string(lookAll(seq, 0, nil)))
+			}
 			if c = unicode.SimpleFold(c); c == r {
 				break
 			}
@@ -441,6 +461,12 @@ func pattern(name string) [][]string {
 	}
 	return p
 }
+
+// letterSequences are the letters that two others side by side look like
+// and confusables.txt, which maps single code points, does not give: "cl"
+// reads as "d" ("Claucle" as "Claude"), "vv" as "w". (Its "m" is "rn"
+// already.)
+var letterSequences = map[rune]string{'d': "cl", 'w': "vv"}
 
 // contains reports whether p appears in w as whole words.
 func (w words) contains(p [][]string) bool {

@@ -584,3 +584,98 @@ func TestReservedNamesLegitimate(t *testing.T) {
 		}
 	}
 }
+
+// TestReservedNamesPunctuationLetters: a letter that confusables.txt says
+// looks like punctuation (U+02BC "ʼ", U+02BB "ʻ", U+A78C "ꞌ" look like an
+// apostrophe) hides a reserved name no better than the punctuation: at any
+// place inside it, the name is refused ("Clʼaude", as "Cl'aude", was
+// accepted).
+func TestReservedNamesPunctuationLetters(t *testing.T) {
+	data, err := os.ReadFile("confusables.txt")
+	require.NoError(t, err)
+	var letters []rune
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Split(line, ";")
+		if strings.HasPrefix(line, "#") || len(fields) < 2 {
+			continue
+		}
+		src, err := strconv.ParseUint(strings.TrimSpace(fields[0]), 16, 32)
+		require.NoError(t, err, line)
+		var target strings.Builder
+		for _, cp := range strings.Fields(fields[1]) {
+			n, err := strconv.ParseUint(cp, 16, 32)
+			require.NoError(t, err, line)
+			target.WriteRune(rune(n))
+		}
+		if r := rune(src); unicode.IsLetter(r) && !strings.ContainsFunc(target.String(), func(c rune) bool {
+			return !unicode.In(c, unicode.P, unicode.Sk)
+		}) && norm.NFKD.String(string(r)) == string(r) {
+			letters = append(letters, r)
+		}
+	}
+	require.Contains(t, letters, '\u02bc')
+	p := invariantPolicy()
+	for _, name := range invariantNames {
+		rs := []rune(name)
+		for i := 1; i < len(rs); i++ {
+			for _, l := range letters {
+				readAs(t, p, string(slices.Concat(rs[:i], []rune{l}, rs[i:])), "letter that looks like punctuation")
+			}
+		}
+	}
+	t.Logf("%d letters", len(letters))
+}
+
+// TestReservedNamesCompatibilityLetters: every code point whose
+// compatibility decomposition is one ASCII letter (superscripts, modifier
+// letters, fullwidth, mathematical and circled forms) stands for that
+// letter in a reserved name. "Cˡaude" (U+02E1) and "OᴾenAI" (U+1D3E) were
+// accepted: confusables.txt maps them to Canadian syllabics, which won
+// over the compatibility form.
+func TestReservedNamesCompatibilityLetters(t *testing.T) {
+	forms := map[rune][]rune{}
+	for r := rune(0x80); r <= unicode.MaxRune; r++ {
+		if d := []rune(norm.NFKD.String(string(r))); len(d) == 1 && d[0] < 0x80 && unicode.IsLetter(d[0]) {
+			forms[d[0]] = append(forms[d[0]], r)
+		}
+	}
+	p, n := invariantPolicy(), 0
+	for _, name := range invariantNames {
+		rs := []rune(name)
+		for i := range rs {
+			for _, v := range caseVariants(rs[i]) {
+				for _, f := range forms[v] {
+					n++
+					readAs(t, p, replaceAt(rs, i, f), "compatibility form")
+				}
+			}
+		}
+	}
+	t.Logf("%d substitutions", n)
+	assert.Greater(t, n, 1000)
+}
+
+// TestReservedNamesLetterSequences: two letters that read as one of a
+// reserved name ("cl" as "d", "vv" as "w", "rn" as "m"), themselves
+// substituted from confusables.txt, do not hide it ("Claucle" was
+// accepted).
+func TestReservedNamesLetterSequences(t *testing.T) {
+	p, subs := invariantPolicy(), substitutes(t)
+	sequences := map[rune]string{'d': "cl", 'w': "vv", 'm': "rn"}
+	n := 0
+	for _, name := range invariantNames {
+		rs := []rune(name)
+		for i, r := range rs {
+			seq, ok := sequences[unicode.ToLower(r)]
+			if !ok {
+				continue
+			}
+			pair := []rune(seq)
+			for _, second := range append([]rune{pair[1]}, subs[pair[1]]...) {
+				n++
+				readAs(t, p, replaceAt(rs, i, pair[0], second), "letter sequence")
+			}
+		}
+	}
+	assert.Greater(t, n, 20)
+}
