@@ -82,6 +82,14 @@ func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 		}
 		m.Handle(slash, notFound(register))
 	}
+	// Below a client configuration endpoint (path/ID/, path/ID/x,
+	// path//ID): no endpoint either, answered as the endpoint's JSON, not
+	// as the router's text.
+	below := path + "/*" // chi
+	if isServeMux {
+		below = path + "/" // a subtree, behind the patterns above
+	}
+	m.Handle(below, notFound(h))
 }
 
 // route is the endpoint Mount routed a request to.

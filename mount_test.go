@@ -219,6 +219,15 @@ func TestMountTrailingSlash(t *testing.T) {
 				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), method)
 				assert.JSONEq(t, `{"error":"invalid_request","error_description":"There is no such endpoint."}`, rec.Body.String(), method)
 			}
+			// Below a client configuration endpoint: the same JSON, never the
+			// router's plain text (ServeMux redirects "/register//123" to its clean path).
+			for _, path := range []string{"/register/123/", "/register/123/x", "/register/123/x/y"} {
+				for _, method := range []string{"POST", "GET", "PUT", "DELETE"} {
+					rec := send(h, method, path, "Bearer "+ratToken, `{}`)
+					assert.Equal(t, 404, rec.Code, method+" "+path)
+					assert.Equal(t, "application/json", rec.Header().Get("Content-Type"), method+" "+path)
+				}
+			}
 			assert.Empty(t, backend.recorded())
 		})
 	}
