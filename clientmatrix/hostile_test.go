@@ -1,7 +1,9 @@
 package clientmatrix
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -128,4 +130,60 @@ func TestNoTokenAdmitted(t *testing.T) {
 	assert.Contains(t, got.Reason, "without a token")
 	_, endpoint = startFake(t, faults{})
 	assert.Equal(t, Pass, checkResult(t, run(t, Options{Endpoint: endpoint, Only: []string{"zed", checkWrongToken}}), checkWrongToken).Status)
+}
+
+// TestRegistrationNoAnswer: a registration the server reads and then
+// drops the connection of (after creating a client, maybe) is listed as a
+// possible leftover, in the table and in JSON.
+func TestRegistrationNoAnswer(t *testing.T) {
+	srv := &counted{serve: func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	r := run(t, Options{Endpoint: ts.URL + "/register", Only: []string{"zed", checkCreated}})
+	const want = "registration of zed got no answer: a client may exist"
+	require.Contains(t, r.Leftovers, Leftover{Possible: true, Reason: want})
+	var table strings.Builder
+	require.NoError(t, r.WriteTable(&table))
+	assert.Contains(t, table.String(), "\n  "+want+"\n")
+	data, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `{"client_id":"","reason":"`+want+`","possible":true}`)
+}
+
+// TestStoppedRunDeletes: a run whose context ends while a registration's
+// read hangs registers no more, still deletes that registration (on a
+// context of its own), and reports that it stopped.
+func TestStoppedRunDeletes(t *testing.T) {
+	fake := newFakeDCR(faults{})
+	ctx, cancel := context.WithCancel(context.Background())
+	held := make(chan struct{})
+	var once sync.Once
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			once.Do(func() { close(held) })
+			<-r.Context().Done()
+			return
+		}
+		fake.ServeHTTP(w, r)
+	})
+	ts := httptest.NewUnstartedServer(hold)
+	fake.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	endpoint := fake.base + "/register"
+	go func() { <-held; cancel() }()
+	r, err := Run(ctx, Options{Endpoint: endpoint, Only: []string{"zed", "cursor-3", checkCreated}})
+	require.NoError(t, err)
+	assert.True(t, r.Failed())
+	assert.Contains(t, r.Stopped, "context canceled")
+	assert.Len(t, r.Clients, 1, "no registration after the stop")
+	assert.Empty(t, r.Checks)
+	assert.Empty(t, r.Leftovers)
+	assert.Equal(t, 0, fake.live(), "deleted after the stop")
 }
