@@ -32,6 +32,9 @@ type holdingServer struct {
 	deleted  []string // the DELETEs it got
 	held     chan struct{}
 	holdPost bool // hold the first registration instead
+	// heldDelete, if not nil, is closed when the DELETE of the second
+	// client comes, which is then held too.
+	heldDelete chan struct{}
 }
 
 func (s *holdingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -71,6 +74,9 @@ func (s *holdingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hold()
 	case r.Method == http.MethodGet, r.Method == http.MethodPut:
 		w.Write([]byte(`{"client_id":"` + id + `"}`))
+	case r.Method == http.MethodDelete && id == "client-2" && s.heldDelete != nil:
+		close(s.heldDelete)
+		<-r.Context().Done()
 	case r.Method == http.MethodDelete:
 		s.mu.Lock()
 		s.deleted = append(s.deleted, id)
@@ -99,10 +105,7 @@ func TestClientsSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
-	bin := filepath.Join(t.TempDir(), "dcr-doctor")
-	build, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", build)
-
+	bin := buildDoctor(t)
 	srv := &holdingServer{held: make(chan struct{})}
 	ts := httptest.NewUnstartedServer(srv)
 	srv.base = "http://" + ts.Listener.Addr().String()
@@ -120,7 +123,7 @@ func TestClientsSIGTERM(t *testing.T) {
 		t.Fatalf("exited before the hold: %v\n%s\n%s\nserver:\n%s", err, out.String(), stderr.String(), srv)
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	err = <-exited
+	err := <-exited
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "exit: %v", err)
 	assert.Equal(t, 1, exit.ExitCode())
@@ -135,6 +138,49 @@ func TestClientsSIGTERM(t *testing.T) {
 	assert.NotContains(t, out.String(), "client_id client-2")
 	assert.Contains(t, out.String(), "STOPPED: ")
 	assert.Contains(t, stderr.String(), "terminated: stopping")
+}
+
+// TestClientsSecondSignal: a second SIGTERM, while the deletes run,
+// exits at once, before the report.
+func TestClientsSecondSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	bin := buildDoctor(t)
+	srv := &holdingServer{held: make(chan struct{}), heldDelete: make(chan struct{})}
+	ts := httptest.NewUnstartedServer(srv)
+	srv.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	var out, stderr strings.Builder
+	cmd := exec.Command(bin, "-clients", ts.URL+"/register", "-only", "cursor-3,vscode,zed")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	require.NoError(t, cmd.Start())
+	exited := wait(cmd)
+	for i, event := range []chan struct{}{srv.held, srv.heldDelete} {
+		select {
+		case <-event:
+		case err := <-exited:
+			t.Fatalf("exited before hold %d: %v\n%s\n%s\nserver:\n%s", i, err, out.String(), stderr.String(), srv)
+		}
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	}
+	err := <-exited
+	t.Logf("stdout:\n%s\nstderr:\n%s\nserver:\n%s", out.String(), stderr.String(), srv)
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "exit: %v", err)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Empty(t, out.String(), "no report: it exited at once")
+	assert.Contains(t, stderr.String(), "exiting, clients may be left registered")
+}
+
+func buildDoctor(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "dcr-doctor")
+	build, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", build)
+	return bin
 }
 
 func wait(cmd *exec.Cmd) <-chan error {
