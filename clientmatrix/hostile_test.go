@@ -187,3 +187,35 @@ func TestStoppedRunDeletes(t *testing.T) {
 	assert.Empty(t, r.Leftovers)
 	assert.Equal(t, 0, fake.live(), "deleted after the stop")
 }
+
+// TestStoppedCleanupBudget: after the stop, a DELETE that hangs costs
+// CleanupTimeout, not the request timeout, and its client is listed.
+func TestStoppedCleanupBudget(t *testing.T) {
+	fake := newFakeDCR(faults{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	held := make(chan struct{})
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			close(held)
+			<-r.Context().Done()
+		case http.MethodDelete:
+			<-r.Context().Done()
+		default:
+			fake.ServeHTTP(w, r)
+		}
+	})
+	ts := httptest.NewUnstartedServer(hold)
+	fake.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	go func() { <-held; cancel() }()
+	r, err := Run(ctx, Options{Endpoint: fake.base + "/register", Only: []string{"zed"}, CleanupTimeout: 50 * time.Millisecond,
+		HTTPClient: &http.Client{Timeout: time.Hour}})
+	require.NoError(t, err)
+	require.Len(t, r.Leftovers, 1)
+	assert.Equal(t, "1001", r.Leftovers[0].ClientID)
+	assert.Contains(t, r.Leftovers[0].Reason, "the 50ms to delete after the stop ran out")
+	assert.NotEmpty(t, r.Stopped)
+}

@@ -46,6 +46,10 @@ type Options struct {
 	// (dcr-doctor fills it from the Authlete service's settings). Nil
 	// reports such clients as needing CIMD, not checked.
 	CIMD *CIMD
+	// CleanupTimeout bounds the deletes once ctx is done (a signal, a
+	// deadline): Run deletes what it registered on a context of its own,
+	// which ends CleanupTimeout after ctx. Zero means 10 seconds.
+	CleanupTimeout time.Duration
 }
 
 // CIMD is what is known of a server's support of Client ID Metadata
@@ -155,15 +159,15 @@ func (r *Report) Failed() bool {
 // defaultTimeout bounds each request of the default HTTP client.
 const defaultTimeout = 30 * time.Second
 
-// cleanupBudget bounds the deletes after the run's context is done.
+// cleanupBudget is the default of Options.CleanupTimeout.
 const cleanupBudget = 10 * time.Second
 
 // Run registers as each client of opts at opts.Endpoint, runs the checks,
 // and deletes what it registered. When ctx is done (a signal, a deadline)
-// it registers no more, deletes what it registered within 10 seconds of
-// its own, and returns the report so far, with Stopped set and the clients
-// it could not delete among the Leftovers. The error is for options that cannot
-// work (an endpoint that is not an absolute http or https URL, an unknown
+// it registers no more, deletes what it registered within a time of its
+// own (Options.CleanupTimeout), and returns the report so far, with
+// Stopped set and the clients it could not delete among the Leftovers.
+// The error is for options that cannot work (an endpoint that is not an absolute http or https URL, an unknown
 // name); what the server does is in the report.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	u, err := url.Parse(opts.Endpoint)
@@ -183,11 +187,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		hc = *opts.HTTPClient
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	// The deletes run on a context of their own, which ends cleanupBudget
-	// after ctx does.
-	cleanup, cancelCleanup := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelCleanup()
-	stopBudget := context.AfterFunc(ctx, func() { time.AfterFunc(cleanupBudget, cancelCleanup) })
+	// The deletes run on a context of their own, which ends budget after
+	// ctx does.
+	budget := opts.CleanupTimeout
+	if budget <= 0 {
+		budget = cleanupBudget
+	}
+	cleanup, cancelCleanup := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelCleanup(nil)
+	stopBudget := context.AfterFunc(ctx, func() {
+		time.AfterFunc(budget, func() { cancelCleanup(fmt.Errorf("the %v to delete after the stop ran out", budget)) })
+	})
 	defer stopBudget()
 	p := &prober{hc: &hc, endpoint: u, iat: opts.InitialAccessToken, cleanup: cleanup}
 	report := &Report{Endpoint: u.String()}
