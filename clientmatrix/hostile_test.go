@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 // counted is a server of the test's own that counts the requests it gets.
@@ -218,4 +219,100 @@ func TestStoppedCleanupBudget(t *testing.T) {
 	assert.Equal(t, "1001", r.Leftovers[0].ClientID)
 	assert.Contains(t, r.Leftovers[0].Reason, "the 50ms to delete after the stop ran out")
 	assert.NotEmpty(t, r.Stopped)
+}
+
+// TestInvariantNothingRegisteredUnlisted: whatever the server drops,
+// refuses or holds, and wherever the run is stopped, every client the
+// server still holds at the end is listed: by client_id, or, when its
+// registration got no answer, as a possible leftover.
+func TestInvariantNothingRegisteredUnlisted(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		const (
+			serve  = "serve"
+			drop   = "drop"   // served, then the connection closed: the answer is lost
+			refuse = "refuse" // 500, nothing done
+			stop   = "stop"   // served, then held while the run is stopped (the first one)
+		)
+		plan := rapid.SliceOfN(rapid.SampledFrom([]string{serve, serve, serve, drop, refuse, stop}), 1, 40).Draw(rt, "plan")
+		fake := newFakeDCR(faults{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var mu sync.Mutex
+		n := 0
+		lost := map[string]bool{} // the clients whose registration's answer was lost
+		ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			what := serve
+			if n < len(plan) {
+				what = plan[n]
+			}
+			n++
+			mu.Unlock()
+			if what == refuse {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			rec := httptest.NewRecorder()
+			fake.ServeHTTP(rec, r)
+			if what == serve {
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return
+			}
+			if r.Method == http.MethodPost {
+				var got struct {
+					ClientID string `json:"client_id"`
+				}
+				if json.Unmarshal(rec.Body.Bytes(), &got) == nil && got.ClientID != "" {
+					mu.Lock()
+					lost[got.ClientID] = true
+					mu.Unlock()
+				}
+			}
+			if what == stop && ctx.Err() == nil { // once: a later one is a drop
+				cancel()
+				<-r.Context().Done()
+				return
+			}
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+		}))
+		fake.base = "http://" + ts.Listener.Addr().String()
+		ts.Start()
+		defer ts.Close()
+		r, err := Run(ctx, Options{Endpoint: fake.base + "/register", Only: []string{"zed", "cursor-3", "claude-ai-secret",
+			checkCreated, checkRead, checkUpdate, checkDelete, checkFragment},
+			// A delete held at the stop waits for the budget.
+			CleanupTimeout: 20 * time.Millisecond})
+		require.NoError(rt, err)
+		listed := map[string]bool{}
+		possible := 0
+		for _, l := range r.Leftovers {
+			if l.Possible {
+				possible++
+			} else {
+				listed[l.ClientID] = true
+			}
+		}
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		unlisted := 0
+		for id := range fake.regs {
+			if !listed[id] {
+				if !lost[id] {
+					rt.Fatalf("client %s still registered and not listed; leftovers %v", id, r.Leftovers)
+				}
+				unlisted++
+			}
+		}
+		if unlisted > possible {
+			rt.Fatalf("%d clients whose registration got no answer remain, %d listed as possible: %v", unlisted, possible, r.Leftovers)
+		}
+	})
 }
