@@ -107,7 +107,7 @@ func (p *prober) runChecks(ctx context.Context, probe map[string]any, from strin
 	var reg *answer
 	if want(checkCreated, checkRead, checkWrongToken, checkUpdate, checkDelete, checkNoStore, checkScope, checkSecretExp, checkFragment) {
 		var err error
-		if reg, err = p.register(ctx, probe, nil); err != nil {
+		if reg, err = p.register(ctx, "", probe, nil); err != nil {
 			c.set(checkCreated, Fail, "the probe registration: %v", err)
 			reg = nil
 		}
@@ -211,7 +211,7 @@ func (c *checker) created(probe *answer) {
 func (c *checker) secretExpiry(ctx context.Context, probe map[string]any) {
 	m := withName(probe, "dcr-doctor probe (confidential)")
 	m["token_endpoint_auth_method"] = "client_secret_basic"
-	a, err := c.register(ctx, m, nil)
+	a, err := c.register(ctx, "", m, nil)
 	if err == nil {
 		c.cleanup(ctx, a)
 	}
@@ -271,7 +271,7 @@ func (c *checker) fragment(ctx context.Context, probe map[string]any) {
 		uri = uris[0]
 	}
 	m["redirect_uris"] = []any{uri + "#fragment"}
-	a, err := c.register(ctx, m, nil)
+	a, err := c.register(ctx, "", m, nil)
 	if err != nil {
 		c.set(checkFragment, Fail, "%v", err)
 		return

@@ -1,7 +1,9 @@
 package clientmatrix
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 // counted is a server of the test's own that counts the requests it gets.
@@ -128,4 +131,188 @@ func TestNoTokenAdmitted(t *testing.T) {
 	assert.Contains(t, got.Reason, "without a token")
 	_, endpoint = startFake(t, faults{})
 	assert.Equal(t, Pass, checkResult(t, run(t, Options{Endpoint: endpoint, Only: []string{"zed", checkWrongToken}}), checkWrongToken).Status)
+}
+
+// TestRegistrationNoAnswer: a registration the server reads and then
+// drops the connection of (after creating a client, maybe) is listed as a
+// possible leftover, in the table and in JSON.
+func TestRegistrationNoAnswer(t *testing.T) {
+	srv := &counted{serve: func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	r := run(t, Options{Endpoint: ts.URL + "/register", Only: []string{"zed", checkCreated}})
+	const want = "registration of zed got no answer: a client may exist"
+	require.Contains(t, r.Leftovers, Leftover{Possible: true, Reason: want})
+	var table strings.Builder
+	require.NoError(t, r.WriteTable(&table))
+	assert.Contains(t, table.String(), "\n  "+want+"\n")
+	data, err := json.Marshal(r)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `{"client_id":"","reason":"`+want+`","possible":true}`)
+}
+
+// TestStoppedRunDeletes: a run whose context ends while a registration's
+// read hangs registers no more, still deletes that registration (on a
+// context of its own), and reports that it stopped.
+func TestStoppedRunDeletes(t *testing.T) {
+	fake := newFakeDCR(faults{})
+	ctx, cancel := context.WithCancel(context.Background())
+	held := make(chan struct{})
+	var once sync.Once
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			once.Do(func() { close(held) })
+			<-r.Context().Done()
+			return
+		}
+		fake.ServeHTTP(w, r)
+	})
+	ts := httptest.NewUnstartedServer(hold)
+	fake.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	endpoint := fake.base + "/register"
+	go func() { <-held; cancel() }()
+	r, err := Run(ctx, Options{Endpoint: endpoint, Only: []string{"zed", "cursor-3", checkCreated}})
+	require.NoError(t, err)
+	assert.True(t, r.Failed())
+	assert.Contains(t, r.Stopped, "context canceled")
+	assert.Len(t, r.Clients, 1, "no registration after the stop")
+	assert.Empty(t, r.Checks)
+	assert.Empty(t, r.Leftovers)
+	assert.Equal(t, 0, fake.live(), "deleted after the stop")
+}
+
+// TestStoppedCleanupBudget: after the stop, a DELETE that hangs costs
+// CleanupTimeout, not the request timeout, and its client is listed.
+func TestStoppedCleanupBudget(t *testing.T) {
+	fake := newFakeDCR(faults{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	held := make(chan struct{})
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			close(held)
+			<-r.Context().Done()
+		case http.MethodDelete:
+			<-r.Context().Done()
+		default:
+			fake.ServeHTTP(w, r)
+		}
+	})
+	ts := httptest.NewUnstartedServer(hold)
+	fake.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	go func() { <-held; cancel() }()
+	r, err := Run(ctx, Options{Endpoint: fake.base + "/register", Only: []string{"zed"}, CleanupTimeout: 50 * time.Millisecond,
+		HTTPClient: &http.Client{Timeout: time.Hour}})
+	require.NoError(t, err)
+	require.Len(t, r.Leftovers, 1)
+	assert.Equal(t, "1001", r.Leftovers[0].ClientID)
+	assert.Contains(t, r.Leftovers[0].Reason, "the 50ms to delete after the stop ran out")
+	assert.NotEmpty(t, r.Stopped)
+}
+
+// TestInvariantNothingRegisteredUnlisted: whatever the server drops,
+// refuses or holds, and wherever the run is stopped, every client the
+// server still holds at the end is listed: by client_id, or, when its
+// registration got no answer, as a possible leftover.
+func TestInvariantNothingRegisteredUnlisted(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		const (
+			serve  = "serve"
+			drop   = "drop"   // served, then the connection closed: the answer is lost
+			refuse = "refuse" // 500, nothing done
+			stop   = "stop"   // served, then held while the run is stopped (the first one)
+		)
+		plan := rapid.SliceOfN(rapid.SampledFrom([]string{serve, serve, serve, drop, refuse, stop}), 1, 40).Draw(rt, "plan")
+		fake := newFakeDCR(faults{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var mu sync.Mutex
+		n := 0
+		lost := map[string]bool{} // the clients whose registration's answer was lost
+		ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			what := serve
+			if n < len(plan) {
+				what = plan[n]
+			}
+			n++
+			mu.Unlock()
+			if what == refuse {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			rec := httptest.NewRecorder()
+			fake.ServeHTTP(rec, r)
+			if what == serve {
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return
+			}
+			if r.Method == http.MethodPost {
+				var got struct {
+					ClientID string `json:"client_id"`
+				}
+				if json.Unmarshal(rec.Body.Bytes(), &got) == nil && got.ClientID != "" {
+					mu.Lock()
+					lost[got.ClientID] = true
+					mu.Unlock()
+				}
+			}
+			if what == stop && ctx.Err() == nil { // once: a later one is a drop
+				cancel()
+				<-r.Context().Done()
+				return
+			}
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+		}))
+		fake.base = "http://" + ts.Listener.Addr().String()
+		ts.Start()
+		defer ts.Close()
+		r, err := Run(ctx, Options{Endpoint: fake.base + "/register", Only: []string{"zed", "cursor-3", "claude-ai-secret",
+			checkCreated, checkRead, checkUpdate, checkDelete, checkFragment},
+			// A delete held at the stop waits for the budget.
+			CleanupTimeout: 20 * time.Millisecond})
+		require.NoError(rt, err)
+		listed := map[string]bool{}
+		possible := 0
+		for _, l := range r.Leftovers {
+			if l.Possible {
+				possible++
+			} else {
+				listed[l.ClientID] = true
+			}
+		}
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		unlisted := 0
+		for id := range fake.regs {
+			if !listed[id] {
+				if !lost[id] {
+					rt.Fatalf("client %s still registered and not listed; leftovers %v", id, r.Leftovers)
+				}
+				unlisted++
+			}
+		}
+		if unlisted > possible {
+			rt.Fatalf("%d clients whose registration got no answer remain, %d listed as possible: %v", unlisted, possible, r.Leftovers)
+		}
+	})
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// (dcr-doctor fills it from the Authlete service's settings). Nil
 	// reports such clients as needing CIMD, not checked.
 	CIMD *CIMD
+	// CleanupTimeout bounds the deletes once ctx is done (a signal, a
+	// deadline): Run deletes what it registered on a context of its own,
+	// which ends CleanupTimeout after ctx. Zero means 10 seconds.
+	CleanupTimeout time.Duration
 }
 
 // CIMD is what is known of a server's support of Client ID Metadata
@@ -123,13 +127,22 @@ type Report struct {
 	Endpoint string         `json:"endpoint"`
 	Clients  []ClientResult `json:"clients"`
 	Checks   []CheckResult  `json:"checks"`
-	// Leftovers are clients the doctor registered and could not delete.
+	// Leftovers are clients the doctor registered and could not delete,
+	// and registrations that got no answer (Possible).
 	Leftovers []Leftover `json:"leftovers,omitempty"`
+	// Stopped, if not empty, says why the run stopped before the end (its
+	// context was cancelled: a signal, the overall timeout); the clients
+	// and checks after it did not run.
+	Stopped string `json:"stopped,omitempty"`
 }
 
-// Failed reports whether a client or a check failed. Leftovers alone do
-// not fail: a server without RFC 7592 leaves each client registered.
+// Failed reports whether a client or a check failed, or the run stopped
+// before the end. Leftovers alone do not fail: a server without RFC 7592
+// leaves each client registered.
 func (r *Report) Failed() bool {
+	if r.Stopped != "" {
+		return true
+	}
 	for _, c := range r.Clients {
 		if c.Failed {
 			return true
@@ -146,9 +159,15 @@ func (r *Report) Failed() bool {
 // defaultTimeout bounds each request of the default HTTP client.
 const defaultTimeout = 30 * time.Second
 
+// cleanupBudget is the default of Options.CleanupTimeout.
+const cleanupBudget = 10 * time.Second
+
 // Run registers as each client of opts at opts.Endpoint, runs the checks,
-// and deletes what it registered. The error is for options that cannot
-// work (an endpoint that is not an absolute http or https URL, an unknown
+// and deletes what it registered. When ctx is done (a signal, a deadline)
+// it registers no more, deletes what it registered within a time of its
+// own (Options.CleanupTimeout), and returns the report so far, with
+// Stopped set and the clients it could not delete among the Leftovers.
+// The error is for options that cannot work (an endpoint that is not an absolute http or https URL, an unknown
 // name); what the server does is in the report.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	u, err := url.Parse(opts.Endpoint)
@@ -168,13 +187,34 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		hc = *opts.HTTPClient
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	p := &prober{hc: &hc, endpoint: u, iat: opts.InitialAccessToken}
+	// The deletes run on a context of their own, which ends budget after
+	// ctx does.
+	budget := opts.CleanupTimeout
+	if budget <= 0 {
+		budget = cleanupBudget
+	}
+	cleanup, cancelCleanup := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelCleanup(nil)
+	stopBudget := context.AfterFunc(ctx, func() {
+		time.AfterFunc(budget, func() { cancelCleanup(fmt.Errorf("the %v to delete after the stop ran out", budget)) })
+	})
+	defer stopBudget()
+	p := &prober{hc: &hc, endpoint: u, iat: opts.InitialAccessToken, cleanup: cleanup}
 	report := &Report{Endpoint: u.String()}
+	defer func() {
+		report.Leftovers = append(report.Leftovers, p.unanswered...)
+		if ctx.Err() != nil {
+			report.Stopped = fmt.Sprintf("the run stopped before the end (%v): the clients and checks after it did not run", context.Cause(ctx))
+		}
+	}()
 	var probe map[string]any // the first client accepted, for the checks
 	var probeFrom string
 	for _, c := range clients {
 		if !sel.want(c.Name, c.Client) {
 			continue
+		}
+		if ctx.Err() != nil {
+			return report, nil
 		}
 		res, accepted := p.runClient(ctx, c, opts.CIMD, report)
 		report.Clients = append(report.Clients, res)
@@ -184,6 +224,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if probe == nil {
 		probe = genericProbe()
+	}
+	if ctx.Err() != nil {
+		return report, nil
 	}
 	report.Checks = p.runChecks(ctx, probe, probeFrom, sel, report)
 	return report, nil
@@ -265,7 +308,7 @@ func (p *prober) runClient(ctx context.Context, c Client, cimd *CIMD, report *Re
 			return res, false
 		}
 	}
-	a, err := p.register(ctx, c.Request, header)
+	a, err := p.register(ctx, c.Name, c.Request, header)
 	if err != nil {
 		res.Outcome, res.Failed = Unreachable, true
 		res.Problems = append(res.Problems, err.Error())

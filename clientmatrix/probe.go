@@ -80,6 +80,12 @@ type prober struct {
 	// not sent, so that a server that hangs costs one timeout, not one per
 	// request.
 	down error
+	// cleanup is the context of the deletes: not cancelled with the run's,
+	// but cleanupBudget after it (see Run).
+	cleanup context.Context
+	// unanswered are the registrations sent that got no answer: each may
+	// have created a client.
+	unanswered []Leftover
 }
 
 type sentAnswer struct {
@@ -112,6 +118,7 @@ type request struct {
 	contentType string // "" means application/json when there is a body
 	body        []byte
 	header      map[string]string
+	who         string // the client registering, for a registration
 }
 
 // do sends r, which must be on the endpoint's origin, and reads the
@@ -145,17 +152,36 @@ func (p *prober) do(ctx context.Context, r request) (*answer, error) {
 	if p.down != nil {
 		return nil, fmt.Errorf("not sent: %w", p.down)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("not sent: the run stopped: %w", context.Cause(ctx))
+	}
+	// noAnswer records a request that got no answer. A registration may
+	// have created a client all the same. A run that stopped says nothing
+	// of the server: the deletes still go.
+	noAnswer := func(err error) error {
+		if r.method == http.MethodPost && r.url == p.endpoint.String() {
+			who := r.who
+			if who == "" {
+				who = "a check's probe"
+			}
+			p.unanswered = append(p.unanswered, Leftover{Possible: true,
+				Reason: fmt.Sprintf("registration of %s got no answer: a client may exist", who)})
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s %s got no answer: the run stopped: %w", r.method, req.URL.EscapedPath(), context.Cause(ctx))
+		}
+		p.down = err
+		return err
+	}
 	resp, err := p.hc.Do(req)
 	if err != nil {
-		p.down = fmt.Errorf("%s %s got no answer: %w", r.method, req.URL.EscapedPath(), err)
-		return nil, p.down
+		return nil, noAnswer(fmt.Errorf("%s %s got no answer: %w", r.method, req.URL.EscapedPath(), err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
 		// A body that stalls is a server that hangs too.
-		p.down = fmt.Errorf("%s %s: reading the answer: %w", r.method, req.URL.EscapedPath(), err)
-		return nil, p.down
+		return nil, noAnswer(fmt.Errorf("%s %s: reading the answer: %w", r.method, req.URL.EscapedPath(), err))
 	}
 	a := &answer{method: r.method, url: r.url, status: resp.StatusCode, header: resp.Header, body: data}
 	if json.Unmarshal(data, &a.object) != nil {
@@ -168,12 +194,14 @@ func (p *prober) do(ctx context.Context, r request) (*answer, error) {
 }
 
 // register posts metadata to the endpoint, with the initial access token.
-func (p *prober) register(ctx context.Context, metadata map[string]any, header map[string]string) (*answer, error) {
+// who names the client registering, for a registration that gets no
+// answer; "" is a check's probe.
+func (p *prober) register(ctx context.Context, who string, metadata map[string]any, header map[string]string) (*answer, error) {
 	body, err := json.Marshal(metadata)
 	if err != nil {
 		return nil, err
 	}
-	a, err := p.do(ctx, request{method: http.MethodPost, url: p.endpoint.String(), token: p.iat, body: body, header: header})
+	a, err := p.do(ctx, request{method: http.MethodPost, url: p.endpoint.String(), token: p.iat, body: body, header: header, who: who})
 	if err == nil {
 		p.registrations = append(p.registrations, sentAnswer{metadata, a})
 	}
@@ -192,16 +220,23 @@ func registrationOf(a *answer) registration {
 // managed reports whether RFC 7592 management was offered.
 func (r registration) managed() bool { return r.uri != "" && r.token != "" }
 
-// Leftover is a client the doctor registered and could not delete.
+// Leftover is a client the doctor registered and could not delete, or,
+// Possible, a registration that got no answer and may have created one.
 type Leftover struct {
 	ClientID              string `json:"client_id"`
 	RegistrationClientURI string `json:"registration_client_uri,omitempty"`
 	Reason                string `json:"reason"`
+	// Possible: the registration got no answer (a timeout, a connection
+	// reset, the run stopped); the server may or may not have created a
+	// client, and only it knows its client_id.
+	Possible bool `json:"possible,omitempty"`
 }
 
 // remove deletes a registration the doctor made, and returns a Leftover
-// when it could not.
-func (p *prober) remove(ctx context.Context, r registration) *Leftover {
+// when it could not. It deletes on p.cleanup, not ctx: a run that stopped
+// still deletes what it registered.
+func (p *prober) remove(_ context.Context, r registration) *Leftover {
+	ctx := p.cleanup
 	left := &Leftover{ClientID: r.clientID, RegistrationClientURI: r.uri}
 	switch {
 	case !r.managed():

@@ -35,6 +35,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(w, "\nNot deleted (delete them in the authorization server):\n")
 		for _, l := range r.Leftovers {
 			id := "client_id " + oneLine(l.ClientID)
+			if l.Possible {
+				fmt.Fprintf(w, "  %s\n", oneLine(l.Reason))
+				continue
+			}
 			if l.ClientID == "" {
 				id = "a client without client_id"
 			}
@@ -44,6 +48,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(w, "  %s: %s\n", id, oneLine(l.Reason))
 			}
 		}
+	}
+	if r.Stopped != "" {
+		fmt.Fprintf(w, "\nSTOPPED: %s\n", oneLine(r.Stopped))
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", r.summary())
 	return err
@@ -90,10 +97,13 @@ func (r *Report) summary() string {
 			failedChecks = append(failedChecks, c.Name)
 		}
 	}
-	if len(failedClients) == 0 && len(failedChecks) == 0 {
+	if len(failedClients) == 0 && len(failedChecks) == 0 && r.Stopped == "" {
 		return fmt.Sprintf("ok: no client and no check failed (%d clients, %d checks)", len(r.Clients), len(r.Checks))
 	}
 	s := "FAILED:"
+	if r.Stopped != "" {
+		s += " stopped before the end;"
+	}
 	if len(failedClients) > 0 {
 		s += fmt.Sprintf(" %d client(s) (%s)", len(failedClients), strings.Join(failedClients, ", "))
 	}

@@ -26,8 +26,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf16"
@@ -39,14 +41,28 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, authlete.ConfigFromEnv()); err != nil {
+	// The first SIGINT or SIGTERM stops the run: with -clients, it
+	// registers no more, deletes what it registered and prints the report.
+	// A second one exits at once.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-signals
+		fmt.Fprintf(os.Stderr, "dcr-doctor: %v: stopping, deleting what was registered (again to exit at once)\n", s)
+		cancel(fmt.Errorf("signal %v", s))
+		s = <-signals
+		fmt.Fprintf(os.Stderr, "dcr-doctor: %v: exiting, clients may be left registered\n", s)
+		os.Exit(1)
+	}()
+	if err := run(ctx, os.Args[1:], os.Stdout, authlete.ConfigFromEnv()); err != nil {
 		fmt.Fprintln(os.Stderr, "dcr-doctor:", err)
 		os.Exit(1)
 	}
 }
 
 const usage = `Usage: dcr-doctor [flags]
-       dcr-doctor -clients URL [-json] [-only names] [-skip names] [-initial-access-token token]
+       dcr-doctor -clients URL [-json] [-only names] [-skip names] [-initial-access-token token] [-timeout 2m]
 
 Reads an Authlete service's settings (service/get) and prints each one that
 breaks Dynamic Client Registration or MCP clients, with its fix. It changes
@@ -59,7 +75,10 @@ is offered, runs the RFC 7591/7592 checks, and prints one line per client
 and per check. It sends requests to URL and to registration_client_uri
 values on URL's origin only. It needs no AUTHLETE_* variables; with them,
 the service's Client ID Metadata Document settings are checked for the
-clients that use CIMD only.
+clients that use CIMD only. After -timeout, or on SIGINT or SIGTERM, it
+registers no more, deletes what it registered (10 s at most), and prints
+the report, with the clients it could not delete; a second signal exits
+at once.
 
 Environment:
 ` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the default of -public-url
@@ -70,7 +89,7 @@ Environment:
 
 Exit status: 0 when nothing breaks DCR (warnings alone included), 1 when a
 setting does, when Authlete cannot be read, or the arguments are wrong.
-With -clients: 1 when a client or a check fails.
+With -clients: 1 when a client or a check fails, or the run was stopped.
 
 Flags:
 `
@@ -93,6 +112,7 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	only := flags.String("only", "", "with -clients: comma-separated clients and checks to run (names from the table)")
 	skip := flags.String("skip", "", "with -clients: comma-separated clients and checks to leave out")
 	iat := flags.String("initial-access-token", os.Getenv("DCR_INITIAL_ACCESS_TOKEN"), "with -clients: the bearer token registrations need (default $DCR_INITIAL_ACCESS_TOKEN)")
+	timeout := flags.Duration("timeout", 2*time.Minute, "with -clients: the whole run's limit; then it stops, and deletes what it registered")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -103,6 +123,11 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 		return fmt.Errorf("unexpected argument %q; flags go before, as -name=value (see -h)", flags.Arg(0))
 	}
 	if *clientsURL != "" {
+		if *timeout <= 0 {
+			return errors.New("-timeout must be positive")
+		}
+		ctx, cancel := context.WithTimeoutCause(ctx, *timeout, fmt.Errorf("-timeout %v", *timeout))
+		defer cancel()
 		return runClients(ctx, out, cfg, clientmatrix.Options{Endpoint: *clientsURL, InitialAccessToken: *iat,
 			Only: names(*only), Skip: names(*skip)}, *asJSON)
 	}
@@ -201,6 +226,9 @@ func runClients(ctx context.Context, out io.Writer, cfg authlete.Config, opts cl
 	}
 	if err != nil {
 		return err
+	}
+	if report.Stopped != "" {
+		return errors.New("stopped before the end")
 	}
 	if report.Failed() {
 		return errors.New("a client or a check failed")
