@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,6 +22,19 @@ type metrics struct {
 	limiterStoreErrors *prometheus.CounterVec
 	limitStoreUp       prometheus.Gauge
 	rateLimited        *prometheus.CounterVec
+
+	// counters and observers cache the children of requests and duration
+	// that record uses, so that a request does not hash its labels: keys
+	// are requestLabels and ops. They hold what the vectors hold, no more.
+	counters  sync.Map // requestLabels → prometheus.Counter
+	observers sync.Map // op → prometheus.Observer
+}
+
+// requestLabels are the labels of dcr_requests_total.
+type requestLabels struct {
+	op     string
+	status int
+	error  string
 }
 
 func newMetrics() *metrics {
@@ -54,8 +68,17 @@ func newMetrics() *metrics {
 
 // record is an Options.Audit hook.
 func (m *metrics) record(e dcr.Event) {
-	m.requests.WithLabelValues(e.Op, strconv.Itoa(e.Status), e.Error).Inc()
-	m.duration.WithLabelValues(e.Op).Observe(e.Duration.Seconds())
+	key := requestLabels{e.Op, e.Status, e.Error}
+	c, ok := m.counters.Load(key)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(key, m.requests.WithLabelValues(e.Op, strconv.Itoa(e.Status), e.Error))
+	}
+	c.(prometheus.Counter).Inc()
+	o, ok := m.observers.Load(e.Op)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(e.Op, m.duration.WithLabelValues(e.Op))
+	}
+	o.(prometheus.Observer).Observe(e.Duration.Seconds())
 }
 
 func (m *metrics) handler() http.Handler {
