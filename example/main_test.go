@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -313,6 +314,20 @@ func TestAllowedScopesWithoutDefault(t *testing.T) {
 	reg := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"],"scope":"admin mcp"}`)
 	require.Equal(t, 201, reg.status, reg.raw)
 	assert.Equal(t, "mcp", reg.body["scope"])
+}
+
+// TestPolicyChecksAfterMetadataPolicy: the name check runs on what the
+// metadata policy leaves, so a policy that defaults to the device flow
+// does not let "Claude" register on a loopback redirect URI (probe 21).
+func TestPolicyChecksAfterMetadataPolicy(t *testing.T) {
+	file := t.TempDir() + "/policy.json"
+	require.NoError(t, os.WriteFile(file, []byte(`{"grant_types":{"default":["urn:ietf:params:oauth:grant-type:device_code"]}}`), 0o644))
+	base, _ := startExample(t, map[string]string{"DCR_METADATA_POLICY": file})
+	reg := send(t, "POST", base+"/register", "", `{"client_name":"Claude","redirect_uris":["http://127.0.0.1:4000/cb"]}`)
+	assert.Equal(t, 400, reg.status, reg.raw)
+	assert.Equal(t, "invalid_client_metadata", reg.body["error"])
+	reg = send(t, "POST", base+"/register", "", `{"client_name":"Claude","redirect_uris":["http://127.0.0.1:4000/cb"],"grant_types":["authorization_code"]}`)
+	assert.Equal(t, 201, reg.status, reg.raw)
 }
 
 func TestBadSettings(t *testing.T) {

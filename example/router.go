@@ -50,11 +50,13 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 		// First: the statement's claims win, and the other policies see them.
 		policies = append(policies, policy.SoftwareStatement(s.SoftwareStatementRequired, s.SoftwareStatements.Verify))
 	}
+	safeURIs := policy.SafeURIs(policy.SafeURIOptions{InfoOnRedirectHost: s.InfoOnRedirectHost}) // no javascript:, no SSRF through jwks_uri
+	names := policy.ReservedNames(reservedNames)                                                 // no "Claude" with an attacker's redirect URI
 	policies = append(policies,
-		policy.SafeURIs(policy.SafeURIOptions{InfoOnRedirectHost: s.InfoOnRedirectHost}), // no javascript:, no SSRF through jwks_uri
+		safeURIs,
 		policy.NativeLoopback(), // desktop MCP clients that omit application_type
 		policy.MaxRedirectURIs(10),
-		policy.ReservedNames(reservedNames), // no "Claude" with an attacker's redirect URI
+		names,
 	)
 	if s.AllowedScopes != nil {
 		policies = append(policies, policy.AllowedScopes(s.AllowedScopes...))
@@ -68,7 +70,11 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 		policies = append(policies, policy.DefaultScope(strings.Join(s.AllowedScopes, " ")))
 	}
 	if s.MetadataPolicy != nil {
-		policies = append(policies, s.MetadataPolicy.Policy()) // last: its checks see what Authlete will get
+		// Last: its checks see what Authlete will get. The URI and name
+		// checks run again on what it leaves: a default grant_types of the
+		// device flow, say, would otherwise show a reserved name without a
+		// redirect.
+		policies = append(policies, s.MetadataPolicy.Policy(), safeURIs, names)
 	}
 	h := dcr.New(backend, dcr.Options{
 		Logger:                   logger,
