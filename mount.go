@@ -84,12 +84,13 @@ func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 	}
 	// Below a client configuration endpoint (path/ID/, path/ID/x,
 	// path//ID): no endpoint either, answered as the endpoint's JSON, not
-	// as the router's text.
+	// as the router's text, through the registration's middleware as
+	// path/ is.
 	below := path + "/*" // chi
 	if isServeMux {
 		below = path + "/" // a subtree, behind the patterns above
 	}
-	m.Handle(below, notFound(h))
+	m.Handle(below, notFound(register))
 }
 
 // route is the endpoint Mount routed a request to.

@@ -245,28 +245,6 @@ func tooManyRequests(description string) http.HandlerFunc {
 	}
 }
 
-// byEndpoint applies registration to registration requests (those without
-// a client ID) and management to client configuration requests; a nil one
-// leaves its requests alone.
-func byEndpoint(registration, management func(http.Handler) http.Handler) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		reg, mgmt := next, next
-		if registration != nil {
-			reg = registration(next)
-		}
-		if management != nil {
-			mgmt = management(next)
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.PathValue("client_id") == "" {
-				reg.ServeHTTP(w, r)
-				return
-			}
-			mgmt.ServeHTTP(w, r)
-		})
-	}
-}
-
 // redisLogger sends go-redis's own log lines to the server's logger.
 type redisLogger struct{ logger *slog.Logger }
 

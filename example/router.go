@@ -84,10 +84,11 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 		ClientAddr:               func(r *http.Request) string { return middleware.GetClientIP(r.Context()) },
 		Audit:                    auditInto(m), // one line per request: see logRequests
 	})
-	limits := byEndpoint(
-		registrationLimits(s.RateLimit, s.NetworkRateLimits, s.GlobalRateLimit, store, m),
-		rateLimit{name: "manage", perMinute: s.ManagementRateLimit, key: clientKey,
-			description: "Too many client configuration requests from this address; try again later."}.handler(store, m))
+	limits := dcr.Guard{
+		Register: registrationLimits(s.RateLimit, s.NetworkRateLimits, s.GlobalRateLimit, store, m),
+		Manage: rateLimit{name: "manage", perMinute: s.ManagementRateLimit, key: clientKey,
+			description: "Too many client configuration requests from this address; try again later."}.handler(store, m),
+	}
 	// CORS applies to the DCR endpoints only: browser-based clients
 	// register from other origins, but nobody reads the operations
 	// endpoints cross-origin.
@@ -97,8 +98,8 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 		AllowedHeaders: corsAllowedHeaders,
 		ExposedHeaders: corsExposedHeaders,
 		MaxAge:         600,
-	}).Handler, limits)
-	dcr.Mount(dcrRoutes, "/register", h)
+	}).Handler)
+	dcr.Mount(dcrRoutes, "/register", h, limits)
 
 	r.Get("/healthz", serveHealth)
 	if ready != nil {
