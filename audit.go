@@ -2,7 +2,6 @@ package dcr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,9 +14,8 @@ import (
 // Event is what happened to one request, for Options.Audit. It never
 // holds a token, a client secret or Authlete's resultMessage.
 type Event struct {
-	// Op is "register", "get", "update" or "delete"; "" for a method the
-	// endpoint does not serve.
-	Op string
+	// Op is the operation; "" for a method the endpoint does not serve.
+	Op Op
 	// ClientID is the client of the request: from the path, or the one
 	// Authlete issued when a registration succeeded.
 	ClientID string
@@ -26,10 +24,10 @@ type Event struct {
 	// Action and ResultCode are Authlete's, when Authlete was called.
 	Action     authlete.Action
 	ResultCode string
-	// Error is the OAuth error code the client got (such as
-	// "invalid_redirect_uri" or "invalid_token"), "" on success or when the
+	// ErrorCode is the OAuth error code the client got (such as
+	// InvalidRedirectURI or InvalidToken), "" on success or when the
 	// error handler wrote the response.
-	Error string
+	ErrorCode ErrorCode
 	// Err is the failure that reached the error handler, if any, made safe
 	// to log: its text has neither the request's token nor Authlete's
 	// resultMessage. errors.Is finds what the failure wrapped, and
@@ -40,24 +38,6 @@ type Event struct {
 	Duration time.Duration
 	// ClientAddr is the client's address: see Options.ClientAddr.
 	ClientAddr string
-}
-
-// describe fills in what e learns from the body of Authlete's answer.
-func (e *Event) describe(resp *authlete.Response) {
-	if resp.ResponseContent == "" {
-		return
-	}
-	var content struct {
-		ClientID string `json:"client_id"`
-		Error    string `json:"error"`
-	}
-	if json.Unmarshal([]byte(resp.ResponseContent), &content) != nil {
-		return
-	}
-	e.Error = content.Error
-	if resp.Action == authlete.ActionCreated {
-		e.ClientID = content.ClientID
-	}
 }
 
 // eventError is a failure as an Event holds it; see Event.Err.
@@ -105,12 +85,12 @@ func LogEvents(logger *slog.Logger) func(context.Context, Event) {
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
-			slog.String("op", e.Op),
+			slog.String("op", string(e.Op)),
 			slog.String("client_id", e.ClientID),
 			slog.Int("status", e.Status),
 			slog.String("action", string(e.Action)),
 			slog.String("result_code", e.ResultCode),
-			slog.String("error", e.Error),
+			slog.String("error", string(e.ErrorCode)),
 			slog.Duration("duration", e.Duration),
 			slog.String("client_addr", e.ClientAddr),
 		}

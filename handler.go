@@ -12,11 +12,8 @@
 package dcr
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -226,122 +223,112 @@ func remoteHost(r *http.Request) string {
 // client ID, and a client configuration request (GET, PUT, DELETE) when
 // it has one.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var ev Event
-	if h.audit == nil {
-		h.serve(w, r, &ev)
-		return
+	var start time.Time
+	var sw *statusWriter
+	if h.audit != nil {
+		start = time.Now()
+		sw = &statusWriter{ResponseWriter: w}
+		w = sw
 	}
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
-	ev.ClientAddr = h.clientAddr(r)
-	h.serve(sw, r, &ev)
-	ev.Status, ev.Duration = sw.status, time.Since(start)
-	if ev.Status == 0 {
-		ev.Status = http.StatusOK
+	o := h.serve(r)
+	refund := o.spent && !o.mayHaveClient()
+	h.answer(w, r, &o)
+	if refund {
+		// The token had one use less from the moment it was accepted; it
+		// gets it back since no client can exist.
+		ctx, cancel := h.detach(r)
+		h.refundToken(ctx, o.token)
+		cancel()
 	}
-	h.audit(r.Context(), ev)
+	if h.audit != nil {
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		e := o.event(status)
+		e.Duration, e.ClientAddr = time.Since(start), h.clientAddr(r)
+		h.audit(r.Context(), e)
+	}
 }
 
-// serve answers r, recording what happens in ev.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ev *Event) {
+// serve decides what becomes of r, calling the Backend if it must; it
+// writes nothing.
+func (h *Handler) serve(r *http.Request) outcome {
 	rt := routeOf(r)
 	if rt == notFoundRoute {
-		reject(w, ev, errNotFound, "")
-		return
+		return outcome{refusal: errNotFound}
 	}
 	id := h.clientID(r)
-	if (rt == registerRoute && id != "") || (rt == manageRoute && id == "") {
+	switch {
+	case (rt == registerRoute && id != "") || (rt == manageRoute && id == ""):
 		// Mount routed r to the other endpoint, whose guard it did not meet.
-		reject(w, ev, errNotFound, "")
-		return
+		return outcome{refusal: errNotFound}
+	case strings.Contains(id, "/"):
+		// Below a client configuration endpoint, as mounted on a subtree:
+		// nothing is served there.
+		return outcome{refusal: errNotFound}
+	case id != "":
+		return h.configure(r, id)
 	}
-	if id != "" {
-		if strings.Contains(id, "/") {
-			// Below a client configuration endpoint, as mounted on a
-			// subtree: nothing is served there.
-			reject(w, ev, errNotFound, "")
-			return
-		}
-		h.configure(w, r, id, ev)
-		return
-	}
-	h.register(w, r, ev)
+	return h.register(r)
 }
 
-func (h *Handler) register(w http.ResponseWriter, r *http.Request, ev *Event) {
+func (h *Handler) register(r *http.Request) outcome {
 	if r.Method != http.MethodPost {
-		reject(w, ev, errMethod, "POST")
-		return
+		return outcome{refusal: errMethod, allow: "POST"}
 	}
-	ev.Op = "register"
-	mayHaveClient := false // whether Authlete may have created a client
+	o := outcome{op: OpRegister}
 	token, err := h.token(r)
 	if err != nil {
 		if h.initialToken != nil {
-			reject(w, ev, errAuthorization, "")
-			return
+			o.refusal = errAuthorization
+			return o
 		}
 		// Registration is open: credentials that are not a bearer token
 		// (Basic ones of the application's own auth middleware, say) are
 		// not the handler's business, and no token is used.
 		token = ""
 	}
+	o.token = token
 	if h.initialToken != nil {
-		if token == "" {
-			reject(w, ev, errNoInitialToken, "")
-			return
+		if o.refusal, o.err = h.checkInitialToken(r, token); o.refusal != nil || o.err != nil {
+			return o
 		}
-		if err := h.initialToken(r.Context(), token); err != nil {
-			if errors.Is(err, ErrVerifierFailed) {
-				h.fail(w, r, ev, token, err)
-				return
-			}
-			h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: initial access token refused",
-				slog.String("error", redact(err.Error(), token)))
-			reject(w, ev, errBadInitialToken, "")
-			return
-		}
-		if h.refundToken != nil {
-			// From here the token has one use less. It gets it back only
-			// when no client can exist.
-			defer func() {
-				if !mayHaveClient {
-					ctx, cancel := h.detach(r)
-					defer cancel()
-					h.refundToken(ctx, token)
-				}
-			}()
-		}
+		o.spent = h.refundToken != nil // from here the token has one use less
 	}
-	body, ok := h.readBody(w, r, ev)
-	if !ok {
-		return
+	body, e := h.readBody(r)
+	if e != nil {
+		o.refusal = e
+		return o
+	}
+	if body, o.refusal, o.err = h.applyPolicies(r, body); o.refusal != nil || o.err != nil {
+		return o
 	}
 	// The initial access token, checked above, is not sent: Authlete
 	// ignores it on registration, and a secret goes only where needed.
-	req := &authlete.Request{JSON: body}
-	if !h.applyPolicies(w, r, ev, req, token) {
-		return
+	h.call(r, &o, h.backend.Register, &authlete.Request{JSON: body})
+	if o.err == nil {
+		h.checkMount(r, o.resp)
 	}
-	mayHaveClient = true // Authlete may create one from here, even if the call fails
-	resp, err := h.call(r, ev, h.backend.Register, req)
-	mayHaveClient = !refused(resp, err)
-	if err == nil && resp != nil {
-		ev.Action = resp.Action // also when the answer cannot be relayed: Authlete created the client
-		h.checkMount(r, resp)
-	}
-	h.respond(w, r, ev, token, resp, err)
+	return o
 }
 
-// refused reports whether a registration whose call returned resp and err
-// certainly created no client: Authlete answered BAD_REQUEST, or refused
-// the call itself with a 4xx status (bad credentials, rate limiting).
-func refused(resp *authlete.Response, err error) bool {
-	if err != nil {
-		var ae *authlete.Error
-		return errors.As(err, &ae) && ae.Err == nil && ae.StatusCode >= 400 && ae.StatusCode < 500
+// checkInitialToken checks the initial access token of a registration:
+// the refusal to answer with, or the failure of its verifier.
+func (h *Handler) checkInitialToken(r *http.Request, token string) (*Error, error) {
+	if token == "" {
+		return errNoInitialToken, nil
 	}
-	return resp != nil && resp.Action == authlete.ActionBadRequest
+	err := h.initialToken(r.Context(), token)
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, ErrVerifierFailed):
+		return nil, err
+	}
+	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: initial access token refused",
+		slog.String("error", redact(err.Error(), token)))
+	return errBadInitialToken, nil
 }
 
 // detach returns r's context without its cancellation (the client going
@@ -354,68 +341,70 @@ func (h *Handler) detach(r *http.Request) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(ctx, h.timeout)
 }
 
-// call makes a Backend call that runs to its end even if the client goes
-// away: see Options.BackendTimeout.
-func (h *Handler) call(r *http.Request, ev *Event, call func(context.Context, *authlete.Request) (*authlete.Response, error), req *authlete.Request) (*authlete.Response, error) {
+// call makes the Backend call of o, which runs to its end even if the
+// client goes away (see Options.BackendTimeout), and records its answer
+// in o.
+func (h *Handler) call(r *http.Request, o *outcome, call func(context.Context, *authlete.Request) (*authlete.Response, error), req *authlete.Request) {
 	ctx, cancel := h.detach(r)
 	defer cancel()
-	resp, err := call(ctx, req)
+	o.called = true // Authlete may act from here, even if the call fails
+	o.resp, o.err = call(ctx, req)
 	if r.Context().Err() != nil {
 		var action authlete.Action
-		if resp != nil {
-			action = resp.Action
+		if o.resp != nil {
+			action = o.resp.Action
 		}
 		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: the client went away before Authlete answered",
-			slog.String("op", ev.Op), slog.String("action", string(action)))
+			slog.String("op", string(o.op)), slog.String("action", string(action)))
 	}
-	return resp, err
 }
 
-func (h *Handler) configure(w http.ResponseWriter, r *http.Request, id string, ev *Event) {
+func (h *Handler) configure(r *http.Request, id string) outcome {
 	var call func(context.Context, *authlete.Request) (*authlete.Response, error)
+	var o outcome
 	switch r.Method {
 	case http.MethodGet:
-		call, ev.Op = h.backend.Get, "get"
+		call, o.op = h.backend.Get, OpGet
 	case http.MethodPut:
-		call, ev.Op = h.backend.Update, "update"
+		call, o.op = h.backend.Update, OpUpdate
 	case http.MethodDelete:
-		call, ev.Op = h.backend.Delete, "delete"
+		call, o.op = h.backend.Delete, OpDelete
 	default:
-		reject(w, ev, errMethod, "GET, PUT, DELETE")
-		return
+		return outcome{refusal: errMethod, allow: "GET, PUT, DELETE"}
 	}
 	if !validClientID(id) {
-		reject(w, ev, errClientID, "")
-		return
+		o.refusal = errClientID
+		return o
 	}
-	ev.ClientID = id
+	o.clientID = id
 	token, err := h.token(r)
-	if err != nil {
-		reject(w, ev, errAuthorization, "")
-		return
+	switch {
+	case err != nil:
+		o.refusal = errAuthorization
+		return o
+	case token == "":
+		o.refusal = errNoToken
+		return o
 	}
-	if token == "" {
-		reject(w, ev, errNoToken, "")
-		return
-	}
+	o.token = token
 	if len(token) >= minRedactedLen {
 		// A client that puts its token in the path as well (a client ID
 		// and a token confused) must not leave it in the event.
-		ev.ClientID = strings.ReplaceAll(id, token, "REDACTED")
+		o.clientID = strings.ReplaceAll(id, token, "REDACTED")
 	}
 	req := &authlete.Request{ClientID: id, Token: token}
 	if r.Method == http.MethodPut {
-		body, ok := h.readBody(w, r, ev)
-		if !ok {
-			return
+		body, e := h.readBody(r)
+		if e != nil {
+			o.refusal = e
+			return o
 		}
-		req.JSON = body
-		if !h.applyPolicies(w, r, ev, req, token) {
-			return
+		if req.JSON, o.refusal, o.err = h.applyPolicies(r, body); o.refusal != nil || o.err != nil {
+			return o
 		}
 	}
-	resp, err := h.call(r, ev, call, req)
-	h.respond(w, r, ev, token, resp, err)
+	h.call(r, &o, call, req)
+	return o
 }
 
 // maxClientIDLen bounds the client IDs the Handler passes on. Authlete's
@@ -436,229 +425,32 @@ func validClientID(id string) bool {
 	return true
 }
 
-// readBody reads a JSON object body, answering the request itself when the
-// body is not one.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, ev *Event) (string, bool) {
-	if !isJSONContentType(r.Header.Get("Content-Type")) {
-		reject(w, ev, errContentType, "")
-		return "", false
-	}
-	if r.ContentLength > h.maxBody {
-		reject(w, ev, errTooLarge, "")
-		return "", false
-	}
-	data, err := readAll(r.Body, r.ContentLength, h.maxBody)
-	if err == errBodyTooLarge {
-		reject(w, ev, errTooLarge, "")
-		return "", false
-	}
-	if err != nil {
-		reject(w, ev, errReadBody, "")
-		return "", false
-	}
-	// The shape first: it stops at the first level or byte too many,
-	// where the JSON validation would read it all.
-	if e := checkShape(data); e != nil {
-		reject(w, ev, *e, "")
-		return "", false
-	}
-	if !isJSONObject(data) {
-		reject(w, ev, errNotObject, "")
-		return "", false
-	}
-	return string(data), true
-}
-
-var errBodyTooLarge = errors.New("dcr: request body too large")
-
-// readAll reads r to its end, but never more than limit bytes: a longer
-// body is errBodyTooLarge, whatever its announced length (already checked
-// against limit). The first buffer is sized for the announced length, so
-// that a body is read without copies.
-func readAll(r io.Reader, length, limit int64) ([]byte, error) {
-	size := int64(512)
-	if length >= 0 {
-		size = length + 1 // room to see EOF without growing
-	}
-	buf := make([]byte, 0, min(size, limit+1))
-	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return nil, errBodyTooLarge
+// answer writes the response of o: the Handler's own refusal, the one
+// that Authlete's action prescribes, or, on a failure, the error
+// handler's, which it also logs.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, o *outcome) {
+	if o.refusal != nil {
+		if o.allow != "" {
+			w.Header()["Allow"] = []string{o.allow}
 		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
+		WriteError(w, o.refusal)
+		return
 	}
-}
-
-// isJSONObject reports whether body is exactly one JSON object (RFC 8259),
-// with optional white space around it.
-func isJSONObject(body []byte) bool {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	return len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(body)
-}
-
-// The limits of client metadata that checkShape enforces, before any
-// policy runs: decoding a body nested thousands of levels deep, or
-// splitting a scope of 64 KiB, costs a policy (and Authlete) far more
-// than a registration should. Client metadata is a few levels deep (jwks:
-// object, keys, key, x5c) and its longest values are software statements
-// and certificates of a few kilobytes.
-const (
-	MaxMetadataDepth       = 32      // nesting of objects and arrays, the body itself counting as 1
-	MaxMetadataStringBytes = 8 << 10 // each string, member names included, as sent (escapes counted)
-)
-
-// checkShape returns the error for a body nested deeper than
-// MaxMetadataDepth or with a string longer than MaxMetadataStringBytes,
-// nil for one within the limits. It does not validate the JSON.
-func checkShape(body []byte) *localError {
-	depth := 0
-	for i := 0; i < len(body); i++ {
-		switch body[i] {
-		case '{', '[':
-			if depth++; depth > MaxMetadataDepth {
-				return &errTooDeep
-			}
-		case '}', ']':
-			depth--
-		case '"':
-			end := i + 1 + MaxMetadataStringBytes // the closing quote, at the latest
-			for i++; i < len(body) && body[i] != '"'; i++ {
-				if i >= end {
-					return &errTooLong
-				}
-				if body[i] == '\\' {
-					i++
-				}
-			}
-			if i > end { // an escape took the string past the limit
-				return &errTooLong
-			}
-		}
-	}
-	return nil
-}
-
-// isJSONContentType reports whether v names application/json, with or
-// without parameters such as charset.
-func isJSONContentType(v string) bool {
-	if i := strings.IndexByte(v, ';'); i >= 0 {
-		v = v[:i]
-	}
-	return strings.EqualFold(strings.TrimSpace(v), "application/json")
-}
-
-// respond relays the backend's answer, or hands its failure to the error
-// handler. token is the request's bearer token, kept out of the logs.
-func (h *Handler) respond(w http.ResponseWriter, r *http.Request, ev *Event, token string, resp *authlete.Response, err error) {
-	if err == nil {
-		err = writeAction(w, resp)
-		if err == nil {
-			ev.Action, ev.ResultCode = resp.Action, resp.ResultCode
-			if h.audit != nil {
-				ev.describe(resp)
-			}
-			if resp.Action == authlete.ActionInternalServerError {
+	if o.err == nil {
+		if o.err = writeAction(w, o.resp); o.err == nil {
+			if o.resp.Action == authlete.ActionInternalServerError {
 				h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: authlete answered INTERNAL_SERVER_ERROR",
-					slog.String("op", ev.Op), slog.String("result_code", resp.ResultCode),
-					slog.String("result_message", redact(resp.ResultMessage, token)))
+					slog.String("op", string(o.op)), slog.String("result_code", o.resp.ResultCode),
+					slog.String("result_message", redact(o.resp.ResultMessage, o.token)))
 			}
 			return
 		}
 	}
-	h.fail(w, r, ev, token, err)
-}
-
-// fail logs err, without token, and hands it to the error handler.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, ev *Event, token string, err error) {
-	if h.audit != nil {
-		ev.Err = safeError(err, token)
-	}
-	var ae *authlete.Error
-	if errors.As(err, &ae) {
-		ev.ResultCode = ae.ResultCode
-	}
 	level := slog.LevelError
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+	if errors.Is(o.err, context.Canceled) && r.Context().Err() != nil {
 		level = slog.LevelInfo // the client went away
 	}
 	h.logger.LogAttrs(r.Context(), level, "dcr: request failed",
-		slog.String("op", ev.Op), slog.String("client_id", ev.ClientID), slog.String("error", redact(err.Error(), token)))
-	h.onError(w, r, err)
-}
-
-// minRedactedLen is the length from which a token is redacted from log
-// text. The Handler never puts a token into a message itself; redaction
-// catches a Backend or a hook that does. A shorter token is no secret, and
-// replacing it everywhere would garble the line (a token "t" would turn
-// "authlete get" into "auREDACTEDhleREDACTEDe geREDACTED").
-const minRedactedLen = 8
-
-// redact removes token from s when it is long enough to be a secret, and
-// whatever else in s looks like a token: see redactTokenShaped.
-func redact(s, token string) string {
-	if len(token) >= minRedactedLen {
-		s = strings.ReplaceAll(s, token, "REDACTED")
-	}
-	return redactTokenShaped(s)
-}
-
-// minTokenShapedLen is the length from which a run of base64url
-// characters is taken for a token in log text. Authlete's tokens, and
-// those of package iat, are 43 characters; a token of 16 random bytes is
-// 22.
-const minTokenShapedLen = 20
-
-// redactTokenShaped replaces each run of at least minTokenShapedLen
-// base64url characters (letters, digits, '-' and '_') in s with
-// "REDACTED", unless the run is lower-case letters, '_' and '-':
-// that is a name, such as the metadata member
-// "tls_client_certificate_bound_access_tokens", not a secret (a random
-// token of 20 characters is one by chance 1 in 10^7). It is how a token
-// that the Handler was not given (another client's, Authlete's own
-// service access token) is kept out of the log when Authlete's
-// resultMessage or a Backend's error repeats it. It also takes out
-// long numbers, UUIDs and hex digests: log text loses little by it.
-func redactTokenShaped(s string) string {
-	var b strings.Builder
-	last := 0 // s[:last] is in b
-	for i := 0; i < len(s); {
-		if !isBase64URL(s[i]) {
-			i++
-			continue
-		}
-		j, lower, other := i, false, false
-		for ; j < len(s) && isBase64URL(s[j]); j++ {
-			switch c := s[j]; {
-			case 'a' <= c && c <= 'z':
-				lower = true
-			case c != '_' && c != '-':
-				other = true
-			}
-		}
-		if j-i >= minTokenShapedLen && (other || !lower) {
-			b.WriteString(s[last:i])
-			b.WriteString("REDACTED")
-			last = j
-		}
-		i = j
-	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
-
-func isBase64URL(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+		slog.String("op", string(o.op)), slog.String("client_id", o.clientID), slog.String("error", redact(o.err.Error(), o.token)))
+	h.onError(w, r, o.err)
 }

@@ -54,7 +54,7 @@ func TestEventErrHoldsNoTokenOrResultMessage(t *testing.T) {
 	assert.Empty(t, ae.ResultMessage, "errors.As gives the failure without its resultMessage")
 	assert.Equal(t, message, cause.ResultMessage, "the backend's own error is not changed")
 
-	var other *dcr.PolicyError
+	var other *dcr.Error
 	assert.False(t, errors.As(event.Err, &other))
 }
 
@@ -167,7 +167,7 @@ func TestLogEventsKeys(t *testing.T) {
 	log(context.Background(), dcr.Event{Op: "get", Status: 499})
 	assert.Contains(t, logs.String(), `"level":"INFO"`)
 	logs.Reset()
-	log(context.Background(), dcr.Event{Op: "get", Status: 500, Error: "server_error", Err: errors.New("x")})
+	log(context.Background(), dcr.Event{Op: "get", Status: 500, ErrorCode: "server_error", Err: errors.New("x")})
 	assert.Contains(t, logs.String(), `"level":"ERROR"`)
 	assert.Contains(t, logs.String(), `"error":"server_error"`)
 	assert.Contains(t, logs.String(), `"err":"x"`)

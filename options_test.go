@@ -241,10 +241,10 @@ func TestAudit(t *testing.T) {
 	}
 	strip := func(e dcr.Event) dcr.Event { e.Duration, e.Err, e.ClientAddr = 0, nil, ""; return e }
 	assert.Equal(t, dcr.Event{Op: "register", ClientID: "4711", Status: 201, Action: authlete.ActionCreated, ResultCode: "A202001"}, strip(events[0]))
-	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, Error: "invalid_token"}, strip(events[1]))
-	assert.Equal(t, dcr.Event{Status: 405, Error: "invalid_request"}, strip(events[2]))
-	assert.Equal(t, dcr.Event{Op: "register", Status: 400, Error: "invalid_redirect_uri"}, strip(events[3]))
-	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, Action: authlete.ActionUnauthorized, ResultCode: "A217301", Error: "invalid_token"}, strip(events[4]))
+	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, ErrorCode: "invalid_token"}, strip(events[1]))
+	assert.Equal(t, dcr.Event{Status: 405, ErrorCode: "invalid_request"}, strip(events[2]))
+	assert.Equal(t, dcr.Event{Op: "register", Status: 400, ErrorCode: "invalid_redirect_uri"}, strip(events[3]))
+	assert.Equal(t, dcr.Event{Op: "get", ClientID: "4711", Status: 401, Action: authlete.ActionUnauthorized, ResultCode: "A217301", ErrorCode: "invalid_token"}, strip(events[4]))
 	assert.Equal(t, dcr.Event{Op: "delete", ClientID: "4711", Status: 500, ResultCode: "A001101"}, strip(events[5]))
 	assert.ErrorIs(t, events[5].Err, backend.err)
 }
@@ -397,6 +397,3 @@ func TestAuditStatuses(t *testing.T) {
 	}
 }
 
-func TestPolicyErrorText(t *testing.T) {
-	assert.Equal(t, "dcr: rejected: invalid_redirect_uri: No http.", dcr.Reject(dcr.InvalidRedirectURI, "No http.").Error())
-}

@@ -32,9 +32,9 @@ type metrics struct {
 
 // requestLabels are the labels of dcr_requests_total.
 type requestLabels struct {
-	op     string
+	op     dcr.Op
 	status int
-	error  string
+	error  dcr.ErrorCode
 }
 
 func newMetrics() *metrics {
@@ -68,15 +68,15 @@ func newMetrics() *metrics {
 
 // record is an Options.Audit hook.
 func (m *metrics) record(e dcr.Event) {
-	key := requestLabels{e.Op, e.Status, e.Error}
+	key := requestLabels{e.Op, e.Status, e.ErrorCode}
 	c, ok := m.counters.Load(key)
 	if !ok {
-		c, _ = m.counters.LoadOrStore(key, m.requests.WithLabelValues(e.Op, strconv.Itoa(e.Status), e.Error))
+		c, _ = m.counters.LoadOrStore(key, m.requests.WithLabelValues(string(e.Op), strconv.Itoa(e.Status), string(e.ErrorCode)))
 	}
 	c.(prometheus.Counter).Inc()
 	o, ok := m.observers.Load(e.Op)
 	if !ok {
-		o, _ = m.observers.LoadOrStore(e.Op, m.duration.WithLabelValues(e.Op))
+		o, _ = m.observers.LoadOrStore(e.Op, m.duration.WithLabelValues(string(e.Op)))
 	}
 	o.(prometheus.Observer).Observe(e.Duration.Seconds())
 }

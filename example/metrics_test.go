@@ -18,8 +18,8 @@ func TestMetricsRecord(t *testing.T) {
 	events := []dcr.Event{
 		{Op: "register", Status: 201},
 		{Op: "register", Status: 201},
-		{Op: "register", Status: 400, Error: "invalid_redirect_uri"},
-		{Op: "get", Status: 401, Error: "invalid_token"},
+		{Op: "register", Status: 400, ErrorCode: "invalid_redirect_uri"},
+		{Op: "get", Status: 401, ErrorCode: "invalid_token"},
 		{Op: "register", Status: 201},
 	}
 	for _, e := range events {

@@ -51,11 +51,11 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.String("client_ip", middleware.GetClientIP(r.Context())))
 			if e := line.event; line.audited {
 				attrs = append(attrs,
-					slog.String("op", e.Op),
+					slog.String("op", string(e.Op)),
 					slog.String("client_id", withoutCredentials(e.ClientID, r)),
 					slog.String("action", string(e.Action)),
 					slog.String("result_code", e.ResultCode),
-					slog.String("error", e.Error))
+					slog.String("error", string(e.ErrorCode)))
 				if e.Err != nil {
 					attrs = append(attrs, slog.String("err", e.Err.Error()))
 				}

@@ -282,7 +282,7 @@ func TestMetadataPolicyProperties(t *testing.T) {
 		}
 		// A copy of what the request holds: the policy may change it.
 		reqJSON := canon(before)
-		var refusal *dcr.PolicyError
+		var refusal *dcr.Error
 		if err := p.Policy()(httptest.NewRequest("POST", "/register", nil), after); err != nil {
 			if !errors.As(err, &refusal) || refusal.Code != dcr.InvalidClientMetadata {
 				t.Fatalf("%s on %s: %v", raw, reqJSON, err)

@@ -18,7 +18,7 @@ import (
 
 // applyPolicy applies the metadata policy doc to the metadata in, and
 // returns the result as JSON, or the rejection's code.
-func applyPolicy(t *testing.T, doc, in string) (string, string) {
+func applyPolicy(t *testing.T, doc, in string) (string, dcr.ErrorCode) {
 	t.Helper()
 	p, err := policy.ParseMetadataPolicy([]byte(doc))
 	require.NoError(t, err, doc)
@@ -35,7 +35,10 @@ func applyPolicy(t *testing.T, doc, in string) (string, string) {
 // §6.1.3.1, with the scenarios of the specification and of its
 // implementers' guides.
 func TestMetadataPolicyOperators(t *testing.T) {
-	cases := []struct{ name, policy, in, want, code string }{
+	cases := []struct {
+		name, policy, in, want string
+		code                   dcr.ErrorCode
+	}{
 		// value sets or overrides, and null removes.
 		{"value sets", `{"require_auth_time":{"value":true}}`, `{}`, `{"require_auth_time":true}`, ""},
 		{"value overrides", `{"require_auth_time":{"value":true}}`, `{"require_auth_time":false}`, `{"require_auth_time":true}`, ""},
@@ -188,7 +191,10 @@ func TestMetadataPolicyMCPScope(t *testing.T) {
 func TestMetadataPolicyTaggedMembers(t *testing.T) {
 	const doc = `{"client_name":{"one_of":["Acme App"]},"logo_uri":{"value":null},"tos_uri":{"value":"https://acme.example/tos"},
 		"contacts":{"subset_of":["a@acme.example","b@acme.example"]},"scope":{"subset_of":["mcp"],"default":"mcp"}}`
-	cases := []struct{ name, in, want, code string }{
+	cases := []struct {
+		name, in, want string
+		code           dcr.ErrorCode
+	}{
 		{"a tagged name outside one_of", `{"client_name":"Acme App","client_name#ja":"Evil"}`, "", dcr.InvalidClientMetadata},
 		{"a tagged name alone", `{"client_name#en":"Evil"}`, "", dcr.InvalidClientMetadata},
 		{"an empty tag", `{"client_name#":"Evil"}`, "", dcr.InvalidClientMetadata},
@@ -253,7 +259,7 @@ func TestMetadataPolicyWhatReachesAuthlete(t *testing.T) {
 	} {
 		status, out := post(body)
 		assert.Equal(t, 400, status, body)
-		assert.Equal(t, dcr.InvalidClientMetadata, out["error"], body)
+		assert.Equal(t, string(dcr.InvalidClientMetadata), out["error"], body)
 	}
 	assert.Zero(t, srv.Authlete.Calls("register"), "refused before Authlete")
 

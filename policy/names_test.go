@@ -33,7 +33,7 @@ func TestScopes(t *testing.T) {
 	cases := []struct {
 		doc  string
 		want any // the scope member after the policies; nil: absent
-		code string
+		code dcr.ErrorCode
 	}{
 		{`{}`, "mcp", ""},
 		{`{"scope":""}`, "mcp", ""},
@@ -71,7 +71,7 @@ func TestScopes(t *testing.T) {
 // left with no scope is refused, not sent to Authlete scope-less.
 func TestRequireScope(t *testing.T) {
 	r := httptest.NewRequest("POST", "/register", nil)
-	for doc, want := range map[string]string{
+	for doc, want := range map[string]dcr.ErrorCode{
 		`{"scope":"admin"}`:      dcr.InvalidClientMetadata,
 		`{"scope":"admin root"}`: dcr.InvalidClientMetadata,
 		`{}`:                     dcr.InvalidClientMetadata,
@@ -104,7 +104,8 @@ func TestReservedNames(t *testing.T) {
 	})
 	const evil = `"redirect_uris":["https://evil.example/cb"]`
 	cases := []struct {
-		name, doc, want string
+		name, doc string
+		want      dcr.ErrorCode
 	}{
 		{"the real one", `{"client_name":"Claude","redirect_uris":["https://claude.ai/api/mcp/auth_callback"]}`, ""},
 		{"a subdomain", `{"client_name":"Claude","redirect_uris":["https://app.claude.ai/cb"]}`, ""},
@@ -268,7 +269,7 @@ func readAs(t interface {
 		{"client_name": name, "redirect_uris": []any{"http://127.0.0.1/cb"}, "grant_types": []any{"urn:ietf:params:oauth:grant-type:device_code"}},
 		{"client_name": "Helper", "client_name#ja": name, "redirect_uris": []any{"https://evil.example/cb"}},
 	} {
-		var pe *dcr.PolicyError
+		var pe *dcr.Error
 		if err := p(r, m); !errors.As(err, &pe) || pe.Code != dcr.InvalidClientMetadata {
 			t.Errorf("%s: %q (%+q) accepted with %v", what, name, name, m)
 			return false

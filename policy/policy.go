@@ -137,7 +137,7 @@ func GrantTypes(allowed ...string) dcr.Policy {
 // has one, to verify, which checks the JWT (its signature, issuer and
 // claims are the application's business) and may copy its claims into m:
 // RFC 7591 §2.3 says they take precedence. An error from verify rejects
-// the request: a *dcr.PolicyError as it is (say, with
+// the request: a *dcr.Error as it is (say, with
 // dcr.UnapprovedSoftwareStatement), any other with
 // invalid_software_statement, but a *dcr.UnavailableError (the issuer's
 // keys cannot be had for now), which fails it with 503 and Retry-After.
@@ -155,7 +155,7 @@ func SoftwareStatement(required bool, verify func(ctx context.Context, statement
 		if err == nil {
 			return nil
 		}
-		var pe *dcr.PolicyError
+		var pe *dcr.Error
 		var ue *dcr.UnavailableError
 		switch {
 		case errors.As(err, &pe):

@@ -28,12 +28,12 @@ func metadata(t *testing.T, doc string) dcr.Metadata {
 }
 
 // code returns the RFC 7591 error code of err, "" for nil.
-func code(t *testing.T, err error) string {
+func code(t *testing.T, err error) dcr.ErrorCode {
 	t.Helper()
 	if err == nil {
 		return ""
 	}
-	var pe *dcr.PolicyError
+	var pe *dcr.Error
 	require.ErrorAs(t, err, &pe)
 	assert.NotEmpty(t, pe.Description)
 	return pe.Code
@@ -47,7 +47,7 @@ func TestPolicies(t *testing.T) {
 		name   string
 		policy dcr.Policy
 		doc    string
-		want   string
+		want   dcr.ErrorCode
 	}{
 		{"hosts: loopback and subdomain", hosts, `{"redirect_uris":["http://localhost:33418/cb","http://127.0.0.1/cb","http://[::1]:8080/cb","https://app.example.com/cb"]}`, ""},
 		{"hosts: other host", hosts, `{"redirect_uris":["https://app.example.com/cb","https://evil.test/cb"]}`, dcr.InvalidRedirectURI},
@@ -128,7 +128,7 @@ func TestSoftwareStatement(t *testing.T) {
 		name   string
 		policy dcr.Policy
 		doc    string
-		want   string
+		want   dcr.ErrorCode
 	}{
 		{"good", optional, `{"software_statement":"good.jwt.sig","software_id":"claimed"}`, ""},
 		{"bad signature", optional, `{"software_statement":"forged.jwt.sig"}`, dcr.InvalidSoftwareStatement},
@@ -158,7 +158,7 @@ func TestSoftwareStatementUnavailable(t *testing.T) {
 	var ue *dcr.UnavailableError
 	require.ErrorAs(t, err, &ue)
 	assert.Equal(t, 5*time.Second, ue.RetryAfter)
-	var pe *dcr.PolicyError
+	var pe *dcr.Error
 	assert.False(t, errors.As(err, &pe), "not a refusal: %v", err)
 }
 

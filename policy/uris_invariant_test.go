@@ -265,7 +265,7 @@ func TestSafeURIsRefusesInternalHosts(t *testing.T) {
 			disguise(t, lookAlikes, n.host) + rapid.SampledFrom([]string{"/", "/jwks.json", "/latest/meta-data/", ""}).Draw(t, "path")
 		member, m := attackDoc(t, uri)
 		err := p(r, m)
-		var pe *dcr.PolicyError
+		var pe *dcr.Error
 		if !assert.ErrorAs(t, err, &pe, "%s %q (names %s) was accepted", member, uri, n.what()) {
 			t.FailNow()
 		}
@@ -416,11 +416,11 @@ func TestSafeURIsRefusesInternalHostsOverHTTP(t *testing.T) {
 		_, m := attackDoc(t, uri)
 		status, got := send("POST", "/register", "", m)
 		assert.Equal(t, 400, status, "POST %q", uri)
-		assert.Equal(t, dcr.InvalidClientMetadata, got["error"], "POST %q", uri)
+		assert.Equal(t, string(dcr.InvalidClientMetadata), got["error"], "POST %q", uri)
 		m["client_id"] = clientID
 		status, got = send("PUT", "/register/"+clientID, token, m)
 		assert.Equal(t, 400, status, "PUT %q", uri)
-		assert.Equal(t, dcr.InvalidClientMetadata, got["error"], "PUT %q", uri)
+		assert.Equal(t, string(dcr.InvalidClientMetadata), got["error"], "PUT %q", uri)
 	})
 }
 

@@ -14,7 +14,10 @@ func TestSafeURIs(t *testing.T) {
 	r := httptest.NewRequest("POST", "/register", nil)
 	p := policy.SafeURIs(policy.SafeURIOptions{})
 	const mcp = `"redirect_uris":["http://localhost:6274/oauth/callback"]`
-	cases := []struct{ name, doc, want string }{
+	cases := []struct {
+		name, doc string
+		want      dcr.ErrorCode
+	}{
 		{"an MCP client", `{` + mcp + `,"client_uri":"https://github.com/modelcontextprotocol/inspector","logo_uri":"https://cdn.example/logo.png"}`, ""},
 		{"RFC 7591 example", `{"redirect_uris":["https://client.example.org/callback"],"jwks_uri":"https://client.example.org/my_public_keys.jwks","logo_uri":"https://client.example.org/logo.png"}`, ""},
 		{"private-use redirect", `{"redirect_uris":["cursor://anysphere.cursor-retrieval/oauth/callback","com.example.app:/cb"]}`, ""},

@@ -126,13 +126,13 @@ func newVerifier(t *testing.T, is *issuer, opts softwarestatement.Options) *soft
 	return v
 }
 
-func verifyCode(t *testing.T, v *softwarestatement.Verifier, statement string, m dcr.Metadata) string {
+func verifyCode(t *testing.T, v *softwarestatement.Verifier, statement string, m dcr.Metadata) dcr.ErrorCode {
 	t.Helper()
 	err := v.Verify(context.Background(), statement, m)
 	if err == nil {
 		return ""
 	}
-	var pe *dcr.PolicyError
+	var pe *dcr.Error
 	require.ErrorAs(t, err, &pe)
 	return pe.Code
 }
@@ -153,7 +153,8 @@ func TestVerify(t *testing.T) {
 
 	other := newIssuer(t)
 	for name, tc := range map[string]struct {
-		statement, code string
+		statement string
+		code      dcr.ErrorCode
 	}{
 		"untrusted issuer":     {is.sign(t, "ec-1", claims(map[string]any{"iss": "https://evil.example"})), dcr.UnapprovedSoftwareStatement},
 		"another issuer's key": {other.sign(t, "ec-1", claims(nil)), dcr.InvalidSoftwareStatement},
@@ -216,7 +217,7 @@ func unavailable(t *testing.T, v *softwarestatement.Verifier, statement string) 
 	err := v.Verify(context.Background(), statement, dcr.Metadata{})
 	var ue *dcr.UnavailableError
 	require.ErrorAs(t, err, &ue)
-	var pe *dcr.PolicyError
+	var pe *dcr.Error
 	require.False(t, errors.As(err, &pe), "not a refusal")
 	return ue.RetryAfter
 }
@@ -398,7 +399,7 @@ func TestOneFetchAtATime(t *testing.T) {
 	defer blocked.Close()
 	v := newVerifier(t, is, softwarestatement.Options{Issuers: map[string]string{iss: blocked.URL + "/jwks.json"}})
 	var done sync.WaitGroup
-	codes := make([]string, n)
+	codes := make([]dcr.ErrorCode, n)
 	for i := range n {
 		statement := signWith(t, jose.SigningKey{Algorithm: jose.ES256, Key: mustEC(t)}, "forged-"+string(rune('a'+i)), claims(nil))
 		done.Add(1)
@@ -415,12 +416,12 @@ func TestOneFetchAtATime(t *testing.T) {
 	}
 }
 
-func codeOf(err error) string {
-	if pe, ok := err.(*dcr.PolicyError); ok {
+func codeOf(err error) dcr.ErrorCode {
+	if pe, ok := err.(*dcr.Error); ok {
 		return pe.Code
 	}
 	if err != nil {
-		return err.Error()
+		return dcr.ErrorCode(err.Error())
 	}
 	return ""
 }

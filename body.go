@@ -1,0 +1,125 @@
+package dcr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// readBody reads a JSON object body: the refusal to answer with when the
+// body is not one.
+func (h *Handler) readBody(r *http.Request) (string, *Error) {
+	if !isJSONContentType(r.Header.Get("Content-Type")) {
+		return "", errContentType
+	}
+	if r.ContentLength > h.maxBody {
+		return "", errTooLarge
+	}
+	data, err := readAll(r.Body, r.ContentLength, h.maxBody)
+	switch {
+	case err == errBodyTooLarge:
+		return "", errTooLarge
+	case err != nil:
+		return "", errReadBody
+	}
+	// The shape first: it stops at the first level or byte too many,
+	// where the JSON validation would read it all.
+	if e := checkShape(data); e != nil {
+		return "", e
+	}
+	if !isJSONObject(data) {
+		return "", errNotObject
+	}
+	return string(data), nil
+}
+
+var errBodyTooLarge = errors.New("dcr: request body too large")
+
+// readAll reads r to its end, but never more than limit bytes: a longer
+// body is errBodyTooLarge, whatever its announced length (already checked
+// against limit). The first buffer is sized for the announced length, so
+// that a body is read without copies.
+func readAll(r io.Reader, length, limit int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 {
+		size = length + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
+// isJSONObject reports whether body is exactly one JSON object (RFC 8259),
+// with optional white space around it.
+func isJSONObject(body []byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(body)
+}
+
+// The limits of client metadata that checkShape enforces, before any
+// policy runs: decoding a body nested thousands of levels deep, or
+// splitting a scope of 64 KiB, costs a policy (and Authlete) far more
+// than a registration should. Client metadata is a few levels deep (jwks:
+// object, keys, key, x5c) and its longest values are software statements
+// and certificates of a few kilobytes.
+const (
+	MaxMetadataDepth       = 32      // nesting of objects and arrays, the body itself counting as 1
+	MaxMetadataStringBytes = 8 << 10 // each string, member names included, as sent (escapes counted)
+)
+
+// checkShape returns the error for a body nested deeper than
+// MaxMetadataDepth or with a string longer than MaxMetadataStringBytes,
+// nil for one within the limits. It does not validate the JSON.
+func checkShape(body []byte) *Error {
+	depth := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{', '[':
+			if depth++; depth > MaxMetadataDepth {
+				return errTooDeep
+			}
+		case '}', ']':
+			depth--
+		case '"':
+			end := i + 1 + MaxMetadataStringBytes // the closing quote, at the latest
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if i >= end {
+					return errTooLong
+				}
+				if body[i] == '\\' {
+					i++
+				}
+			}
+			if i > end { // an escape took the string past the limit
+				return errTooLong
+			}
+		}
+	}
+	return nil
+}
+
+// isJSONContentType reports whether v names application/json, with or
+// without parameters such as charset.
+func isJSONContentType(v string) bool {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(v), "application/json")
+}
