@@ -396,4 +396,3 @@ func TestAuditStatuses(t *testing.T) {
 		})
 	}
 }
-
