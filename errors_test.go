@@ -1,14 +1,23 @@
 package dcr_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
 )
 
 func TestWriteError(t *testing.T) {
@@ -79,4 +88,96 @@ func TestPolicyErrorIsTheAnswer(t *testing.T) {
 	assert.Equal(t, `Bearer realm="x"`, rec.Header().Get("WWW-Authenticate"))
 	assert.JSONEq(t, `{"error":"access_denied","error_description":"Not from here."}`, rec.Body.String())
 	assert.Empty(t, backend.calls, "Authlete is not called")
+}
+
+func TestBackendFailures(t *testing.T) {
+	secretMessage := "[A001202] /client/registration, service 21653835348762 access token V5a40R6dWvw2 is wrong"
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		header http.Header
+		code   string
+	}{
+		{"refused 401", &authlete.Error{Op: "x", StatusCode: 401, ResultCode: "A001202", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
+		{"refused 403", &authlete.Error{Op: "x", StatusCode: 403, ResultCode: "A001215", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
+		{"refused 500", &authlete.Error{Op: "x", StatusCode: 500, ResultCode: "A001101", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
+		{"rate limited", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: 1500 * time.Millisecond}, 503,
+			with(noStore(), "Retry-After", "2"), "temporarily_unavailable"},
+		{"unavailable", &authlete.Error{Op: "x", StatusCode: 503}, 503, noStore(), "temporarily_unavailable"},
+		{"retry after an hour", &authlete.Error{Op: "x", StatusCode: 503, RetryAfter: time.Hour}, 503,
+			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
+		{"retry after a year", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: 365 * 24 * time.Hour}, 503,
+			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
+		{"retry after forever", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: math.MaxInt64}, 503,
+			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
+		{"timeout", &authlete.Error{Op: "x", Err: context.DeadlineExceeded}, 504, noStore(), "server_error"},
+		{"malformed", &authlete.Error{Op: "x", StatusCode: 200, Err: authlete.ErrMalformedResponse}, 500, noStore(), "server_error"},
+		{"other backend", errors.New("db: password=hunter2 " + ratToken), 500, noStore(), "server_error"},
+	}
+	for _, op := range operations {
+		for _, tc := range cases {
+			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
+				var logs bytes.Buffer
+				var seen error
+				h := dcr.New(&scripted{err: tc.err}, dcr.Options{
+					Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)),
+					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+						seen = err
+						dcr.DefaultErrorHandler(w, r, err)
+					},
+				})
+				rec := httptest.NewRecorder()
+				newRouter(h).ServeHTTP(rec, op.request())
+
+				assert.Equal(t, tc.status, rec.Code)
+				assert.Equal(t, tc.header, rec.Header())
+				code, desc := errorBody(t, rec.Body.Bytes())
+				assert.Equal(t, tc.code, code)
+				assert.NotContains(t, desc, tc.err.Error())
+				assert.NotContains(t, rec.Body.String(), "A001")
+				assert.NotContains(t, rec.Body.String(), "hunter2")
+				assert.Same(t, tc.err, seen)
+				assert.Contains(t, logs.String(), `"level":"ERROR"`)
+				assert.Contains(t, logs.String(), `"op":"`+op.want.op+`"`)
+				assert.NotContains(t, logs.String(), ratToken)
+			})
+		}
+	}
+}
+
+// TestRetryAfterFarFutureIsClamped protects OAuth clients from a negative
+// or absurd Retry-After when Authlete answers 429 with a date in the year
+// 9999: over real HTTP, through the Authlete client's parsing.
+func TestRetryAfterFarFutureIsClamped(t *testing.T) {
+	authleteSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"resultCode":"A001106","resultMessage":"Too many requests."}`)
+	}))
+	defer authleteSrv.Close()
+	client, err := authlete.New(authlete.Config{BaseURL: authleteSrv.URL, ServiceAPIKey: "1", ServiceAccessToken: "sat"})
+	require.NoError(t, err)
+	h := newRouter(dcr.New(client, dcr.Options{Logger: sinkLogger(t)}))
+	for _, op := range operations {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, op.request())
+		assert.Equal(t, 503, rec.Code, op.name)
+		assert.Equal(t, "3600", rec.Header().Get("Retry-After"), op.name)
+	}
+}
+
+func TestErrorHandlerWritesResponse(t *testing.T) {
+	h := dcr.New(&scripted{err: errors.New("down")}, dcr.Options{
+		Logger: sinkLogger(t),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, `{"error":"server_error","error_description":"custom"}`)
+		},
+	})
+	rec := httptest.NewRecorder()
+	newRouter(h).ServeHTTP(rec, operations[0].request())
+	assert.Equal(t, http.StatusBadGateway, rec.Code)
+	assert.Equal(t, `{"error":"server_error","error_description":"custom"}`, rec.Body.String())
 }

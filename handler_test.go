@@ -3,12 +3,10 @@ package dcr_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -32,227 +29,6 @@ const (
 	// key order, spacing.
 	content = `{"client_id":"26837717140341", "client_name":"caf\u00e9 <&>","b":1,"a":2}` + "\n"
 )
-
-// noStore are the headers of every JSON answer.
-func noStore() http.Header {
-	return http.Header{
-		"Content-Type":  {"application/json"},
-		"Cache-Control": {"no-store"},
-		"Pragma":        {"no-cache"},
-	}
-}
-
-func with(h http.Header, kv ...string) http.Header {
-	for i := 0; i < len(kv); i += 2 {
-		h.Set(kv[i], kv[i+1])
-	}
-	return h
-}
-
-// newRouter mounts h on a ServeMux, as an application would.
-func newRouter(h http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	dcr.Mount(mux, "/register", h)
-	return mux
-}
-
-type operation struct {
-	name, method, path, body string
-	want                     call
-}
-
-var operations = []operation{
-	{"register", http.MethodPost, "/register", metadata,
-		call{"register", authlete.Request{JSON: metadata}}}, // the bearer token is not forwarded on registration
-	{"get", http.MethodGet, "/register/" + clientID, "",
-		call{"get", authlete.Request{ClientID: clientID, Token: ratToken}}},
-	{"update", http.MethodPut, "/register/" + clientID, metadata,
-		call{"update", authlete.Request{ClientID: clientID, Token: ratToken, JSON: metadata}}},
-	{"delete", http.MethodDelete, "/register/" + clientID, "",
-		call{"delete", authlete.Request{ClientID: clientID, Token: ratToken}}},
-}
-
-func (op operation) request() *http.Request {
-	r := httptest.NewRequest(op.method, op.path, strings.NewReader(op.body))
-	if op.body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	r.Header.Set("Authorization", "Bearer "+ratToken)
-	return r
-}
-
-func TestActions(t *testing.T) {
-	actions := []struct {
-		action authlete.Action
-		status int
-		header http.Header
-		body   string
-	}{
-		{authlete.ActionCreated, 201, noStore(), content},
-		{authlete.ActionOK, 200, noStore(), content},
-		{authlete.ActionUpdated, 200, noStore(), content},
-		{authlete.ActionDeleted, 204, http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}, ""},
-		{authlete.ActionBadRequest, 400, noStore(), `{"error":"invalid_redirect_uri","error_description":"[A...] bad"}`},
-		{authlete.ActionUnauthorized, 401, with(noStore(), "WWW-Authenticate", `Bearer error="invalid_token"`),
-			`{"error":"invalid_token","error_description":"[A...] unknown token"}`},
-		{authlete.ActionInternalServerError, 500, noStore(), `{"error":"server_error","error_description":"[A...] oops"}`},
-	}
-	for _, op := range operations {
-		for _, a := range actions {
-			t.Run(op.name+"/"+string(a.action), func(t *testing.T) {
-				backend := &scripted{resp: &authlete.Response{ResultCode: "A000000", Action: a.action, ResponseContent: a.body}}
-				if a.action == authlete.ActionDeleted {
-					backend.resp.ResponseContent = "" // Authlete sends none
-				}
-				rec := httptest.NewRecorder()
-				newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, op.request())
-
-				assert.Equal(t, a.status, rec.Code)
-				assert.Equal(t, a.header, rec.Header())
-				assert.Equal(t, a.body, rec.Body.String())
-				assert.Equal(t, []call{op.want}, backend.recorded())
-			})
-		}
-	}
-}
-
-// errorBody decodes an RFC-shaped error body, failing on any other shape.
-func errorBody(t *testing.T, body []byte) (code, description string) {
-	t.Helper()
-	var e map[string]string
-	require.NoError(t, json.Unmarshal(body, &e), "body %q", body)
-	require.Len(t, e, 2, "body %q", body)
-	require.Contains(t, e, "error")
-	require.Contains(t, e, "error_description")
-	return e["error"], e["error_description"]
-}
-
-func TestUnusableBackendAnswers(t *testing.T) {
-	cases := []struct {
-		name string
-		resp *authlete.Response
-	}{
-		{"no response", nil},
-		{"no action", &authlete.Response{ResultCode: "A1", ResponseContent: "{}"}},
-		{"unknown action", &authlete.Response{Action: "REJECTED", ResponseContent: "{}"}},
-		{"lowercase action", &authlete.Response{Action: "created", ResponseContent: "{}"}},
-		{"CREATED without content", &authlete.Response{Action: authlete.ActionCreated}},
-		{"BAD_REQUEST without content", &authlete.Response{Action: authlete.ActionBadRequest}},
-	}
-	for _, op := range operations {
-		for _, tc := range cases {
-			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
-				var seen error
-				h := dcr.New(&scripted{resp: tc.resp}, dcr.Options{
-					Logger: sinkLogger(t),
-					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-						seen = err
-						dcr.DefaultErrorHandler(w, r, err)
-					},
-				})
-				rec := httptest.NewRecorder()
-				newRouter(h).ServeHTTP(rec, op.request())
-				assert.Equal(t, 500, rec.Code)
-				assert.Equal(t, noStore(), rec.Header())
-				code, _ := errorBody(t, rec.Body.Bytes())
-				assert.Equal(t, "server_error", code)
-				assert.ErrorIs(t, seen, dcr.ErrBadBackendResponse)
-			})
-		}
-	}
-}
-
-func TestBackendFailures(t *testing.T) {
-	secretMessage := "[A001202] /client/registration, service 21653835348762 access token V5a40R6dWvw2 is wrong"
-	cases := []struct {
-		name   string
-		err    error
-		status int
-		header http.Header
-		code   string
-	}{
-		{"refused 401", &authlete.Error{Op: "x", StatusCode: 401, ResultCode: "A001202", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
-		{"refused 403", &authlete.Error{Op: "x", StatusCode: 403, ResultCode: "A001215", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
-		{"refused 500", &authlete.Error{Op: "x", StatusCode: 500, ResultCode: "A001101", ResultMessage: secretMessage}, 500, noStore(), "server_error"},
-		{"rate limited", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: 1500 * time.Millisecond}, 503,
-			with(noStore(), "Retry-After", "2"), "temporarily_unavailable"},
-		{"unavailable", &authlete.Error{Op: "x", StatusCode: 503}, 503, noStore(), "temporarily_unavailable"},
-		{"retry after an hour", &authlete.Error{Op: "x", StatusCode: 503, RetryAfter: time.Hour}, 503,
-			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
-		{"retry after a year", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: 365 * 24 * time.Hour}, 503,
-			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
-		{"retry after forever", &authlete.Error{Op: "x", StatusCode: 429, RetryAfter: math.MaxInt64}, 503,
-			with(noStore(), "Retry-After", "3600"), "temporarily_unavailable"},
-		{"timeout", &authlete.Error{Op: "x", Err: context.DeadlineExceeded}, 504, noStore(), "server_error"},
-		{"malformed", &authlete.Error{Op: "x", StatusCode: 200, Err: authlete.ErrMalformedResponse}, 500, noStore(), "server_error"},
-		{"other backend", errors.New("db: password=hunter2 " + ratToken), 500, noStore(), "server_error"},
-	}
-	for _, op := range operations {
-		for _, tc := range cases {
-			t.Run(op.name+"/"+tc.name, func(t *testing.T) {
-				var logs bytes.Buffer
-				var seen error
-				h := dcr.New(&scripted{err: tc.err}, dcr.Options{
-					Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)),
-					ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-						seen = err
-						dcr.DefaultErrorHandler(w, r, err)
-					},
-				})
-				rec := httptest.NewRecorder()
-				newRouter(h).ServeHTTP(rec, op.request())
-
-				assert.Equal(t, tc.status, rec.Code)
-				assert.Equal(t, tc.header, rec.Header())
-				code, desc := errorBody(t, rec.Body.Bytes())
-				assert.Equal(t, tc.code, code)
-				assert.NotContains(t, desc, tc.err.Error())
-				assert.NotContains(t, rec.Body.String(), "A001")
-				assert.NotContains(t, rec.Body.String(), "hunter2")
-				assert.Same(t, tc.err, seen)
-				assert.Contains(t, logs.String(), `"level":"ERROR"`)
-				assert.Contains(t, logs.String(), `"op":"`+op.want.op+`"`)
-				assert.NotContains(t, logs.String(), ratToken)
-			})
-		}
-	}
-}
-
-// TestRetryAfterFarFutureIsClamped protects OAuth clients from a negative
-// or absurd Retry-After when Authlete answers 429 with a date in the year
-// 9999: over real HTTP, through the Authlete client's parsing.
-func TestRetryAfterFarFutureIsClamped(t *testing.T) {
-	authleteSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")
-		w.WriteHeader(http.StatusTooManyRequests)
-		io.WriteString(w, `{"resultCode":"A001106","resultMessage":"Too many requests."}`)
-	}))
-	defer authleteSrv.Close()
-	client, err := authlete.New(authlete.Config{BaseURL: authleteSrv.URL, ServiceAPIKey: "1", ServiceAccessToken: "sat"})
-	require.NoError(t, err)
-	h := newRouter(dcr.New(client, dcr.Options{Logger: sinkLogger(t)}))
-	for _, op := range operations {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, op.request())
-		assert.Equal(t, 503, rec.Code, op.name)
-		assert.Equal(t, "3600", rec.Header().Get("Retry-After"), op.name)
-	}
-}
-
-func TestErrorHandlerWritesResponse(t *testing.T) {
-	h := dcr.New(&scripted{err: errors.New("down")}, dcr.Options{
-		Logger: sinkLogger(t),
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadGateway)
-			io.WriteString(w, `{"error":"server_error","error_description":"custom"}`)
-		},
-	})
-	rec := httptest.NewRecorder()
-	newRouter(h).ServeHTTP(rec, operations[0].request())
-	assert.Equal(t, http.StatusBadGateway, rec.Code)
-	assert.Equal(t, `{"error":"server_error","error_description":"custom"}`, rec.Body.String())
-}
 
 func TestLocalErrors(t *testing.T) {
 	long := strings.Repeat("1", 1025)
@@ -337,86 +113,6 @@ func TestLocalErrors(t *testing.T) {
 	}
 }
 
-func TestBodyAccepted(t *testing.T) {
-	cases := []struct{ name, contentType, body string }{
-		{"charset", "application/json; charset=utf-8", metadata},
-		{"upper case", "Application/JSON", metadata},
-		{"leading white space", "application/json", " \n\t" + metadata},
-		{"unknown members", "application/json", `{"resource":"https://mcp.example.com","scope":"","x":{"y":[1]}}`},
-		{"exactly at the limit", "application/json", `{"a":"` + strings.Repeat("x", dcr.MaxMetadataStringBytes) + `"}` +
-			strings.Repeat(" ", dcr.DefaultMaxBodyBytes-dcr.MaxMetadataStringBytes-8)},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
-			r := httptest.NewRequest("POST", "/register", strings.NewReader(tc.body))
-			r.Header.Set("Content-Type", tc.contentType)
-			rec := httptest.NewRecorder()
-			newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, r)
-			assert.Equal(t, 201, rec.Code)
-			assert.Equal(t, []call{{"register", authlete.Request{JSON: tc.body}}}, backend.recorded())
-		})
-	}
-}
-
-// TestMetadataShapeLimits: client metadata nested deeper than
-// MaxMetadataDepth, or with a string (a value or a member name) longer
-// than MaxMetadataStringBytes as sent, is refused with 400
-// invalid_client_metadata before any policy or Authlete sees it, on
-// registration and update; metadata at the limits passes.
-func TestMetadataShapeLimits(t *testing.T) {
-	nested := func(depth int) string { // the body itself is level 1
-		return `{"a":` + strings.Repeat("[", depth-2) + `{}` + strings.Repeat("]", depth-2) + `}`
-	}
-	long := strings.Repeat("x", dcr.MaxMetadataStringBytes)
-	deep := `{"error":"invalid_client_metadata","error_description":"The client metadata is nested more than 32 levels deep."}`
-	tooLong := `{"error":"invalid_client_metadata","error_description":"A string of the client metadata is longer than 8192 bytes."}`
-	for _, tc := range []struct {
-		name, body, want string
-	}{
-		{"32 levels", nested(32), ""},
-		{"33 levels", nested(33), deep},
-		{"9,990 levels", `{"a":` + strings.Repeat("[", 9990) + strings.Repeat("]", 9990) + `}`, deep},
-		{"brackets in strings do not count", `{"a":"` + strings.Repeat("[", 100) + `","b":"\"[{"}`, ""},
-		{"a string at the limit", `{"scope":"` + long + `"}`, ""},
-		{"a string over the limit", `{"scope":"` + long + `x"}`, tooLong},
-		{"escapes count as sent", `{"scope":"` + long[1:] + `\""}`, tooLong},
-		{"a member name over the limit", `{"` + long + `x":1}`, tooLong},
-		{"a string in an array", `{"redirect_uris":["https://a.example/` + long + `"]}`, tooLong},
-	} {
-		for _, method := range []string{"POST", "PUT"} {
-			t.Run(tc.name+" "+method, func(t *testing.T) {
-				ran := false
-				backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
-				h := newRouter(dcr.New(backend, dcr.Options{Policies: []dcr.Policy{func(*http.Request, dcr.Metadata) error { ran = true; return nil }}}))
-				path := map[string]string{"POST": "/register", "PUT": "/register/" + clientID}[method]
-				rec := send(h, method, path, "Bearer "+ratToken, tc.body)
-				if tc.want == "" {
-					assert.True(t, ran, "the policy ran")
-					assert.Len(t, backend.recorded(), 1)
-					return
-				}
-				assert.Equal(t, 400, rec.Code)
-				assert.JSONEq(t, tc.want, rec.Body.String())
-				assert.False(t, ran, "no policy ran")
-				assert.Empty(t, backend.recorded())
-			})
-		}
-	}
-}
-
-func TestMaxBodyBytes(t *testing.T) {
-	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
-	h := newRouter(dcr.New(backend, dcr.Options{MaxBodyBytes: 16}))
-	for body, want := range map[string]int{`{"a":"12345678"}`: 201, `{"a":"123456789"}`: 413} {
-		r := httptest.NewRequest("POST", "/register", strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		assert.Equal(t, want, rec.Code, "body %s", body)
-	}
-}
-
 func TestTokenPassedThrough(t *testing.T) {
 	cases := []struct{ name, authorization, want string }{
 		{"registration access token", "Bearer rat-123", "rat-123"},
@@ -450,61 +146,6 @@ func TestInitialAccessTokenNotForwarded(t *testing.T) {
 	}
 }
 
-func TestBearerToken(t *testing.T) {
-	cases := []struct {
-		name    string
-		headers []string
-		want    string
-		wantErr bool
-	}{
-		{"none", nil, "", false},
-		{"empty header", []string{""}, "", false},
-		{"bearer", []string{"Bearer abc"}, "abc", false},
-		{"case-insensitive scheme", []string{"BEARER abc"}, "abc", false},
-		{"spaces", []string{"  Bearer   abc  "}, "abc", false},
-		{"padding", []string{"Bearer YWJj=="}, "YWJj==", false},
-		{"scheme only", []string{"Bearer"}, "", true},
-		{"empty token", []string{"Bearer    "}, "", true},
-		{"two headers", []string{"Bearer a", "Bearer a"}, "", true},
-		{"two tokens", []string{"Bearer a b"}, "", true},
-		{"comma list", []string{"Bearer a, Basic b"}, "", true},
-		{"tab separator", []string{"Bearer\tabc"}, "", true},
-		{"no separator", []string{"Bearerabc"}, "", true},
-		{"padding only", []string{"Bearer =="}, "", true},
-		{"padding inside", []string{"Bearer a=b"}, "", true},
-		{"quotes", []string{`Bearer "abc"`}, "", true},
-		{"basic", []string{"Basic YTpi"}, "", true},
-		{"dpop", []string{"DPoP abc"}, "", true},
-		{"non-ASCII", []string{"Bearer abcé"}, "", true},
-		{"8 KiB", []string{"Bearer " + strings.Repeat("a", 8<<10)}, strings.Repeat("a", 8<<10), false},
-		// The edges of each character range of b64token, and their neighbours.
-		{"range edges", []string{"Bearer 09azAZ-._~+/"}, "09azAZ-._~+/", false},
-		{"':' after '9'", []string{"Bearer 9:"}, "", true},
-		{"'/' before '0' is allowed", []string{"Bearer /0"}, "/0", false},
-		{"'@' before 'A'", []string{"Bearer @A"}, "", true},
-		{"'[' after 'Z'", []string{"Bearer Z["}, "", true},
-		{"'`' before 'a'", []string{"Bearer `a"}, "", true},
-		{"'{' after 'z'", []string{"Bearer z{"}, "", true},
-		{"',' between '+' and '-'", []string{"Bearer a,b"}, "", true},
-		{"over 8 KiB", []string{"Bearer " + strings.Repeat("a", 8<<10+1)}, "", true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("GET", "/register/1?access_token=query", nil)
-			for _, v := range tc.headers {
-				r.Header.Add("Authorization", v)
-			}
-			got, err := dcr.BearerToken(r)
-			if tc.wantErr {
-				assert.ErrorIs(t, err, dcr.ErrMalformedAuthorization)
-			} else {
-				assert.NoError(t, err)
-			}
-			assert.Equal(t, tc.want, got)
-		})
-	}
-}
-
 func TestCustomExtractors(t *testing.T) {
 	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
 	h := dcr.New(backend, dcr.Options{
@@ -517,124 +158,6 @@ func TestCustomExtractors(t *testing.T) {
 	h.ServeHTTP(rec, r)
 	assert.Equal(t, 200, rec.Code)
 	assert.Equal(t, []call{{"get", authlete.Request{ClientID: "abc", Token: "tok"}}}, backend.recorded())
-}
-
-// routers are the ways an application mounts the handler in one line.
-var routers = []struct {
-	name  string
-	mount func(http.Handler) http.Handler
-}{
-	{"ServeMux", newRouter},
-	{"chi", func(h http.Handler) http.Handler {
-		r := chi.NewRouter()
-		dcr.Mount(r, "/register", h)
-		return r
-	}},
-	{"chi subrouter", func(h http.Handler) http.Handler {
-		r := chi.NewRouter()
-		r.Route("/oauth", func(r chi.Router) { dcr.Mount(r, "/register/", h) })
-		return r
-	}},
-	{"chi Mount", func(h http.Handler) http.Handler {
-		r := chi.NewRouter()
-		r.Mount("/register", h)
-		return r
-	}},
-	{"chi Mount with middleware", func(h http.Handler) http.Handler {
-		r := chi.NewRouter()
-		r.With(func(next http.Handler) http.Handler { return next }).Mount("/register", h)
-		return r
-	}},
-	{"chi Route with Mount at /", func(h http.Handler) http.Handler {
-		r := chi.NewRouter()
-		r.Route("/register", func(r chi.Router) { dcr.Mount(r, "/", h) })
-		return r
-	}},
-	{"chi Mount of a ServeMux", func(h http.Handler) http.Handler {
-		mux := http.NewServeMux()
-		dcr.Mount(mux, "/register", h)
-		r := chi.NewRouter()
-		r.Mount("/api", http.StripPrefix("/api", mux))
-		r.Mount("/register", h)
-		return r
-	}},
-	{"ServeMux subtree", func(h http.Handler) http.Handler {
-		mux := http.NewServeMux()
-		mux.Handle("/register", h)
-		mux.Handle("/register/", h)
-		return mux
-	}},
-	{"ServeMux subtree with StripPrefix", func(h http.Handler) http.Handler {
-		mux := http.NewServeMux()
-		mux.Handle("/register", h)
-		mux.Handle("/register/", http.StripPrefix("/register", h))
-		return mux
-	}},
-	{"ServeMux with methods and host", func(h http.Handler) http.Handler {
-		mux := http.NewServeMux()
-		mux.Handle("POST /register", h)
-		mux.Handle("127.0.0.1/register/", h)
-		return mux
-	}},
-	{"ServeMux nested with StripPrefix", func(h http.Handler) http.Handler {
-		inner := http.NewServeMux()
-		dcr.Mount(inner, "/register", h)
-		outer := http.NewServeMux()
-		outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
-		return outer
-	}},
-}
-
-func TestMount(t *testing.T) {
-	for _, rt := range routers {
-		t.Run(rt.name, func(t *testing.T) {
-			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
-			srv := httptest.NewServer(rt.mount(dcr.New(backend, dcr.Options{})))
-			defer srv.Close()
-			prefix := srv.URL
-			if rt.name == "chi subrouter" || rt.name == "ServeMux nested with StripPrefix" {
-				prefix += "/oauth"
-			}
-			for _, op := range operations {
-				r := op.request()
-				r.RequestURI = ""
-				u := prefix + op.path
-				r.URL, _ = r.URL.Parse(u)
-				r.Host = r.URL.Host
-				resp, err := srv.Client().Do(r)
-				require.NoError(t, err)
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				assert.Equal(t, 200, resp.StatusCode, op.name)
-				assert.Equal(t, content, string(body))
-			}
-			var got []call
-			for _, op := range operations {
-				got = append(got, op.want)
-			}
-			assert.Equal(t, got, backend.recorded())
-
-			// Not ours: the router answers.
-			resp, err := srv.Client().Get(prefix + "/register/1/extra")
-			require.NoError(t, err)
-			resp.Body.Close()
-			assert.Equal(t, 404, resp.StatusCode)
-		})
-	}
-}
-
-func TestMountRejectsEmptyPath(t *testing.T) {
-	assert.Panics(t, func() { dcr.Mount(http.NewServeMux(), "", http.NotFoundHandler()) })
-}
-
-// TestMountAtRootOfServeMux: "/" on a ServeMux is the root only, not
-// every path.
-func TestMountAtRootOfServeMux(t *testing.T) {
-	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
-	mux := http.NewServeMux()
-	dcr.Mount(mux, "/", dcr.New(backend, dcr.Options{}))
-	assert.Equal(t, 201, send(mux, "POST", "/", "", `{}`).Code)
-	assert.Equal(t, 404, send(mux, "POST", "/a/b", "", `{}`).Code)
 }
 
 func TestNewRejectsNilBackend(t *testing.T) {
@@ -887,4 +410,99 @@ func TestPanickingBackendKeepsTheUse(t *testing.T) {
 	}))
 	assert.PanicsWithValue(t, "decorator bug", func() { send(h, "POST", "/register", "Bearer iat-0123456789abcdef", `{}`) })
 	assert.False(t, refunded)
+}
+
+// TestClientIDBoundaries: 1024 visible ASCII characters, from '!' to '~'.
+func TestClientIDBoundaries(t *testing.T) {
+	for id, ok := range map[string]bool{
+		strings.Repeat("1", 1024): true,
+		strings.Repeat("1", 1025): false,
+		"!":                       true,
+		"~":                       true,
+		"a\x7fb":                  false,
+		"a b":                     false,
+	} {
+		backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: "{}"}}
+		h := dcr.New(backend, dcr.Options{ClientID: func(*http.Request) string { return id }})
+		rec := send(h, "GET", "/register/x", "Bearer t", "")
+		if ok {
+			assert.Equal(t, 200, rec.Code, "%q", id)
+			assert.Equal(t, []call{{"get", authlete.Request{ClientID: id, Token: "t"}}}, backend.recorded())
+		} else {
+			assert.Equal(t, 400, rec.Code, "%q", id)
+			assert.Empty(t, backend.recorded())
+		}
+	}
+}
+
+// TestLogLines pins what the handler logs, at which level, with which
+// keys: the operator's only view of failures.
+func TestLogLines(t *testing.T) {
+	iat := func(ctx context.Context, token string) error { return errors.New("unknown token") }
+	internal := &authlete.Response{Action: authlete.ActionInternalServerError, ResultCode: "A202101",
+		ResultMessage: "[A202101] Authlete failed.", ResponseContent: `{"error":"server_error"}`}
+	for _, tc := range []struct {
+		name   string
+		opts   dcr.Options
+		resp   *authlete.Response
+		err    error
+		method string
+		path   string
+		want   []string
+	}{
+		{"refused initial access token", dcr.Options{InitialAccessToken: iat}, nil, nil, "POST", "/register",
+			[]string{`"level":"INFO"`, `"msg":"dcr: initial access token refused"`, `"error":"unknown token"`}},
+		{"INTERNAL_SERVER_ERROR", dcr.Options{}, internal, nil, "GET", "/register/4711",
+			[]string{`"level":"WARN"`, `"msg":"dcr: authlete answered INTERNAL_SERVER_ERROR"`, `"op":"get"`,
+				`"result_code":"A202101"`, `"result_message":"[A202101] Authlete failed."`}},
+		{"backend failure", dcr.Options{}, nil, errors.New("down"), "DELETE", "/register/4711",
+			[]string{`"level":"ERROR"`, `"msg":"dcr: request failed"`, `"op":"delete"`, `"client_id":"4711"`, `"error":"down"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			tc.opts.Logger = sinkLogger(t, slog.NewJSONHandler(&logs, nil))
+			h := newRouter(dcr.New(&scripted{resp: tc.resp, err: tc.err}, tc.opts))
+			send(h, tc.method, tc.path, "Bearer "+ratToken, `{}`)
+			for _, want := range tc.want {
+				assert.Contains(t, logs.String(), want)
+			}
+			assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "one line: %s", logs.String())
+			assert.NotContains(t, logs.String(), ratToken)
+		})
+	}
+
+	// A client that went away is no failure of the server: Info. Its
+	// call to Authlete ends all the same, and the log says how.
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	backend := backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
+		cancel()
+		return &authlete.Response{Action: authlete.ActionOK, ResponseContent: "{}"}, ctx.Err()
+	})
+	h := newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
+	r := httptest.NewRequestWithContext(ctx, "GET", "/register/4711", nil)
+	r.Header.Set("Authorization", "Bearer "+ratToken)
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: the client went away before Authlete answered","op":"get","action":"OK"}`)
+	assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "the call was not cancelled: %s", logs.String())
+
+	// A policy that gives up because the client went away: Info.
+	logs.Reset()
+	ctx, cancel = context.WithCancel(context.Background())
+	giveUp := func(r *http.Request, _ dcr.Metadata) error { cancel(); return r.Context().Err() }
+	h = newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)), Policies: []dcr.Policy{giveUp}}))
+	r = httptest.NewRequestWithContext(ctx, "PUT", "/register/4711", strings.NewReader(`{}`))
+	r.Header.Set("Authorization", "Bearer "+ratToken)
+	r.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: request failed"`)
+
+	// A context error of Authlete's call, not the client's: Error.
+	logs.Reset()
+	backend = backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
+		return nil, &authlete.Error{Op: op, Err: context.Canceled}
+	})
+	h = newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
+	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
+	assert.Contains(t, logs.String(), `"level":"ERROR","msg":"dcr: request failed"`)
 }

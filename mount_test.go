@@ -2,7 +2,6 @@ package dcr_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -19,18 +18,8 @@ import (
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
-	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/dcrtest"
 )
-
-// writeJSONError is how the middleware below refuses a request: the JSON
-// of RFC 6749 §5.2, as the endpoint itself answers.
-func writeJSONError(w http.ResponseWriter, status int, code, description string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
-}
 
 // guardInitialToken admits a request with the application's initial
 // access token (RFC 7591 §3), for registration only: a client
@@ -41,7 +30,7 @@ func guardInitialToken(want string) func(http.Handler) http.Handler {
 			got, err := dcr.BearerToken(r)
 			if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				writeJSONError(w, http.StatusUnauthorized, "invalid_token", "An initial access token is required.")
+				dcr.WriteError(w, &dcr.Error{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "An initial access token is required."})
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -58,7 +47,7 @@ func guardBasic(user, pass string) func(http.Handler) http.Handler {
 			u, p, ok := r.BasicAuth()
 			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(pass)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Basic realm="registration"`)
-				writeJSONError(w, http.StatusUnauthorized, "invalid_client", "The gateway's credentials are required.")
+				dcr.WriteError(w, &dcr.Error{Status: http.StatusUnauthorized, Code: "invalid_client", Description: "The gateway's credentials are required."})
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -72,7 +61,7 @@ func guardBasic(user, pass string) func(http.Handler) http.Handler {
 func guardClientCert(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Client-Verify") != "SUCCESS" {
-			writeJSONError(w, http.StatusForbidden, "access_denied", "A verified client certificate is required.")
+			dcr.WriteError(w, &dcr.Error{Status: http.StatusForbidden, Code: "access_denied", Description: "A verified client certificate is required."})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -233,65 +222,6 @@ func TestMountTrailingSlash(t *testing.T) {
 	}
 }
 
-// TestMountMismatchWarning: a Handler whose registration_client_uri from
-// Authlete is not below the path it serves warns once, through its
-// Logger, with both URIs and the setting to change; one mounted where
-// Authlete points (directly, on a subtree, behind StripPrefix, behind a
-// proxy that adds a prefix) says nothing.
-func TestMountMismatchWarning(t *testing.T) {
-	cases := []struct {
-		name, management string
-		mount            func(h http.Handler) http.Handler
-		path             string
-		warn             bool
-	}{
-		{"mismatch", "https://as.example.com/clients", newRouter, "/register", true},
-		{"mismatch on a prefix", "https://as.example.com/oauth/clients", newRouter, "/register", true},
-		{"match", "https://as.example.com/register", newRouter, "/register", false},
-		{"proxy adds a prefix", "https://as.example.com/oauth/register", newRouter, "/register", false},
-		{"ServeMux subtree with StripPrefix", "https://as.example.com/oauth/register", func(h http.Handler) http.Handler {
-			inner := http.NewServeMux()
-			dcr.Mount(inner, "/register", h)
-			outer := http.NewServeMux()
-			outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
-			return outer
-		}, "/oauth/register", false},
-		{"chi Route", "https://as.example.com/register", func(h http.Handler) http.Handler {
-			r := chi.NewRouter()
-			r.Route("/register", func(r chi.Router) { dcr.Mount(r, "/", h) })
-			return r
-		}, "/register", false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			emu := httptest.NewServer(authletetest.New(authletetest.Options{ManagementEndpoint: tc.management}))
-			defer emu.Close()
-			client, err := authlete.New(authlete.Config{BaseURL: emu.URL,
-				ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken})
-			require.NoError(t, err)
-			var logs bytes.Buffer
-			h := tc.mount(dcr.New(client, dcr.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
-			for range 3 {
-				rec := send(h, "POST", tc.path, "", `{"redirect_uris":["https://app.example/cb"]}`)
-				require.Equal(t, 201, rec.Code, rec.Body.String())
-			}
-			lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
-			if !tc.warn {
-				assert.Empty(t, strings.TrimSpace(logs.String()))
-				return
-			}
-			require.Len(t, lines, 1, "one warning for three registrations")
-			var line map[string]any
-			require.NoError(t, json.Unmarshal([]byte(lines[0]), &line))
-			assert.Equal(t, "WARN", line["level"])
-			assert.Contains(t, line["msg"], "Registration Management Endpoint (registrationManagementEndpoint)")
-			assert.Equal(t, "http://example.com"+tc.path, line["registration_endpoint"])
-			assert.Contains(t, line["registration_client_uri"], tc.management+"/")
-			assert.Equal(t, "https://as.example.com"+tc.path, line["registration_management_endpoint"])
-		})
-	}
-}
-
 // TestMountRegisterGuardCannotBeBypassed: no request path reaches
 // Authlete's register call around a Guard's Register. The attacker's
 // paths are generated: every sequence of up to three segments of
@@ -417,4 +347,122 @@ func TestMountGuardsHoldWithOwnClientID(t *testing.T) {
 			})
 		}
 	}
+}
+
+// routers are the ways an application mounts the handler in one line.
+var routers = []struct {
+	name  string
+	mount func(http.Handler) http.Handler
+}{
+	{"ServeMux", newRouter},
+	{"chi", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		dcr.Mount(r, "/register", h)
+		return r
+	}},
+	{"chi subrouter", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Route("/oauth", func(r chi.Router) { dcr.Mount(r, "/register/", h) })
+		return r
+	}},
+	{"chi Mount", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Mount("/register", h)
+		return r
+	}},
+	{"chi Mount with middleware", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.With(func(next http.Handler) http.Handler { return next }).Mount("/register", h)
+		return r
+	}},
+	{"chi Route with Mount at /", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Route("/register", func(r chi.Router) { dcr.Mount(r, "/", h) })
+		return r
+	}},
+	{"chi Mount of a ServeMux", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		dcr.Mount(mux, "/register", h)
+		r := chi.NewRouter()
+		r.Mount("/api", http.StripPrefix("/api", mux))
+		r.Mount("/register", h)
+		return r
+	}},
+	{"ServeMux subtree", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/register", h)
+		mux.Handle("/register/", h)
+		return mux
+	}},
+	{"ServeMux subtree with StripPrefix", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("/register", h)
+		mux.Handle("/register/", http.StripPrefix("/register", h))
+		return mux
+	}},
+	{"ServeMux with methods and host", func(h http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("POST /register", h)
+		mux.Handle("127.0.0.1/register/", h)
+		return mux
+	}},
+	{"ServeMux nested with StripPrefix", func(h http.Handler) http.Handler {
+		inner := http.NewServeMux()
+		dcr.Mount(inner, "/register", h)
+		outer := http.NewServeMux()
+		outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
+		return outer
+	}},
+}
+
+func TestMount(t *testing.T) {
+	for _, rt := range routers {
+		t.Run(rt.name, func(t *testing.T) {
+			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+			srv := httptest.NewServer(rt.mount(dcr.New(backend, dcr.Options{})))
+			defer srv.Close()
+			prefix := srv.URL
+			if rt.name == "chi subrouter" || rt.name == "ServeMux nested with StripPrefix" {
+				prefix += "/oauth"
+			}
+			for _, op := range operations {
+				r := op.request()
+				r.RequestURI = ""
+				u := prefix + op.path
+				r.URL, _ = r.URL.Parse(u)
+				r.Host = r.URL.Host
+				resp, err := srv.Client().Do(r)
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				assert.Equal(t, 200, resp.StatusCode, op.name)
+				assert.Equal(t, content, string(body))
+			}
+			var got []call
+			for _, op := range operations {
+				got = append(got, op.want)
+			}
+			assert.Equal(t, got, backend.recorded())
+
+			// Not ours: the router answers.
+			resp, err := srv.Client().Get(prefix + "/register/1/extra")
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, 404, resp.StatusCode)
+		})
+	}
+}
+
+func TestMountRejectsEmptyPath(t *testing.T) {
+	assert.Panics(t, func() { dcr.Mount(http.NewServeMux(), "", http.NotFoundHandler()) })
+}
+
+// TestMountAtRootOfServeMux: "/" on a ServeMux is the root only, not
+// every path.
+func TestMountAtRootOfServeMux(t *testing.T) {
+	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+	mux := http.NewServeMux()
+	dcr.Mount(mux, "/", dcr.New(backend, dcr.Options{}))
+	assert.Equal(t, 201, send(mux, "POST", "/", "", `{}`).Code)
+	assert.Equal(t, 404, send(mux, "POST", "/a/b", "", `{}`).Code)
 }
