@@ -123,7 +123,7 @@ func TestAuditStatuses(t *testing.T) {
 	}{
 		{"created", &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}, nil, 201},
 		{"bad request", &authlete.Response{Action: authlete.ActionBadRequest, ResponseContent: content}, nil, 400},
-		{"deleted", &authlete.Response{Action: authlete.ActionDeleted}, nil, 204},
+		{"deleted to a registration", &authlete.Response{Action: authlete.ActionDeleted}, nil, 500},
 		{"hook writes a body only", nil, func(w http.ResponseWriter, r *http.Request, err error) { io.WriteString(w, "{}") }, 200},
 		{"hook writes nothing", nil, func(w http.ResponseWriter, r *http.Request, err error) {}, 200},
 		{"hook writes twice", nil, func(w http.ResponseWriter, r *http.Request, err error) {

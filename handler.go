@@ -437,7 +437,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, o *outcome) {
 		return
 	}
 	if o.err == nil {
-		if o.err = writeAction(w, o.resp); o.err == nil {
+		if o.err = writeAction(w, o.op, o.resp); o.err == nil {
 			if o.resp.Action == authlete.ActionInternalServerError {
 				h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: authlete answered INTERNAL_SERVER_ERROR",
 					slog.String("op", string(o.op)), slog.String("result_code", o.resp.ResultCode),

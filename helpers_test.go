@@ -96,10 +96,11 @@ type call struct {
 }
 
 // scripted is a Backend that records its calls and answers each with resp
-// and err.
+// and err, or, for an operation byOp has, with its answer.
 type scripted struct {
 	resp *authlete.Response
 	err  error
+	byOp map[string]*authlete.Response
 
 	mu    sync.Mutex
 	calls []call
@@ -109,7 +110,22 @@ func (s *scripted) answer(ctx context.Context, op string, req *authlete.Request)
 	s.mu.Lock()
 	s.calls = append(s.calls, call{op, *req})
 	s.mu.Unlock()
+	if resp, ok := s.byOp[op]; ok {
+		return resp, nil
+	}
 	return s.resp, s.err
+}
+
+// succeeding is a scripted Backend that answers each operation as
+// Authlete does when it succeeds: CREATED, OK, UPDATED with body as
+// responseContent, DELETED with none.
+func succeeding(body string) *scripted {
+	return &scripted{byOp: map[string]*authlete.Response{
+		"register": {Action: authlete.ActionCreated, ResultCode: "A202001", ResponseContent: body},
+		"get":      {Action: authlete.ActionOK, ResultCode: "A215001", ResponseContent: body},
+		"update":   {Action: authlete.ActionUpdated, ResultCode: "A217001", ResponseContent: body},
+		"delete":   {Action: authlete.ActionDeleted, ResultCode: "A218001"},
+	}}
 }
 
 func (s *scripted) Register(ctx context.Context, req *authlete.Request) (*authlete.Response, error) {

@@ -418,7 +418,7 @@ var routers = []struct {
 func TestMount(t *testing.T) {
 	for _, rt := range routers {
 		t.Run(rt.name, func(t *testing.T) {
-			backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+			backend := succeeding(content)
 			srv := httptest.NewServer(rt.mount(dcr.New(backend, dcr.Options{})))
 			defer srv.Close()
 			prefix := srv.URL
@@ -435,8 +435,12 @@ func TestMount(t *testing.T) {
 				require.NoError(t, err)
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				assert.Equal(t, 200, resp.StatusCode, op.name)
-				assert.Equal(t, content, string(body))
+				want, wantBody := map[string]int{"register": 201, "get": 200, "update": 200, "delete": 204}[op.name], content
+				if op.name == "delete" {
+					wantBody = ""
+				}
+				assert.Equal(t, want, resp.StatusCode, op.name)
+				assert.Equal(t, wantBody, string(body), op.name)
 			}
 			var got []call
 			for _, op := range operations {

@@ -86,7 +86,7 @@ func TestPolicies(t *testing.T) {
 		return nil
 	}
 	var hookErr error
-	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionOK, ResponseContent: content}}
+	backend := succeeding(content)
 	h := newRouter(dcr.New(backend, dcr.Options{
 		Logger:   sinkLogger(t),
 		Policies: []dcr.Policy{record, rejectEvil, stamp, fails},
@@ -103,7 +103,7 @@ func TestPolicies(t *testing.T) {
 	assert.Empty(t, backend.recorded(), "a rejected registration never reaches Authlete")
 
 	rec = send(h, "POST", "/register", "", `{"client_name":"<ok>","logo_uri":"https://x","big":12345678901234567890123,"f":1.50}`)
-	assert.Equal(t, 200, rec.Code)
+	assert.Equal(t, 201, rec.Code)
 	require.Len(t, backend.recorded(), 1)
 	assert.JSONEq(t, `{"client_name":"<ok>","software_id":"stamped","big":12345678901234567890123,"f":1.50}`, backend.recorded()[0].req.JSON)
 	assert.Contains(t, backend.recorded()[0].req.JSON, `12345678901234567890123`, "numbers keep their digits")

@@ -48,11 +48,39 @@ func actionStatus(a authlete.Action) int {
 	return 0
 }
 
-// writeAction writes the response that resp's action prescribes. It writes
-// nothing and returns an error if it cannot.
-func writeAction(w http.ResponseWriter, resp *authlete.Response) error {
+// answers reports whether Authlete's API reference gives action as an
+// answer of op: its success (CREATED, OK, UPDATED, DELETED), BAD_REQUEST,
+// INTERNAL_SERVER_ERROR, and UNAUTHORIZED for a client configuration
+// request, whose registration access token Authlete checks.
+func answers(op Op, action authlete.Action) bool {
+	switch action {
+	case authlete.ActionBadRequest, authlete.ActionInternalServerError:
+		return true
+	case authlete.ActionCreated:
+		return op == OpRegister
+	case authlete.ActionOK:
+		return op == OpGet
+	case authlete.ActionUpdated:
+		return op == OpUpdate
+	case authlete.ActionDeleted:
+		return op == OpDelete
+	case authlete.ActionUnauthorized:
+		return op != OpRegister
+	}
+	return false
+}
+
+// writeAction writes the response that resp's action prescribes for op. It
+// writes nothing and returns an error if it cannot: no response, or an
+// action that is not one of op's.
+func writeAction(w http.ResponseWriter, op Op, resp *authlete.Response) error {
 	if resp == nil {
 		return fmt.Errorf("%w: no response", ErrBadBackendResponse)
+	}
+	if actionStatus(resp.Action) != 0 || resp.Action == authlete.ActionDeleted {
+		if !answers(op, resp.Action) {
+			return fmt.Errorf("%w: action %s to %s (result code %q)", ErrBadBackendResponse, resp.Action, op, resp.ResultCode)
+		}
 	}
 	if resp.Action == authlete.ActionDeleted {
 		setNoStore(w.Header())

@@ -3,6 +3,7 @@ package dcr_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,6 +28,14 @@ func TestActions(t *testing.T) {
 			`{"error":"invalid_token","error_description":"[A...] unknown token"}`},
 		{authlete.ActionInternalServerError, 500, noStore(), `{"error":"server_error","error_description":"[A...] oops"}`},
 	}
+	// The actions Authlete's API reference gives each operation; any other
+	// is an unusable answer, for the error handler.
+	answers := map[string][]authlete.Action{
+		"register": {authlete.ActionCreated, authlete.ActionBadRequest, authlete.ActionInternalServerError},
+		"get":      {authlete.ActionOK, authlete.ActionBadRequest, authlete.ActionUnauthorized, authlete.ActionInternalServerError},
+		"update":   {authlete.ActionUpdated, authlete.ActionBadRequest, authlete.ActionUnauthorized, authlete.ActionInternalServerError},
+		"delete":   {authlete.ActionDeleted, authlete.ActionBadRequest, authlete.ActionUnauthorized, authlete.ActionInternalServerError},
+	}
 	for _, op := range operations {
 		for _, a := range actions {
 			t.Run(op.name+"/"+string(a.action), func(t *testing.T) {
@@ -34,13 +43,23 @@ func TestActions(t *testing.T) {
 				if a.action == authlete.ActionDeleted {
 					backend.resp.ResponseContent = "" // Authlete sends none
 				}
+				var hookErr error
 				rec := httptest.NewRecorder()
-				newRouter(dcr.New(backend, dcr.Options{})).ServeHTTP(rec, op.request())
+				newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t), ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+					hookErr = err
+					dcr.DefaultErrorHandler(w, r, err)
+				}})).ServeHTTP(rec, op.request())
 
+				assert.Equal(t, []call{op.want}, backend.recorded())
+				if !slices.Contains(answers[op.name], a.action) {
+					assert.Equal(t, 500, rec.Code, "not an answer of %s", op.name)
+					assert.ErrorIs(t, hookErr, dcr.ErrBadBackendResponse)
+					assert.NotContains(t, rec.Body.String(), "[A...]", "Authlete's body is not relayed")
+					return
+				}
 				assert.Equal(t, a.status, rec.Code)
 				assert.Equal(t, a.header, rec.Header())
 				assert.Equal(t, a.body, rec.Body.String())
-				assert.Equal(t, []call{op.want}, backend.recorded())
 			})
 		}
 	}
