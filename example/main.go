@@ -59,56 +59,10 @@ const (
 	startupCheckTimeout = 10 * time.Second
 )
 
-var usage = `Usage: example [-addr host:port]
-
-Serves an authorization server's DCR endpoints: POST /register (RFC 7591)
-and GET, PUT, DELETE /register/{client_id} (RFC 7592), with /healthz,
-/readyz and /metrics, calling the Authlete service of the AUTHLETE_*
-variables. Without them it runs an embedded Authlete emulator (clients in
-memory), but only on a loopback address without a public DCR_PUBLIC_URL,
-or with DCR_EMBEDDED_EMULATOR=true.
-
-Environment:
-` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
-  DCR_EMBEDDED_EMULATOR         true: run the embedded emulator even off loopback (a demo, never production)
-  DCR_INITIAL_ACCESS_TOKEN      if set (16 characters at least), registration requires this bearer token
-  DCR_SOFTWARE_STATEMENT_ISSUERS
-                                ISSUER=JWKS_URL[,ISSUER=JWKS_URL]: verify software statements (RFC 7591 §2.3) of
-                                these issuers; their claims win over the request's members
-  DCR_SOFTWARE_STATEMENT_REQUIRED
-                                true: a registration without a valid software statement is refused
-  DCR_IAT_STORE                 redis: registration requires an initial access token issued by dcr-iat, with
-                                expiry and uses, kept in DCR_REDIS_URL
-  DCR_RATE_LIMIT                registrations per minute per client address (default 60; 0: off)
-  DCR_RATE_LIMIT_NETWORKS       CIDR=PER_MINUTE[,...]: registrations from an address in such a network share its
-                                budget instead of DCR_RATE_LIMIT each, e.g. 160.79.104.0/21=600 (claude.ai's egress)
-  DCR_RATE_LIMIT_GLOBAL         registrations per minute from all addresses together, protecting Authlete (default 0: off)
-  DCR_MANAGEMENT_RATE_LIMIT     client configuration requests per minute per client address (default 600; 0: off)
-  DCR_REDIS_URL                 redis://[:password@]host:port/db: count the rate limits there, shared by every replica
-  DCR_TRUSTED_PROXIES           comma-separated CIDRs of the proxies in front: the client address is then the
-                                rightmost X-Forwarded-For entry outside them
-  DCR_CORS_ORIGINS              comma-separated origins allowed to call the DCR endpoints from a browser (default *)
-  DCR_DEFAULT_SCOPE             the scope of registrations that ask none, e.g. mcp
-  DCR_ALLOWED_SCOPES            space-separated scopes a client may register; others are dropped (unset: any)
-  DCR_INFO_URIS_ON_REDIRECT_HOST
-                                true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host
-  DCR_METADATA_POLICY           a JSON file: an OpenID Federation 1.0 §6.1 metadata policy for registrations and updates
-  DCR_METRICS_ADDR              host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090
-  DCR_SHUTDOWN_DRAIN            after SIGTERM or SIGINT, how long /readyz answers 503 while requests are still
-                                served, for the load balancer to stop routing here (default ` + defaultShutdownDrain.String() + `); then
-                                the server stops listening and gives the requests in flight up to ` + shutdownTimeout.String() + ` to finish.
-                                DCR_SHUTDOWN_DRAIN=0 makes Ctrl-C quick on a laptop; a second signal exits at once
-  OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
-                                the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
-                                OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...) are honoured
-
-Flags:
-`
-
 func main() {
 	flags := flag.NewFlagSet("example", flag.ExitOnError)
 	flags.Usage = func() {
-		fmt.Fprint(flags.Output(), usage)
+		fmt.Fprint(flags.Output(), usage())
 		flags.PrintDefaults()
 	}
 	flags.SetOutput(os.Stdout)

@@ -9,8 +9,9 @@ import (
 // column, so that the list reads as a table; a name too long for the
 // column has its description on the next line.
 func TestUsageColumns(t *testing.T) {
-	const column = 32
-	env := usage[strings.Index(usage, "Environment:\n")+len("Environment:\n") : strings.Index(usage, "\nFlags:")]
+	const column = usageColumn
+	u := usage()
+	env := u[strings.Index(u, "Environment:\n")+len("Environment:\n") : strings.Index(u, "\nFlags:")]
 	lines := strings.Split(strings.TrimRight(env, "\n"), "\n")
 	for i, line := range lines {
 		name, rest, _ := strings.Cut(strings.TrimPrefix(line, "  "), " ")
