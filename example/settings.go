@@ -306,10 +306,7 @@ func setAllowedScopes(s *settings, _, v string) error {
 }
 
 func setTrustedProxies(s *settings, name, v string) error {
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
+	for _, p := range commaList(v) {
 		prefix, err := netip.ParsePrefix(p)
 		if err != nil {
 			addr, aerr := netip.ParseAddr(p)
@@ -378,16 +375,22 @@ func setMetricsAddr(s *settings, name, v string) error {
 }
 
 func setCORSOrigins(s *settings, name, v string) error {
-	s.CORSOrigins = nil
-	for _, origin := range strings.Split(v, ",") {
-		if origin = strings.TrimSpace(origin); origin != "" {
-			s.CORSOrigins = append(s.CORSOrigins, origin)
-		}
-	}
-	if len(s.CORSOrigins) == 0 {
+	if s.CORSOrigins = commaList(v); len(s.CORSOrigins) == 0 {
 		return fmt.Errorf("%s %q names no origin", name, v)
 	}
 	return nil
+}
+
+// commaList is the items of a comma-separated list, trimmed, without the
+// blank ones.
+func commaList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // parseNetworkLimits parses DCR_RATE_LIMIT_NETWORKS:
