@@ -249,11 +249,11 @@ func (b *syncBuffer) String() string {
 func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
 	for _, k := range []string{"AUTHLETE_BASE_URL", "AUTHLETE_API_VERSION", "AUTHLETE_SERVICE_APIKEY",
-		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_INITIAL_ACCESS_TOKEN", "DCR_RATE_LIMIT",
-		"DCR_MANAGEMENT_RATE_LIMIT", "DCR_CORS_ORIGINS", "DCR_PUBLIC_URL", "DCR_REDIS_URL", "DCR_DEFAULT_SCOPE", "DCR_ALLOWED_SCOPES",
-		"DCR_TRUSTED_PROXIES", "DCR_METRICS_ADDR", "DCR_EMBEDDED_EMULATOR", "DCR_INFO_URIS_ON_REDIRECT_HOST", "DCR_METADATA_POLICY", "DCR_IAT_STORE",
-		"DCR_SOFTWARE_STATEMENT_ISSUERS", "DCR_SOFTWARE_STATEMENT_REQUIRED", "DCR_RATE_LIMIT_NETWORKS", "DCR_RATE_LIMIT_GLOBAL"} {
+		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN"} {
 		t.Setenv(k, env[k])
+	}
+	for _, d := range declared {
+		t.Setenv(d.Name, env[d.Name])
 	}
 	// No drain period unless the test asks for one: its cleanup stops
 	// the example at once.

@@ -118,7 +118,9 @@ type setting struct {
 }
 
 // declared are the example's settings, in the order of -h. The checks
-// between settings are in settings.check.
+// between settings are in settings.check. A new setting is an entry here
+// (and the field it sets), a case in TestEachSettingReachesItsField and a
+// row in docs/deployment.md's table; the tests fail until all three are.
 var declared = []setting{
 	{Name: "DCR_PUBLIC_URL", Help: "the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)",
 		set: setPublicURL},
