@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,135 +20,6 @@ import (
 
 // The black-box tests run the built example (and a race-built emulator, and
 // a real redis-server) as an operator would, on 127.0.0.1.
-
-var (
-	buildMu  sync.Mutex
-	builtDir string
-	built    = map[string]string{}
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builtDir != "" {
-		os.RemoveAll(builtDir)
-	}
-	os.Exit(code)
-}
-
-// binary builds the command pkg once per test binary, with the race
-// detector when race is true.
-func binary(t testing.TB, pkg string, race bool) string {
-	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	key := fmt.Sprint(pkg, race)
-	if bin, ok := built[key]; ok {
-		return bin
-	}
-	if builtDir == "" {
-		dir, err := os.MkdirTemp("", "dcr-blackbox-")
-		require.NoError(t, err)
-		builtDir = dir
-	}
-	bin := filepath.Join(builtDir, fmt.Sprintf("bin%d", len(built)))
-	args := []string{"build", "-o", bin}
-	if race {
-		args = append(args, "-race")
-	}
-	out, err := exec.Command("go", append(args, pkg)...).CombinedOutput()
-	require.NoError(t, err, "go build %s: %s", pkg, out)
-	built[key] = bin
-	return bin
-}
-
-// process is a running command whose output is kept, and printed when the
-// test fails.
-type process struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	err  error
-}
-
-func start(t testing.TB, bin string, env []string, args ...string) *process {
-	t.Helper()
-	p := &process{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	require.NoError(t, p.cmd.Start())
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("output of %s %v:\n%s", filepath.Base(bin), args, p.out.String())
-		}
-	})
-	return p
-}
-
-// wait waits for the process to end, failing the test if it does not
-// within timeout.
-func (p *process) wait(t testing.TB, timeout time.Duration) {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		t.Fatalf("the process did not end within %v:\n%s", timeout, p.out.String())
-	}
-}
-
-// waitFor waits until the output matches re and returns the first group.
-func (p *process) waitFor(t testing.TB, re *regexp.Regexp, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(p.out.String()); m != nil {
-			return m[1]
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("the process ended (%v) before printing %s:\n%s", p.err, re, p.out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("no %s within %v:\n%s", re, timeout, p.out.String())
-	return ""
-}
-
-var listenRE = regexp.MustCompile(`serving DCR endpoints.* listen=(\S+)`)
-
-// startExampleBinary runs the built example on a free port of 127.0.0.1
-// (or addr) and returns its local base URL.
-func startExampleBinary(t testing.TB, env []string, addr string) (string, *process) {
-	t.Helper()
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	env = append([]string{"AUTHLETE_BASE_URL=", "AUTHLETE_API_VERSION=", "AUTHLETE_SERVICE_APIKEY=", "AUTHLETE_SERVICE_APISECRET=",
-		"AUTHLETE_SERVICE_ACCESSTOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=", "DCR_RATE_LIMIT=", "DCR_MANAGEMENT_RATE_LIMIT=",
-		"DCR_RATE_LIMIT_NETWORKS=", "DCR_RATE_LIMIT_GLOBAL=",
-		"DCR_INITIAL_ACCESS_TOKEN=", "DCR_CORS_ORIGINS=", "DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=",
-		"DCR_DEFAULT_SCOPE=", "DCR_ALLOWED_SCOPES=", "DCR_INFO_URIS_ON_REDIRECT_HOST=", "DCR_METADATA_POLICY=", "DCR_IAT_STORE=",
-		"DCR_SOFTWARE_STATEMENT_ISSUERS=", "DCR_SOFTWARE_STATEMENT_REQUIRED=",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=",
-		"DCR_SHUTDOWN_DRAIN=0"}, env...) // the last value of a variable wins
-	p := start(t, binary(t, ".", false), env, "-addr", addr)
-	listen := p.waitFor(t, listenRE, 30*time.Second)
-	_, port, err := net.SplitHostPort(listen)
-	require.NoError(t, err)
-	return "http://127.0.0.1:" + port, p
-}
-
-func emulatorEnv(url, token string) []string {
-	return []string{"AUTHLETE_BASE_URL=" + url, "AUTHLETE_API_VERSION=V3",
-		"AUTHLETE_SERVICE_APIKEY=" + authletetest.DefaultServiceID, "AUTHLETE_SERVICE_ACCESSTOKEN=" + token}
-}
 
 func TestBlackBoxPublicURL(t *testing.T) {
 	t.Parallel()
@@ -236,36 +102,6 @@ func TestBlackBoxRefusedCredentials(t *testing.T) {
 	}
 }
 
-// TestBlackBoxSettingsRefused: settings that cannot work stop the example.
-func TestBlackBoxSettingsRefused(t *testing.T) {
-	t.Parallel()
-	for env, want := range map[string]string{
-		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t!":                                       "DCR_INITIAL_ACCESS_TOKEN",
-		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t-123":                                    "at least 16",
-		"DCR_PUBLIC_URL=auth.example.com":                                        "DCR_PUBLIC_URL",
-		"DCR_REDIS_URL=http://x":                                                 "DCR_REDIS_URL",
-		"DCR_TRUSTED_PROXIES=10.0.0.0/33":                                        "DCR_TRUSTED_PROXIES",
-		"DCR_TRUSTED_PROXIES=,":                                                  "names no proxy",
-		"DCR_METRICS_ADDR=9090":                                                  "DCR_METRICS_ADDR",
-		"DCR_EMBEDDED_EMULATOR=yes please":                                       "DCR_EMBEDDED_EMULATOR",
-		"OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1:bad":                            "OTEL",
-		"DCR_IAT_STORE=redis":                                                    "needs DCR_REDIS_URL",
-		"DCR_IAT_STORE=memcached":                                                "DCR_IAT_STORE",
-		"DCR_SOFTWARE_STATEMENT_REQUIRED=true":                                   "needs DCR_SOFTWARE_STATEMENT_ISSUERS",
-		"DCR_SOFTWARE_STATEMENT_ISSUERS=https://i.example=http://i.example/jwks": "not https",
-		"DCR_SOFTWARE_STATEMENT_ISSUERS=https://i.example":                       "ISSUER=JWKS_URL",
-		"DCR_SHUTDOWN_DRAIN=10":                                                  "DCR_SHUTDOWN_DRAIN",
-		"DCR_SHUTDOWN_DRAIN=-1s":                                                 "DCR_SHUTDOWN_DRAIN",
-	} {
-		p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCESS_TOKEN=", "DCR_PUBLIC_URL=", "DCR_REDIS_URL=",
-			"DCR_TRUSTED_PROXIES=", "DCR_METRICS_ADDR=", "DCR_EMBEDDED_EMULATOR=", "OTEL_EXPORTER_OTLP_ENDPOINT=", "DCR_SHUTDOWN_DRAIN=", env}, "-addr", "127.0.0.1:0")
-		p.wait(t, 30*time.Second)
-		assert.Error(t, p.err, env)
-		assert.Contains(t, p.out.String(), want)
-		assert.NotContains(t, p.out.String(), "s3cr3t")
-	}
-}
-
 // TestBlackBoxEmulatorRaceUnderGetAndPut: the race-built standalone
 // emulator, behind the example, reports no data race while one client is
 // read and updated at once.
@@ -331,56 +167,6 @@ func TestBlackBoxExampleHardening(t *testing.T) {
 	assert.NotContains(t, p.out.String(), "SECRET")
 	assert.Contains(t, p.out.String(), "query=jwt ")
 }
-
-// waitOutsideMinuteEdge waits, if need be, so that a test of a per-minute
-// limit does not straddle two of httprate's windows.
-func waitOutsideMinuteEdge() {
-	if left := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)); left < 10*time.Second {
-		time.Sleep(left + 100*time.Millisecond)
-	}
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// redisServer is a real redis-server on 127.0.0.1.
-type redisServer struct {
-	t    testing.TB
-	port string
-	args []string
-	p    *process
-}
-
-func startRedis(t testing.TB, args ...string) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("DCR_REQUIRE_REDIS") != "" {
-			t.Fatal("redis-server is not installed (apt-get install -y redis-server); scripts/test.sh installs it")
-		}
-		t.Skip("redis-server is not installed; scripts/test.sh installs it")
-	}
-	r := &redisServer{t: t, port: freePort(t), args: args}
-	r.start(bin)
-	return r
-}
-
-func (r *redisServer) start(bin string) {
-	r.p = start(r.t, bin, nil, append([]string{"--port", r.port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}, r.args...)...)
-	r.p.waitFor(r.t, regexp.MustCompile(`(Ready to accept connections)`), 20*time.Second)
-}
-
-func (r *redisServer) stop() {
-	r.p.cmd.Process.Kill()
-	<-r.p.done
-}
-
-func (r *redisServer) url() string { return "redis://127.0.0.1:" + r.port + "/0" }
 
 // TestBlackBoxSharedRateLimit: two replicas sharing one Redis and one
 // Authlete enforce one limit; with Redis stopped, registrations go on.
@@ -476,19 +262,6 @@ func TestBlackBoxDoctorMCPSettings(t *testing.T) {
 	assert.Contains(t, doctor.out.String(), "error: dcrDuplicateSoftwareIdBlocked:")
 	assert.Contains(t, doctor.out.String(), "warning: dcrScopeUsedAsRequestable:")
 	assert.Contains(t, doctor.out.String(), "1 setting(s) break DCR")
-}
-
-// runJanitor runs the built dcr-janitor to its end and returns its output.
-func runJanitor(t *testing.T, env []string, args ...string) string {
-	t.Helper()
-	p := start(t, binary(t, "github.com/dcr-go/dcr/cmd/dcr-janitor", false), env, args...)
-	select {
-	case <-p.done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("dcr-janitor did not finish")
-	}
-	require.NoError(t, p.err, p.out.String())
-	return p.out.String()
 }
 
 // TestBlackBoxJanitor: three clients registered through the example on the

@@ -464,28 +464,6 @@ func BenchmarkRegistrationsRedisFarAway(b *testing.B) {
 	}
 }
 
-// TestBlackBoxHelp: each command's -h exits 0 and lists its flags and the
-// environment variables it reads.
-func TestBlackBoxHelp(t *testing.T) {
-	t.Parallel()
-	for pkg, want := range map[string][]string{
-		".": {"-addr", "AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_PUBLIC_URL", "DCR_TRUSTED_PROXIES", "DCR_REDIS_URL", "DCR_IAT_STORE", "DCR_METADATA_POLICY", "DCR_SOFTWARE_STATEMENT_ISSUERS",
-			"DCR_METRICS_ADDR", "DCR_EMBEDDED_EMULATOR", "DCR_INITIAL_ACCESS_TOKEN", "DCR_ALLOWED_SCOPES", "OTEL_EXPORTER_OTLP_ENDPOINT"},
-		"github.com/dcr-go/dcr/cmd/dcr-janitor":       {"-dry-run", "-lock-file", "-concurrency", "DELETED AT ONCE", "AUTHLETE_BASE_URL", "AUTHLETE_SERVICE_APISECRET"},
-		"github.com/dcr-go/dcr/cmd/dcr-doctor":        {"-public-url", "AUTHLETE_BASE_URL", "DCR_PUBLIC_URL"},
-		"github.com/dcr-go/dcr/cmd/authlete-emulator": {"-addr", "-management-endpoint", "-max-clients"},
-		"github.com/dcr-go/dcr/example/cmd/dcr-iat":   {"issue -uses N -expires DURATION", "list", "revoke ID", "DCR_REDIS_URL"},
-	} {
-		p := start(t, binary(t, pkg, false), nil, "-h")
-		p.wait(t, 60*time.Second)
-		assert.NoError(t, p.err, "%s -h exits 0", pkg)
-		for _, w := range want {
-			assert.Contains(t, p.out.String(), w, pkg)
-		}
-		assert.NotContains(t, p.out.String(), "help requested", pkg)
-	}
-}
-
 // TestBlackBoxReadinessRidesOutOneFailure: one failed check of Authlete
 // leaves the replica ready; three in a row make it not ready; the first
 // check that passes makes it ready again. Checks run every 5 s.

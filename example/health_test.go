@@ -39,16 +39,6 @@ func TestReadinessNeedsFailuresInARow(t *testing.T) {
 	assert.Equal(t, 200, status())
 }
 
-func TestIsLoopbackURL(t *testing.T) {
-	for raw, want := range map[string]bool{
-		"http://127.0.0.1:9000": true, "http://localhost": true, "http://LOCALHOST:1": true, "http://[::1]:80": true,
-		"http://127.8.9.10": true, "http://api.example": false, "http://10.0.0.1": false, "https://us.authlete.com": false,
-		"http://localhost.evil.example": false, "://": false,
-	} {
-		assert.Equal(t, want, isLoopbackURL(raw), raw)
-	}
-}
-
 // TestReadyzHidesStoreErrors: a failing Redis shows on the public /readyz
 // as a fixed phrase; the error's text, which names internal addresses,
 // reaches the log and the metrics only.

@@ -17,30 +17,6 @@ import (
 	"github.com/dcr-go/dcr/authletetest"
 )
 
-func TestParseNetworkLimits(t *testing.T) {
-	got, err := parseNetworkLimits(" 160.79.104.0/21=600, 2001:db8::/32 = 50 ")
-	require.NoError(t, err)
-	assert.Equal(t, []networkLimit{
-		{netip.MustParsePrefix("160.79.104.0/21"), 600},
-		{netip.MustParsePrefix("2001:db8::/32"), 50},
-	}, got)
-	for _, bad := range []string{
-		"160.79.104.0/21",                       // no budget
-		"160.79.104.0=600",                      // no prefix length
-		"160.79.104.1/21=600",                   // host bits set
-		"::ffff:10.0.0.0/104=5",                 // IPv4 written as IPv6
-		"160.79.104.0/21=0",                     // not positive
-		"160.79.104.0/21=-1",                    //
-		"160.79.104.0/21=ten",                   //
-		"160.79.104.0/21=600,160.79.104.0/21=6", // twice
-		"160.79.104.0/21=600,",                  // an empty entry
-		"claude.ai=600",                         // a name
-	} {
-		_, err := parseNetworkLimits(bad)
-		assert.Error(t, err, bad)
-	}
-}
-
 // limited serves the registration limits in memory on a handler that
 // answers 201, the client's address being the peer's.
 func limited(t *testing.T, perAddress int, networks string, global int) (http.Handler, *metrics) {

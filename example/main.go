@@ -59,56 +59,10 @@ const (
 	startupCheckTimeout = 10 * time.Second
 )
 
-var usage = `Usage: example [-addr host:port]
-
-Serves an authorization server's DCR endpoints: POST /register (RFC 7591)
-and GET, PUT, DELETE /register/{client_id} (RFC 7592), with /healthz,
-/readyz and /metrics, calling the Authlete service of the AUTHLETE_*
-variables. Without them it runs an embedded Authlete emulator (clients in
-memory), but only on a loopback address without a public DCR_PUBLIC_URL,
-or with DCR_EMBEDDED_EMULATOR=true.
-
-Environment:
-` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
-  DCR_EMBEDDED_EMULATOR         true: run the embedded emulator even off loopback (a demo, never production)
-  DCR_INITIAL_ACCESS_TOKEN      if set (16 characters at least), registration requires this bearer token
-  DCR_SOFTWARE_STATEMENT_ISSUERS
-                                ISSUER=JWKS_URL[,ISSUER=JWKS_URL]: verify software statements (RFC 7591 §2.3) of
-                                these issuers; their claims win over the request's members
-  DCR_SOFTWARE_STATEMENT_REQUIRED
-                                true: a registration without a valid software statement is refused
-  DCR_IAT_STORE                 redis: registration requires an initial access token issued by dcr-iat, with
-                                expiry and uses, kept in DCR_REDIS_URL
-  DCR_RATE_LIMIT                registrations per minute per client address (default 60; 0: off)
-  DCR_RATE_LIMIT_NETWORKS       CIDR=PER_MINUTE[,...]: registrations from an address in such a network share its
-                                budget instead of DCR_RATE_LIMIT each, e.g. 160.79.104.0/21=600 (claude.ai's egress)
-  DCR_RATE_LIMIT_GLOBAL         registrations per minute from all addresses together, protecting Authlete (default 0: off)
-  DCR_MANAGEMENT_RATE_LIMIT     client configuration requests per minute per client address (default 600; 0: off)
-  DCR_REDIS_URL                 redis://[:password@]host:port/db: count the rate limits there, shared by every replica
-  DCR_TRUSTED_PROXIES           comma-separated CIDRs of the proxies in front: the client address is then the
-                                rightmost X-Forwarded-For entry outside them
-  DCR_CORS_ORIGINS              comma-separated origins allowed to call the DCR endpoints from a browser (default *)
-  DCR_DEFAULT_SCOPE             the scope of registrations that ask none, e.g. mcp
-  DCR_ALLOWED_SCOPES            space-separated scopes a client may register; others are dropped (unset: any)
-  DCR_INFO_URIS_ON_REDIRECT_HOST
-                                true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host
-  DCR_METADATA_POLICY           a JSON file: an OpenID Federation 1.0 §6.1 metadata policy for registrations and updates
-  DCR_METRICS_ADDR              host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090
-  DCR_SHUTDOWN_DRAIN            after SIGTERM or SIGINT, how long /readyz answers 503 while requests are still
-                                served, for the load balancer to stop routing here (default ` + defaultShutdownDrain.String() + `); then
-                                the server stops listening and gives the requests in flight up to ` + shutdownTimeout.String() + ` to finish.
-                                DCR_SHUTDOWN_DRAIN=0 makes Ctrl-C quick on a laptop; a second signal exits at once
-  OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
-                                the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
-                                OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...) are honoured
-
-Flags:
-`
-
 func main() {
 	flags := flag.NewFlagSet("example", flag.ExitOnError)
 	flags.Usage = func() {
-		fmt.Fprint(flags.Output(), usage)
+		fmt.Fprint(flags.Output(), usage())
 		flags.PrintDefaults()
 	}
 	flags.SetOutput(os.Stdout)
@@ -152,104 +106,177 @@ func run(ctx context.Context, addr string, logger *slog.Logger, ready func(baseU
 	if err != nil {
 		return err
 	}
-	// life outlives ctx until the last answer: the embedded emulator and
-	// the readiness checks run until run returns.
-	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	ln, err := net.Listen("tcp", addr)
+	a, err := build(ctx, addr, s, logger)
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
-	localURL := "http://" + ln.Addr().String()
-	publicURL := s.PublicURL
-	if publicURL == "" {
-		publicURL = localURL
-		if ip := ln.Addr().(*net.TCPAddr).IP; ip.IsUnspecified() {
-			publicURL = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-			logger.Warn("listening on all interfaces without DCR_PUBLIC_URL: registration_client_uri will name localhost; set DCR_PUBLIC_URL to the URL clients reach this server at")
+	defer a.close()
+	return a.serve(ctx, ready)
+}
+
+// An app is the example built: listening, with what it serves with open,
+// not yet serving.
+type app struct {
+	s        settings
+	logger   *slog.Logger
+	ln       net.Listener
+	localURL string // the listener's
+	srv      *http.Server
+	drain    *drainer
+	closers  []func() // what close closes, last first
+}
+
+func (a *app) onClose(f func()) { a.closers = append(a.closers, f) }
+
+// close closes what build opened, in the reverse order.
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// build opens what the example serves with: the listener, the trace
+// exporter, the Authlete client (or the embedded emulator), Redis and the
+// metrics listener; it checks the Authlete credentials and the service's
+// settings. On error it closes what it opened.
+func build(ctx context.Context, addr string, s settings, logger *slog.Logger) (_ *app, err error) {
+	a := &app{s: s, logger: logger}
+	defer func() {
+		if err != nil {
+			a.close()
 		}
+	}()
+	// life outlives ctx until the last answer: the embedded emulator and
+	// the readiness checks run until run returns.
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.onClose(cancel)
+	publicURL, err := a.listen(addr)
+	if err != nil {
+		return nil, err
 	}
 	registrationEndpoint := publicURL + "/register"
 
 	// The embedded emulator keeps clients in memory, per process: fine on
 	// a developer's machine, silent data loss in a deployment.
-	emulatorImplied := ln.Addr().(*net.TCPAddr).IP.IsLoopback() && (s.PublicURL == "" || isLoopbackURL(s.PublicURL))
+	emulatorImplied := a.ln.Addr().(*net.TCPAddr).IP.IsLoopback() && (s.PublicURL == "" || isLoopbackURL(s.PublicURL))
 	tr, err := tracingFromEnv(ctx)
 	if err != nil {
-		return fmt.Errorf("OTEL_*: %w", err)
+		return nil, fmt.Errorf("OTEL_*: %w", err)
 	}
-	defer func() {
+	a.onClose(func() {
 		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := tr.close(flush); err != nil {
 			logger.Warn("traces not flushed", "error", err)
 		}
-	}()
+	})
 	client, err := newClient(life, registrationEndpoint, s.EmbeddedEmulator || emulatorImplied, s.MetadataPolicyJSON, tr.httpClient(), logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	checked := checkCredentials(ctx, client, logger)
 	if errors.Is(checked, errRefused) {
-		return checked
+		return nil, checked
 	}
 	m := newMetrics()
-	var store *limitStore
-	if s.Redis != nil {
-		rdb := newRedis(s.Redis)
-		defer rdb.Close()
-		store = newLimitStore(rdb, logger, m)
-		if s.IATStore == "redis" {
-			tokens := iatredis.New(rdb)
-			s.InitialAccessToken, s.RefundInitialAccessToken = tokens.Spend, tokens.Refund
-		}
-		ping, cancel := context.WithTimeout(ctx, redisCallTimeout)
-		if err := rdb.Ping(ping).Err(); err != nil {
-			store.failed("ping", err)
-		}
-		cancel()
-	}
+	store := a.connectRedis(ctx, m)
 	health := &readiness{store: store}
 	health.set(checked, logger)
 	if checked == nil {
-		reportService(ctx, client, registrationEndpoint, s, logger)
+		reportService(ctx, client, registrationEndpoint, a.s, logger)
 	}
 	go health.watch(life, client, logger)
-
-	var metricsLn net.Listener
-	if s.MetricsAddr != "" {
-		metricsLn, err = net.Listen("tcp", s.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("DCR_METRICS_ADDR: %w", err)
-		}
-		defer metricsLn.Close()
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", m.handler())
-		metricsSrv := newServer(mux)
-		go metricsSrv.Serve(metricsLn)
-		defer metricsSrv.Close()
+	metricsAt, err := a.serveMetrics(m)
+	if err != nil {
+		return nil, err
 	}
 
 	backend := &uriWatcher{Backend: client, want: registrationEndpoint + "/", logger: logger}
-	drain := &drainer{health: health}
-	srv := newServer(drain.wrap(tr.handler(newRouter(backend, s, logger, m, store, health))))
-	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", ln.Addr().String(),
+	a.drain = &drainer{health: health}
+	a.srv = newServer(a.drain.wrap(tr.handler(newRouter(backend, a.s, logger, m, store, health))))
+	s = a.s // with the initial access tokens of DCR_IAT_STORE
+	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", a.ln.Addr().String(),
 		"initial_access_token", s.InitialAccessToken != nil, "iat_store", s.IATStore, "rate_limit_per_minute", s.RateLimit,
 		"management_rate_limit_per_minute", s.ManagementRateLimit,
 		"rate_limit_networks", len(s.NetworkRateLimits), "rate_limit_global_per_minute", s.GlobalRateLimit, "rate_limit_store", storeName(s.Redis),
-		"trusted_proxies", strings.Join(s.TrustedProxies, ","), "metrics", metricsURL(metricsLn), "tracing", tr.on())
+		"trusted_proxies", strings.Join(s.TrustedProxies, ","), "metrics", metricsAt, "tracing", tr.on())
+	return a, nil
+}
+
+// listen opens the public listener, and returns the base URL clients
+// reach it at.
+func (a *app) listen(addr string) (publicURL string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	a.onClose(func() { ln.Close() })
+	a.ln, a.localURL = ln, "http://"+ln.Addr().String()
+	if a.s.PublicURL != "" {
+		return a.s.PublicURL, nil
+	}
+	if tcp := ln.Addr().(*net.TCPAddr); tcp.IP.IsUnspecified() {
+		a.logger.Warn("listening on all interfaces without DCR_PUBLIC_URL: registration_client_uri will name localhost; set DCR_PUBLIC_URL to the URL clients reach this server at")
+		return "http://localhost:" + strconv.Itoa(tcp.Port), nil
+	}
+	return a.localURL, nil
+}
+
+// connectRedis opens the Redis of DCR_REDIS_URL, where the rate limits
+// are counted and, with DCR_IAT_STORE=redis, the initial access tokens
+// kept; it returns nil without DCR_REDIS_URL. A Redis that does not answer
+// is logged, and the limits fall back to memory until it does.
+func (a *app) connectRedis(ctx context.Context, m *metrics) *limitStore {
+	if a.s.Redis == nil {
+		return nil
+	}
+	rdb := newRedis(a.s.Redis)
+	a.onClose(func() { rdb.Close() })
+	store := newLimitStore(rdb, a.logger, m)
+	if a.s.IATStore == "redis" {
+		tokens := iatredis.New(rdb)
+		a.s.InitialAccessToken, a.s.RefundInitialAccessToken = tokens.Spend, tokens.Refund
+	}
+	ping, cancel := context.WithTimeout(ctx, redisCallTimeout)
+	defer cancel()
+	if err := rdb.Ping(ping).Err(); err != nil {
+		store.failed("ping", err)
+	}
+	return store
+}
+
+// serveMetrics serves /metrics on DCR_METRICS_ADDR, if set, and returns
+// where /metrics is served.
+func (a *app) serveMetrics(m *metrics) (string, error) {
+	if a.s.MetricsAddr == "" {
+		return metricsURL(nil), nil
+	}
+	ln, err := net.Listen("tcp", a.s.MetricsAddr)
+	if err != nil {
+		return "", fmt.Errorf("DCR_METRICS_ADDR: %w", err)
+	}
+	a.onClose(func() { ln.Close() })
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.handler())
+	srv := newServer(mux)
+	go srv.Serve(ln)
+	a.onClose(func() { srv.Close() })
+	return metricsURL(ln), nil
+}
+
+// serve serves until ctx is done, then drains (see run).
+func (a *app) serve(ctx context.Context, ready func(baseURL string)) error {
 	if ready != nil {
-		ready(localURL)
+		ready(a.localURL)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- a.srv.Serve(a.ln) }()
 	select {
 	case err := <-served:
 		return err
 	case <-ctx.Done():
 	}
-	return drain.shutdown(srv, served, s.ShutdownDrain, logger)
+	return a.drain.shutdown(a.srv, served, a.s.ShutdownDrain, a.logger)
 }
 
 func storeName(opts *redis.Options) string {

@@ -1,129 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"cmp"
-	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// startExample runs the example on 127.0.0.1 with env set and no AUTHLETE_*
-// settings, and returns its base URL and its log.
-func startExample(t *testing.T, env map[string]string) (string, *syncBuffer) {
-	t.Helper()
-	for _, k := range []string{"AUTHLETE_BASE_URL", "AUTHLETE_API_VERSION", "AUTHLETE_SERVICE_APIKEY",
-		"AUTHLETE_SERVICE_APISECRET", "AUTHLETE_SERVICE_ACCESSTOKEN", "DCR_INITIAL_ACCESS_TOKEN", "DCR_RATE_LIMIT",
-		"DCR_MANAGEMENT_RATE_LIMIT", "DCR_CORS_ORIGINS", "DCR_PUBLIC_URL", "DCR_REDIS_URL", "DCR_DEFAULT_SCOPE", "DCR_ALLOWED_SCOPES",
-		"DCR_TRUSTED_PROXIES", "DCR_METRICS_ADDR", "DCR_EMBEDDED_EMULATOR", "DCR_INFO_URIS_ON_REDIRECT_HOST", "DCR_METADATA_POLICY", "DCR_IAT_STORE",
-		"DCR_SOFTWARE_STATEMENT_ISSUERS", "DCR_SOFTWARE_STATEMENT_REQUIRED", "DCR_RATE_LIMIT_NETWORKS", "DCR_RATE_LIMIT_GLOBAL"} {
-		t.Setenv(k, env[k])
-	}
-	// No drain period unless the test asks for one: its cleanup stops
-	// the example at once.
-	t.Setenv("DCR_SHUTDOWN_DRAIN", cmp.Or(env["DCR_SHUTDOWN_DRAIN"], "0"))
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, "127.0.0.1:0", slog.New(slog.NewJSONHandler(logs, nil)), func(u string) { ready <- u })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("the example did not stop")
-		}
-	})
-	select {
-	case u := <-ready:
-		return u, logs
-	case err := <-done:
-		t.Fatalf("the example did not start: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the example did not start in time")
-	}
-	return "", nil
-}
-
-// printFailures logs the example's log lines of level WARN and above, and
-// the first lines of the rest, so that a failed test shows its cause.
-func printFailures(t *testing.T, logs *syncBuffer) {
-	t.Helper()
-	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
-	shown := 0
-	for _, line := range lines {
-		if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
-			if shown++; shown <= 50 {
-				t.Log("example: " + line)
-			}
-		}
-	}
-	t.Logf("example: %d log lines, %d at WARN or above", len(lines), shown)
-}
-
-type response struct {
-	status int
-	header http.Header
-	body   map[string]any
-	raw    string
-}
-
-func send(t *testing.T, method, url, token, body string, header ...string) response {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: string(data)}
-	if len(data) > 0 {
-		json.Unmarshal(data, &r.body)
-	}
-	return r
-}
 
 func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
 	base, logs := startExample(t, nil)
@@ -234,48 +118,6 @@ func TestCORSPreflight(t *testing.T) {
 	assert.Contains(t, strings.ToLower(pre.header.Get("Access-Control-Allow-Headers")), "authorization")
 }
 
-// TestCORSOriginsWithSpaces protects the second and later origins of a
-// list written with spaces after the commas.
-func TestCORSOriginsWithSpaces(t *testing.T) {
-	base, _ := startExample(t, map[string]string{"DCR_CORS_ORIGINS": "https://a.example, https://b.example ,https://c.example"})
-	for _, origin := range []string{"https://a.example", "https://b.example", "https://c.example"} {
-		reg := send(t, "POST", base+"/register", "", `{}`, "Origin", origin)
-		assert.Equal(t, origin, reg.header.Get("Access-Control-Allow-Origin"), origin)
-	}
-	other := send(t, "POST", base+"/register", "", `{}`, "Origin", "https://evil.example")
-	assert.Empty(t, other.header.Get("Access-Control-Allow-Origin"))
-}
-
-// TestUnpresentableInitialAccessTokenStopsStartup protects operators from
-// an initial access token that no client could send: the example refuses
-// to start, naming the variable and the rule, without printing the value.
-func TestUnpresentableInitialAccessTokenStopsStartup(t *testing.T) {
-	for _, token := range []string{"s3cr3t!", "s3cr3t-from-a-file\n", strings.Repeat("x", 8<<10+1)} {
-		t.Setenv("DCR_INITIAL_ACCESS_TOKEN", token)
-		err := run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
-		require.Error(t, err, "%q", token)
-		assert.Contains(t, err.Error(), "DCR_INITIAL_ACCESS_TOKEN")
-		assert.Contains(t, err.Error(), "RFC 6750 b64token")
-		assert.NotContains(t, err.Error(), "s3cr3t")
-	}
-}
-
-// TestShortInitialAccessTokenStopsStartup: a token an attacker could
-// guess is refused, with the minimum, without printing it.
-func TestShortInitialAccessTokenStopsStartup(t *testing.T) {
-	for token, ok := range map[string]bool{"Z": false, "s3cr3t-01234567": false, "s3cr3t-012345678": true} {
-		t.Setenv("DCR_INITIAL_ACCESS_TOKEN", token)
-		_, err := settingsFromEnv()
-		if ok {
-			assert.NoError(t, err, token)
-			continue
-		}
-		require.Error(t, err, token)
-		assert.Contains(t, err.Error(), "at least 16")
-		assert.NotContains(t, err.Error(), token)
-	}
-}
-
 // TestScopesAndReservedNames: the MCP-era policies, through the example.
 func TestScopesAndReservedNames(t *testing.T) {
 	base, _ := startExample(t, map[string]string{"DCR_DEFAULT_SCOPE": "mcp", "DCR_ALLOWED_SCOPES": "mcp offline_access"})
@@ -330,23 +172,6 @@ func TestPolicyChecksAfterMetadataPolicy(t *testing.T) {
 	assert.Equal(t, 201, reg.status, reg.raw)
 }
 
-func TestBadSettings(t *testing.T) {
-	t.Setenv("DCR_RATE_LIMIT", "lots")
-	err := run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
-	assert.ErrorContains(t, err, "DCR_RATE_LIMIT")
-
-	t.Setenv("DCR_RATE_LIMIT", "")
-	t.Setenv("DCR_DEFAULT_SCOPE", "admin")
-	t.Setenv("DCR_ALLOWED_SCOPES", "mcp offline_access")
-	err = run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
-	assert.ErrorContains(t, err, `DCR_DEFAULT_SCOPE "admin" is not in DCR_ALLOWED_SCOPES "mcp offline_access"`)
-
-	t.Setenv("DCR_DEFAULT_SCOPE", "")
-	t.Setenv("AUTHLETE_SERVICE_APIKEY", "123") // set, but not enough
-	err = run(context.Background(), "127.0.0.1:0", slog.New(slog.DiscardHandler), nil)
-	assert.ErrorContains(t, err, "AUTHLETE_BASE_URL", "a partial Authlete configuration is an error, not a fallback to the emulator")
-}
-
 // TestQueryValuesNeverLogged protects tokens a client puts in the URL:
 // the log has the parameter names only.
 func TestQueryValuesNeverLogged(t *testing.T) {
@@ -387,4 +212,14 @@ func TestPathTokenNeverLogged(t *testing.T) {
 	assert.Contains(t, logs.String(), `"path":"/register/REDACTED"`)
 	assert.Contains(t, logs.String(), `"path":"/xREDACTED"`)
 	assert.NotContains(t, logs.String(), token)
+}
+
+func TestIsLoopbackURL(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"http://127.0.0.1:9000": true, "http://localhost": true, "http://LOCALHOST:1": true, "http://[::1]:80": true,
+		"http://127.8.9.10": true, "http://api.example": false, "http://10.0.0.1": false, "https://us.authlete.com": false,
+		"http://localhost.evil.example": false, "://": false,
+	} {
+		assert.Equal(t, want, isLoopbackURL(raw), raw)
+	}
 }

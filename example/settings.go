@@ -91,177 +91,308 @@ type settings struct {
 	// ShutdownDrain is DCR_SHUTDOWN_DRAIN: after SIGTERM or SIGINT, how
 	// long /readyz answers 503 while the server still accepts and serves
 	// requests, so that the load balancer stops routing to it before it
-	// stops listening. Default defaultShutdownDrain; 0 stops listening at
+	// stops listening. Default 10s (see declared); 0 stops listening at
 	// once (a quick Ctrl-C on a laptop).
 	ShutdownDrain time.Duration
 }
 
-// Defaults of the settings.
-const (
-	defaultRateLimit           = 60
-	defaultManagementRateLimit = 600
-	// defaultShutdownDrain is long enough for Kubernetes to take a
+// minInitialAccessTokenLen is the shortest DCR_INITIAL_ACCESS_TOKEN
+// accepted: 16 characters of a random base64url string are 96 bits.
+const minInitialAccessTokenLen = 16
+
+// A setting is one DCR_* variable, declared once: -h lists it (usage),
+// settingsFrom parses it, docs/deployment.md's table describes it
+// (TestDocsTableMatchesSettings), each in the order of declared.
+type setting struct {
+	Name string
+	// Default is the value the variable takes when it is unset or empty;
+	// "" leaves the zero value of its field. -h and the docs' table say
+	// it (TestUsageStatesDefaults, TestDocsTableMatchesSettings).
+	Default string
+	// Help is the variable's description in -h; each "\n" starts a
+	// continuation line.
+	Help string
+	// set parses v, the variable's value (never ""), into s; its error
+	// names the variable, name.
+	set func(s *settings, name, v string) error
+}
+
+// declared are the example's settings, in the order of -h. The checks
+// between settings are in settings.check. A new setting is an entry here
+// (and the field it sets), a case in TestEachSettingReachesItsField and a
+// row in docs/deployment.md's table; the tests fail until all three are.
+var declared = []setting{
+	{Name: "DCR_PUBLIC_URL", Help: "the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)",
+		set: setPublicURL},
+	{Name: "DCR_EMBEDDED_EMULATOR", Help: "true: run the embedded emulator even off loopback (a demo, never production)",
+		set: setBool(func(s *settings) *bool { return &s.EmbeddedEmulator })},
+	{Name: "DCR_INITIAL_ACCESS_TOKEN", Help: "if set (16 characters at least), registration requires this bearer token",
+		set: setInitialAccessToken},
+	{Name: "DCR_SOFTWARE_STATEMENT_ISSUERS", Help: "ISSUER=JWKS_URL[,ISSUER=JWKS_URL]: verify software statements (RFC 7591 §2.3) of\n" +
+		"these issuers; their claims win over the request's members",
+		set: setSoftwareStatementIssuers},
+	{Name: "DCR_SOFTWARE_STATEMENT_REQUIRED", Help: "true: a registration without a valid software statement is refused",
+		set: setBool(func(s *settings) *bool { return &s.SoftwareStatementRequired })},
+	{Name: "DCR_IAT_STORE", Help: "redis: registration requires an initial access token issued by dcr-iat, with\n" +
+		"expiry and uses, kept in DCR_REDIS_URL",
+		set: setIATStore},
+	{Name: "DCR_RATE_LIMIT", Default: "60", Help: "registrations per minute per client address (default 60; 0: off)",
+		set: setPerMinute(func(s *settings) *int { return &s.RateLimit })},
+	{Name: "DCR_RATE_LIMIT_NETWORKS", Help: "CIDR=PER_MINUTE[,...]: registrations from an address in such a network share its\n" +
+		"budget instead of DCR_RATE_LIMIT each, e.g. 160.79.104.0/21=600 (claude.ai's egress)",
+		set: setNetworkLimits},
+	{Name: "DCR_RATE_LIMIT_GLOBAL", Default: "0", Help: "registrations per minute from all addresses together, protecting Authlete (default 0: off)",
+		set: setPerMinute(func(s *settings) *int { return &s.GlobalRateLimit })},
+	{Name: "DCR_MANAGEMENT_RATE_LIMIT", Default: "600", Help: "client configuration requests per minute per client address (default 600; 0: off)",
+		set: setPerMinute(func(s *settings) *int { return &s.ManagementRateLimit })},
+	{Name: "DCR_REDIS_URL", Help: "redis://[:password@]host:port/db: count the rate limits there, shared by every replica",
+		set: setRedisURL},
+	{Name: "DCR_TRUSTED_PROXIES", Help: "comma-separated CIDRs of the proxies in front: the client address is then the\n" +
+		"rightmost X-Forwarded-For entry outside them",
+		set: setTrustedProxies},
+	{Name: "DCR_CORS_ORIGINS", Default: "*", Help: "comma-separated origins allowed to call the DCR endpoints from a browser (default *)",
+		set: setCORSOrigins},
+	{Name: "DCR_DEFAULT_SCOPE", Help: "the scope of registrations that ask none, e.g. mcp",
+		set: func(s *settings, _, v string) error { s.DefaultScope = strings.TrimSpace(v); return nil }},
+	{Name: "DCR_ALLOWED_SCOPES", Help: "space-separated scopes a client may register; others are dropped (unset: any)",
+		set: setAllowedScopes},
+	{Name: "DCR_INFO_URIS_ON_REDIRECT_HOST", Help: "true: logo_uri, client_uri, policy_uri and tos_uri must be on a redirect URI's host",
+		set: setBool(func(s *settings) *bool { return &s.InfoOnRedirectHost })},
+	{Name: "DCR_METADATA_POLICY", Help: "a JSON file: an OpenID Federation 1.0 §6.1 metadata policy for registrations and updates",
+		set: setMetadataPolicy},
+	{Name: "DCR_METRICS_ADDR", Help: "host:port to serve /metrics on instead of the public address, e.g. 127.0.0.1:9090",
+		set: setMetricsAddr},
+	// The default drain is long enough for Kubernetes to take a
 	// terminating pod out of its Service's endpoints, and for the load
 	// balancers and kube-proxies that read them to follow.
-	defaultShutdownDrain = 10 * time.Second
-	// minInitialAccessTokenLen is the shortest DCR_INITIAL_ACCESS_TOKEN
-	// accepted: 16 characters of a random base64url string are 96 bits.
-	minInitialAccessTokenLen = 16
-)
+	{Name: "DCR_SHUTDOWN_DRAIN", Default: "10s", Help: "after SIGTERM or SIGINT, how long /readyz answers 503 while requests are still\n" +
+		"served, for the load balancer to stop routing here (default 10s); then\n" +
+		"the server stops listening and gives the requests in flight up to " + shutdownTimeout.String() + " to finish.\n" +
+		"DCR_SHUTDOWN_DRAIN=0 makes Ctrl-C quick on a laptop; a second signal exits at once",
+		set: setShutdownDrain},
+}
 
-func settingsFromEnv() (settings, error) {
-	s := settings{RateLimit: defaultRateLimit, ManagementRateLimit: defaultManagementRateLimit,
-		CORSOrigins: []string{"*"}, ShutdownDrain: defaultShutdownDrain}
-	if v := strings.TrimSpace(os.Getenv("DCR_SHUTDOWN_DRAIN")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return s, fmt.Errorf("DCR_SHUTDOWN_DRAIN %q is not a duration such as 10s (0: stop listening at once)", v)
-		}
-		s.ShutdownDrain = d
-	}
-	if v := os.Getenv("DCR_REDIS_URL"); v != "" {
-		opts, err := redis.ParseURL(v)
-		if err != nil {
-			return s, fmt.Errorf("DCR_REDIS_URL is not a redis:// or rediss:// URL: %w", err)
-		}
-		s.Redis = opts
-	}
-	if v := os.Getenv("DCR_PUBLIC_URL"); v != "" {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.ContainsAny(v, "?#") {
-			return s, fmt.Errorf("DCR_PUBLIC_URL %q is not an http or https URL without user, query or fragment, such as https://auth.example.com", v)
-		}
-		s.PublicURL = strings.TrimRight(u.String(), "/")
-	}
-	if v := os.Getenv("DCR_INITIAL_ACCESS_TOKEN"); v != "" {
-		verify, err := dcr.StaticTokens(v)
-		if err != nil {
-			return s, fmt.Errorf("DCR_INITIAL_ACCESS_TOKEN: %w", err)
-		}
-		if len(v) < minInitialAccessTokenLen {
-			return s, fmt.Errorf("DCR_INITIAL_ACCESS_TOKEN is %d characters long; use at least %d random ones, e.g. openssl rand -base64 24", len(v), minInitialAccessTokenLen)
-		}
-		s.InitialAccessToken = verify
-	}
-	if v := os.Getenv("DCR_RATE_LIMIT_NETWORKS"); strings.TrimSpace(v) != "" {
-		networks, err := parseNetworkLimits(v)
-		if err != nil {
-			return s, fmt.Errorf("DCR_RATE_LIMIT_NETWORKS: %w", err)
-		}
-		s.NetworkRateLimits = networks
-	}
-	for name, limit := range map[string]*int{"DCR_RATE_LIMIT": &s.RateLimit, "DCR_MANAGEMENT_RATE_LIMIT": &s.ManagementRateLimit,
-		"DCR_RATE_LIMIT_GLOBAL": &s.GlobalRateLimit} {
-		if v := os.Getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return s, fmt.Errorf("%s %q is not a number of requests per minute (0 turns the limit off)", name, v)
+// settingsFromEnv reads the settings from the environment.
+func settingsFromEnv() (settings, error) { return settingsFrom(os.Getenv) }
+
+// settingsFrom reads the settings declared from getenv: each one's
+// default, then its value if set, then the checks between them.
+func settingsFrom(getenv func(string) string) (settings, error) {
+	var s settings
+	for _, d := range declared {
+		for _, v := range []string{d.Default, getenv(d.Name)} {
+			if v == "" {
+				continue
 			}
-			*limit = n
+			if err := d.set(&s, d.Name, v); err != nil {
+				return s, err
+			}
 		}
 	}
-	s.DefaultScope = strings.TrimSpace(os.Getenv("DCR_DEFAULT_SCOPE"))
-	// Unset or blank allows any scope: strings.Fields("") is an empty,
-	// non-nil slice, which would allow none and drop every scope.
-	if allowed := strings.Fields(os.Getenv("DCR_ALLOWED_SCOPES")); len(allowed) > 0 {
-		s.AllowedScopes = allowed
-	}
+	return s, s.check()
+}
+
+// check refuses the settings that cannot work together.
+func (s *settings) check() error {
 	if s.DefaultScope != "" && s.AllowedScopes != nil {
 		for _, scope := range strings.Fields(s.DefaultScope) {
 			if !slices.Contains(s.AllowedScopes, scope) {
-				return s, fmt.Errorf("DCR_DEFAULT_SCOPE %q is not in DCR_ALLOWED_SCOPES %q", scope, strings.Join(s.AllowedScopes, " "))
+				return fmt.Errorf("DCR_DEFAULT_SCOPE %q is not in DCR_ALLOWED_SCOPES %q", scope, strings.Join(s.AllowedScopes, " "))
 			}
 		}
 	}
-	if v := os.Getenv("DCR_TRUSTED_PROXIES"); v != "" {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p == "" {
-				continue
-			}
-			prefix, err := netip.ParsePrefix(p)
-			if err != nil {
-				addr, aerr := netip.ParseAddr(p)
-				if aerr != nil {
-					return s, fmt.Errorf("DCR_TRUSTED_PROXIES: %q is neither a CIDR such as 10.0.0.0/8 nor an address", p)
-				}
-				prefix = netip.PrefixFrom(addr, addr.BitLen())
-			}
-			s.TrustedProxies = append(s.TrustedProxies, prefix.Masked().String())
-		}
-		if len(s.TrustedProxies) == 0 {
-			return s, fmt.Errorf("DCR_TRUSTED_PROXIES %q names no proxy", v)
-		}
+	if s.IATStore != "" && s.Redis == nil {
+		return errors.New("DCR_IAT_STORE=redis needs DCR_REDIS_URL, the Redis the replicas share")
 	}
-	if v := os.Getenv("DCR_SOFTWARE_STATEMENT_ISSUERS"); v != "" {
-		issuers := map[string]string{}
-		for _, pair := range strings.Split(v, ",") {
-			// The issuer is a URL too: split at the "=" before the JWKS URL's scheme.
-			i := strings.LastIndex(pair, "=http")
-			if i <= 0 {
-				return s, fmt.Errorf("DCR_SOFTWARE_STATEMENT_ISSUERS: %q is not ISSUER=JWKS_URL", pair)
-			}
-			issuers[strings.TrimSpace(pair[:i])] = strings.TrimSpace(pair[i+1:])
-		}
-		v, err := softwarestatement.New(softwarestatement.Options{Issuers: issuers})
-		if err != nil {
-			return s, fmt.Errorf("DCR_SOFTWARE_STATEMENT_ISSUERS: %w", err)
-		}
-		s.SoftwareStatements = v
-	}
-	switch v := os.Getenv("DCR_IAT_STORE"); v {
-	case "":
-	case "redis":
-		if s.Redis == nil {
-			return s, errors.New("DCR_IAT_STORE=redis needs DCR_REDIS_URL, the Redis the replicas share")
-		}
-		if s.InitialAccessToken != nil {
-			return s, errors.New("DCR_IAT_STORE and DCR_INITIAL_ACCESS_TOKEN exclude each other: issue the token with dcr-iat instead")
-		}
-		s.IATStore = v
-	default:
-		return s, fmt.Errorf("DCR_IAT_STORE %q: the only store is redis", v)
-	}
-	if v := os.Getenv("DCR_METADATA_POLICY"); v != "" {
-		data, err := os.ReadFile(v)
-		if err != nil {
-			return s, fmt.Errorf("DCR_METADATA_POLICY: %w", err)
-		}
-		if s.MetadataPolicy, err = policy.ParseMetadataPolicy(data); err != nil {
-			return s, fmt.Errorf("DCR_METADATA_POLICY %s: %w", v, err)
-		}
-		s.MetadataPolicyJSON = string(data)
-	}
-	s.MetricsAddr = strings.TrimSpace(os.Getenv("DCR_METRICS_ADDR"))
-	if s.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
-			return s, fmt.Errorf("DCR_METRICS_ADDR %q is not host:port, such as 127.0.0.1:9090", s.MetricsAddr)
-		}
-	}
-	for name, flag := range map[string]*bool{"DCR_EMBEDDED_EMULATOR": &s.EmbeddedEmulator, "DCR_INFO_URIS_ON_REDIRECT_HOST": &s.InfoOnRedirectHost,
-		"DCR_SOFTWARE_STATEMENT_REQUIRED": &s.SoftwareStatementRequired} {
-		switch v := strings.TrimSpace(os.Getenv(name)); strings.ToLower(v) {
-		case "", "false", "0":
-		case "true", "1":
-			*flag = true
-		default:
-			return s, fmt.Errorf("%s %q is neither true nor false", name, v)
-		}
+	if s.IATStore != "" && s.InitialAccessToken != nil {
+		return errors.New("DCR_IAT_STORE and DCR_INITIAL_ACCESS_TOKEN exclude each other: issue the token with dcr-iat instead")
 	}
 	if s.SoftwareStatementRequired && s.SoftwareStatements == nil {
-		return s, errors.New("DCR_SOFTWARE_STATEMENT_REQUIRED needs DCR_SOFTWARE_STATEMENT_ISSUERS, the issuers to trust")
+		return errors.New("DCR_SOFTWARE_STATEMENT_REQUIRED needs DCR_SOFTWARE_STATEMENT_ISSUERS, the issuers to trust")
 	}
-	if v := os.Getenv("DCR_CORS_ORIGINS"); v != "" {
-		s.CORSOrigins = nil
-		for _, origin := range strings.Split(v, ",") {
-			if origin = strings.TrimSpace(origin); origin != "" {
-				s.CORSOrigins = append(s.CORSOrigins, origin)
+	return nil
+}
+
+// setBool returns the set of a true-or-false setting: true or 1, false
+// or 0 or blank, in any case.
+func setBool(field func(*settings) *bool) func(*settings, string, string) error {
+	return func(s *settings, name, v string) error {
+		switch v := strings.TrimSpace(v); strings.ToLower(v) {
+		case "", "false", "0":
+			*field(s) = false
+		case "true", "1":
+			*field(s) = true
+		default:
+			return fmt.Errorf("%s %q is neither true nor false", name, v)
+		}
+		return nil
+	}
+}
+
+// setPerMinute returns the set of a rate limit: requests per minute, 0
+// for none.
+func setPerMinute(field func(*settings) *int) func(*settings, string, string) error {
+	return func(s *settings, name, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s %q is not a number of requests per minute (0 turns the limit off)", name, v)
+		}
+		*field(s) = n
+		return nil
+	}
+}
+
+func setShutdownDrain(s *settings, name, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil // blank: the default
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("%s %q is not a duration such as 10s (0: stop listening at once)", name, v)
+	}
+	s.ShutdownDrain = d
+	return nil
+}
+
+func setRedisURL(s *settings, name, v string) error {
+	opts, err := redis.ParseURL(v)
+	if err != nil {
+		return fmt.Errorf("%s is not a redis:// or rediss:// URL: %w", name, err)
+	}
+	s.Redis = opts
+	return nil
+}
+
+func setPublicURL(s *settings, name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.ContainsAny(v, "?#") {
+		return fmt.Errorf("%s %q is not an http or https URL without user, query or fragment, such as https://auth.example.com", name, v)
+	}
+	s.PublicURL = strings.TrimRight(u.String(), "/")
+	return nil
+}
+
+// setInitialAccessToken never puts the token in its error.
+func setInitialAccessToken(s *settings, name, v string) error {
+	verify, err := dcr.StaticTokens(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(v) < minInitialAccessTokenLen {
+		return fmt.Errorf("%s is %d characters long; use at least %d random ones, e.g. openssl rand -base64 24", name, len(v), minInitialAccessTokenLen)
+	}
+	s.InitialAccessToken = verify
+	return nil
+}
+
+func setNetworkLimits(s *settings, name, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	networks, err := parseNetworkLimits(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	s.NetworkRateLimits = networks
+	return nil
+}
+
+func setAllowedScopes(s *settings, _, v string) error {
+	// Blank allows any scope: strings.Fields("") is an empty, non-nil
+	// slice, which would allow none and drop every scope.
+	if allowed := strings.Fields(v); len(allowed) > 0 {
+		s.AllowedScopes = allowed
+	}
+	return nil
+}
+
+func setTrustedProxies(s *settings, name, v string) error {
+	for _, p := range commaList(v) {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("%s: %q is neither a CIDR such as 10.0.0.0/8 nor an address", name, p)
 			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
 		}
-		if len(s.CORSOrigins) == 0 {
-			return s, fmt.Errorf("DCR_CORS_ORIGINS %q names no origin", v)
+		s.TrustedProxies = append(s.TrustedProxies, prefix.Masked().String())
+	}
+	if len(s.TrustedProxies) == 0 {
+		return fmt.Errorf("%s %q names no proxy", name, v)
+	}
+	return nil
+}
+
+func setSoftwareStatementIssuers(s *settings, name, v string) error {
+	issuers := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		// The issuer is a URL too: split at the "=" before the JWKS URL's scheme.
+		i := strings.LastIndex(pair, "=http")
+		if i <= 0 {
+			return fmt.Errorf("%s: %q is not ISSUER=JWKS_URL", name, pair)
+		}
+		issuers[strings.TrimSpace(pair[:i])] = strings.TrimSpace(pair[i+1:])
+	}
+	verifier, err := softwarestatement.New(softwarestatement.Options{Issuers: issuers})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	s.SoftwareStatements = verifier
+	return nil
+}
+
+// setIATStore: the only store is redis; settings.check wants
+// DCR_REDIS_URL with it.
+func setIATStore(s *settings, name, v string) error {
+	if v != "redis" {
+		return fmt.Errorf("%s %q: the only store is redis", name, v)
+	}
+	s.IATStore = v
+	return nil
+}
+
+func setMetadataPolicy(s *settings, name, v string) error {
+	data, err := os.ReadFile(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if s.MetadataPolicy, err = policy.ParseMetadataPolicy(data); err != nil {
+		return fmt.Errorf("%s %s: %w", name, v, err)
+	}
+	s.MetadataPolicyJSON = string(data)
+	return nil
+}
+
+func setMetricsAddr(s *settings, name, v string) error {
+	s.MetricsAddr = strings.TrimSpace(v)
+	if s.MetricsAddr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
+		return fmt.Errorf("%s %q is not host:port, such as 127.0.0.1:9090", name, s.MetricsAddr)
+	}
+	return nil
+}
+
+func setCORSOrigins(s *settings, name, v string) error {
+	if s.CORSOrigins = commaList(v); len(s.CORSOrigins) == 0 {
+		return fmt.Errorf("%s %q names no origin", name, v)
+	}
+	return nil
+}
+
+// commaList is the items of a comma-separated list, trimmed, without the
+// blank ones.
+func commaList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
 		}
 	}
-	return s, nil
+	return out
 }
 
 // parseNetworkLimits parses DCR_RATE_LIMIT_NETWORKS:

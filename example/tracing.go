@@ -29,6 +29,13 @@ type tracing struct {
 	shutdown   func(context.Context) error
 }
 
+// otelUsage is the -h text of the OTEL_* variables that tracingFromEnv
+// and the SDK read.
+const otelUsage = `  OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
+                                the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
+                                OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...) are honoured
+`
+
 // tracingFromEnv exports traces over OTLP/HTTP when
 // OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set;
 // the exporter reads the other OTEL_EXPORTER_OTLP_* variables (headers,

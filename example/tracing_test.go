@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,8 +16,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
@@ -111,74 +107,6 @@ func TestTracingOff(t *testing.T) {
 	h.ServeHTTP(w, req)
 	require.Equal(t, 201, w.Code)
 	assert.Equal(t, []string{""}, rec.recorded())
-}
-
-// otlpReceiver is an OTLP/HTTP trace endpoint (protobuf, as the SDK's
-// exporter sends it): it keeps the spans it receives.
-type otlpReceiver struct {
-	mu       sync.Mutex
-	requests []*collectortrace.ExportTraceServiceRequest
-	arrived  chan struct{}
-}
-
-func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != "POST" || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "not an OTLP/HTTP trace export", http.StatusBadRequest)
-		return
-	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		gz, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = gz
-	}
-	data, _ := io.ReadAll(body)
-	req := new(collectortrace.ExportTraceServiceRequest)
-	if err := proto.Unmarshal(data, req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	o.mu.Lock()
-	o.requests = append(o.requests, req)
-	o.mu.Unlock()
-	select {
-	case o.arrived <- struct{}{}:
-	default:
-	}
-	out, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(out)
-}
-
-type receivedSpan struct {
-	service, name, kind string
-	traceID, spanID     []byte
-	parent              []byte
-}
-
-func (o *otlpReceiver) spans() []receivedSpan {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []receivedSpan
-	for _, req := range o.requests {
-		for _, rs := range req.ResourceSpans {
-			service := ""
-			for _, a := range rs.Resource.Attributes {
-				if a.Key == "service.name" {
-					service = a.Value.GetStringValue()
-				}
-			}
-			for _, ss := range rs.ScopeSpans {
-				for _, s := range ss.Spans {
-					out = append(out, receivedSpan{service, s.Name, s.Kind.String(), s.TraceId, s.SpanId, s.ParentSpanId})
-				}
-			}
-		}
-	}
-	return out
 }
 
 // TestBlackBoxTracingOTLP runs the built example with the standard OTEL_*
