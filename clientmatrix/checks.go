@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dcr-go/dcr/internal/loopback"
 )
 
 // CheckStatus is the result of a check.
@@ -463,7 +465,7 @@ func changedRedirectURI(uri string) string {
 	if err != nil {
 		return uri + "-updated"
 	}
-	if h := u.Hostname(); u.Scheme == "http" && (h == "localhost" || h == "127.0.0.1" || h == "::1") {
+	if u.Scheme == "http" && loopback.RedirectHost(u.Hostname()) {
 		port, _ := strconv.Atoi(u.Port())
 		u.Host = strings.TrimSuffix(u.Host, ":"+u.Port()) + ":" + strconv.Itoa(port%65535+1)
 		return u.String()
