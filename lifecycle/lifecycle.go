@@ -99,20 +99,23 @@ type Options struct {
 	OnAction func(Action)
 }
 
-// What Run does with a client.
+// Kind is what Run does with a client: its decision.
+type Kind string
+
+// The kinds of Action.
 const (
-	Keep   = "keep"   // the client has a live token, its grace is not over, or someone else locked it
-	Lock   = "lock"   // stale: locked, to be deleted after the grace period
-	Unlock = "unlock" // locked by Run, but it holds a live token again
-	Delete = "delete" // stale, and locked by Run for the grace period, or no grace set
-	Skip   = "skip"   // Authlete failed for this client; nothing was done
-	Gone   = "gone"   // the client was deleted meanwhile (HTTP 404 on its lock or unlock)
+	Keep   Kind = "keep"   // the client has a live token, its grace is not over, or someone else locked it
+	Lock   Kind = "lock"   // stale: locked, to be deleted after the grace period
+	Unlock Kind = "unlock" // locked by Run, but it holds a live token again
+	Delete Kind = "delete" // stale, and locked by Run for the grace period, or no grace set
+	Skip   Kind = "skip"   // Authlete failed for this client; nothing was done
+	Gone   Kind = "gone"   // the client was deleted meanwhile (HTTP 404 on its lock or unlock)
 )
 
 // Action is one decision about one dynamically registered client that is
 // older than the TTL.
 type Action struct {
-	Kind       string // Keep, Lock, Unlock, Delete, Skip or Gone
+	Kind       Kind // Keep, Lock, Unlock, Delete, Skip or Gone
 	ClientID   string
 	ClientName string
 	CreatedAt  time.Time
@@ -122,9 +125,9 @@ type Action struct {
 }
 
 func (a Action) String() string {
-	verb := a.Kind
+	verb := string(a.Kind)
 	if a.DryRun && a.Kind != Keep && a.Kind != Skip {
-		verb = "would " + a.Kind
+		verb = "would " + verb
 	}
 	return fmt.Sprintf("%s %s (%q, created %s): %s", verb, a.ClientID, a.ClientName, a.CreatedAt.UTC().Format(time.RFC3339), a.Reason)
 }
@@ -358,7 +361,7 @@ func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
 	}
 	if !r.opts.DryRun {
 		if err := r.carryOut(ctx, act); err != nil {
-			return r.failed(ctx, act, act.Kind, err)
+			return r.failed(ctx, act, string(act.Kind), err)
 		}
 	}
 	r.mu.Lock()
@@ -400,7 +403,7 @@ func (r *run) carryOut(ctx context.Context, act *Action) error {
 		}
 	}
 	if notFound(err) { // on lock or unlock: a 404 on delete is done, above
-		err, act.Kind, act.Reason = nil, Gone, "deleted meanwhile (HTTP 404 on "+act.Kind+")"
+		err, act.Kind, act.Reason = nil, Gone, "deleted meanwhile (HTTP 404 on "+string(act.Kind)+")"
 		r.forget(act.ClientID)
 	}
 	return err
@@ -518,7 +521,7 @@ func (r *run) record(act *Action) {
 	case Gone:
 		r.report.Gone++
 	}
-	r.opts.Logger.LogAttrs(context.Background(), level, "lifecycle: "+act.Kind,
+	r.opts.Logger.LogAttrs(context.Background(), level, "lifecycle: "+string(act.Kind),
 		slog.String("client_id", act.ClientID), slog.String("client_name", act.ClientName),
 		slog.Time("created_at", act.CreatedAt), slog.String("reason", act.Reason), slog.Bool("dry_run", act.DryRun))
 	if r.opts.OnAction != nil {

@@ -98,8 +98,8 @@ func (f *fixture) locked(t *testing.T, id string) bool {
 	return c.Locked
 }
 
-func kinds(r *lifecycle.Report) map[string]string {
-	m := map[string]string{}
+func kinds(r *lifecycle.Report) map[string]lifecycle.Kind {
+	m := map[string]lifecycle.Kind{}
 	for _, a := range r.Actions {
 		m[a.ClientID] = a.Kind
 	}
@@ -118,7 +118,7 @@ func TestRunDeletesClientsWithoutLiveTokens(t *testing.T) {
 	var audited []lifecycle.Action
 	dry, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{DryRun: true, OnAction: func(a lifecycle.Action) { audited = append(audited, a) }}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{used: lifecycle.Keep, dead1: lifecycle.Delete, dead2: lifecycle.Delete}, kinds(dry))
+	assert.Equal(t, map[string]lifecycle.Kind{used: lifecycle.Keep, dead1: lifecycle.Delete, dead2: lifecycle.Delete}, kinds(dry))
 	assert.Equal(t, 2, dry.Deleted)
 	assert.ElementsMatch(t, dry.Actions, audited, "every action reaches the audit hook")
 	assert.Equal(t, 4, f.srv.Clients(), "a dry run changes nothing")
@@ -147,7 +147,7 @@ func TestRunKeepsYoungClients(t *testing.T) {
 	f.clock.Add(5 * time.Hour)
 	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{OlderThan: 24 * time.Hour}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{old: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{old: lifecycle.Delete}, kinds(report))
 	assert.Equal(t, 1, report.Stale)
 	assert.True(t, f.exists(t, young))
 }
@@ -176,7 +176,7 @@ func TestRunLocksFirstWithGrace(t *testing.T) {
 
 	first, err := lifecycle.Run(ctx, f.client, opts)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Lock, used: lifecycle.Keep}, kinds(first))
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Lock, used: lifecycle.Keep}, kinds(first))
 	assert.True(t, f.locked(t, id))
 	assert.False(t, f.locked(t, used))
 	resp, err := f.client.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
@@ -293,7 +293,7 @@ func TestRunSkipsAClientAuthleteFailsFor(t *testing.T) {
 	f.srv.Inject(authletetest.Fault{Op: "client/delete", Status: 500, Times: 1})
 	report, err = lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Concurrency: 1}))
 	require.NoError(t, err)
-	assert.Equal(t, []string{lifecycle.Skip, lifecycle.Delete}, []string{report.Actions[0].Kind, report.Actions[1].Kind})
+	assert.Equal(t, []lifecycle.Kind{lifecycle.Skip, lifecycle.Delete}, []lifecycle.Kind{report.Actions[0].Kind, report.Actions[1].Kind})
 	assert.Contains(t, report.Actions[0].Reason, "delete failed")
 	assert.Equal(t, 1, f.srv.Clients())
 
@@ -451,7 +451,7 @@ func TestRunOnlyRegistrationClients(t *testing.T) {
 	}
 	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{dcr: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{dcr: lifecycle.Delete}, kinds(report))
 	assert.Equal(t, 5, report.Clients)
 	assert.Equal(t, 1, report.Dynamic)
 	for source, id := range others {
@@ -479,7 +479,7 @@ func TestRunLocksOfItsOwn(t *testing.T) {
 	}}
 	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{mine: lifecycle.Unlock, theirs: lifecycle.Keep, lifted: lifecycle.Lock}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{mine: lifecycle.Unlock, theirs: lifecycle.Keep, lifted: lifecycle.Lock}, kinds(report))
 	assert.False(t, f.locked(t, mine))
 	assert.True(t, f.locked(t, theirs), "someone else's lock stays")
 	assert.True(t, f.exists(t, theirs))
@@ -621,12 +621,12 @@ func TestRunZeroOptionsKeepClientsOfAMonth(t *testing.T) {
 	anyAge.OlderThan, anyAge.DryRun = lifecycle.AnyAge, true
 	report, err = lifecycle.Run(ctx, f.client, anyAge)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Delete, young: lifecycle.Delete}, kinds(report), "AnyAge: a client of a moment ago too")
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Delete, young: lifecycle.Delete}, kinds(report), "AnyAge: a client of a moment ago too")
 
 	f.clock.Add(2 * 24 * time.Hour)
 	report, err = lifecycle.Run(ctx, f.client, zero)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Delete}, kinds(report), "31 days: stale")
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Delete}, kinds(report), "31 days: stale")
 	assert.False(t, f.exists(t, id))
 	assert.True(t, f.exists(t, young))
 }
@@ -706,7 +706,7 @@ func TestRunLockFailures(t *testing.T) {
 	opts := f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks, Concurrency: 1})
 	report, err := lifecycle.Run(ctx, lockFault{f.client, func(id string) string { return what[id] }}, opts)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{gone: lifecycle.Gone, refusedID: lifecycle.Skip, after: lifecycle.Skip, fine: lifecycle.Lock}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{gone: lifecycle.Gone, refusedID: lifecycle.Skip, after: lifecycle.Skip, fine: lifecycle.Lock}, kinds(report))
 	assert.Equal(t, 1, report.Gone)
 	assert.Equal(t, 2, report.Skipped)
 	assert.Equal(t, 1, report.Locked)
@@ -718,7 +718,7 @@ func TestRunLockFailures(t *testing.T) {
 	f.clock.Add(2 * time.Hour)
 	report, err = lifecycle.Run(ctx, f.client, opts)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{refusedID: lifecycle.Lock, after: lifecycle.Delete, fine: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{refusedID: lifecycle.Lock, after: lifecycle.Delete, fine: lifecycle.Delete}, kinds(report))
 	assert.Equal(t, []string{refusedID}, keys(locks.locks))
 
 	// An unknown outcome where Authlete did not lock: the next run forgets it.
@@ -795,7 +795,7 @@ func TestRunUnlockGone(t *testing.T) {
 	locks := &memLocks{locks: map[string]time.Time{id: f.clock.Now()}}
 	report, err := lifecycle.Run(ctx, lockFault{f.client, func(string) string { return "gone" }}, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Gone}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Gone}, kinds(report))
 	assert.Equal(t, 1, report.Gone)
 	assert.Zero(t, report.Unlocked)
 	assert.Contains(t, report.Actions[0].Reason, "HTTP 404 on unlock")
