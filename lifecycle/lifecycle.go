@@ -160,36 +160,12 @@ type Report struct {
 // row fail. A client is never deleted unless its tokens were listed, and
 // every action carried out is in the report.
 func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
-	if opts.PageSize <= 0 {
-		opts.PageSize = DefaultPageSize
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.OlderThan == 0 {
-		opts.OlderThan = DefaultOlderThan
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = opts.withDefaults()
 	report := &Report{}
-	if opts.Grace > 0 && opts.Locks == nil {
-		return report, errors.New("lifecycle: a grace period needs Options.Locks, the record of the clients Run locked")
+	locks, err := loadLocks(opts)
+	if err != nil {
+		return report, err
 	}
-	locks := map[string]time.Time{}
-	if opts.Locks != nil {
-		var err error
-		if locks, err = opts.Locks.Load(); err != nil {
-			return report, fmt.Errorf("lifecycle: reading the record of locks: %w", err)
-		}
-		if locks == nil {
-			locks = map[string]time.Time{}
-		}
-	}
-
 	stale, seen, complete, err := list(ctx, a, opts, report)
 	if err != nil {
 		return report, err
@@ -208,10 +184,65 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r.cancel = cancel
+	report.Actions = r.clients(ctx, stale)
+	err = context.Cause(ctx)
+	if r.dirty && !opts.DryRun {
+		if serr := r.save(); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if err != nil && !errors.Is(err, errStopped) {
+		return report, err
+	}
+	return report, r.stopErr
+}
+
+// withDefaults is opts with each zero field that has a default set to it.
+func (opts Options) withDefaults() Options {
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OlderThan == 0 {
+		opts.OlderThan = DefaultOlderThan
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return opts
+}
+
+// loadLocks returns the record of locks of opts, empty when there is
+// none, and refuses a grace period without one.
+func loadLocks(opts Options) (map[string]time.Time, error) {
+	if opts.Grace > 0 && opts.Locks == nil {
+		return nil, errors.New("lifecycle: a grace period needs Options.Locks, the record of the clients Run locked")
+	}
+	if opts.Locks == nil {
+		return map[string]time.Time{}, nil
+	}
+	locks, err := opts.Locks.Load()
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: reading the record of locks: %w", err)
+	}
+	if locks == nil {
+		locks = map[string]time.Time{}
+	}
+	return locks, nil
+}
+
+// clients decides about each client of stale, opts.Concurrency at a time,
+// until ctx ends, and returns the actions, in the order of stale.
+func (r *run) clients(ctx context.Context, stale []authlete.ClientSummary) []Action {
 	results := make([]*Action, len(stale))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(opts.Concurrency, len(stale)) {
+	for range min(r.opts.Concurrency, len(stale)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -230,21 +261,13 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	var actions []Action
 	for _, act := range results {
 		if act != nil {
-			report.Actions = append(report.Actions, *act)
+			actions = append(actions, *act)
 		}
 	}
-	err = context.Cause(ctx)
-	if r.dirty && !opts.DryRun {
-		if serr := r.save(); serr != nil && err == nil {
-			err = serr
-		}
-	}
-	if err != nil && !errors.Is(err, errStopped) {
-		return report, err
-	}
-	return report, r.stopErr
+	return actions
 }
 
 // list lists the service's clients, first, before Run acts: deleting while
