@@ -295,14 +295,8 @@ func isJSONError(a *answer) bool { return a.isJSON() && a.str("error") != "" }
 // (RFC 7591 §3.2.2).
 func (c *checker) badBody(ctx context.Context) {
 	for _, body := range []string{`{"redirect_uris":`, `["https://client.example.org/callback"]`} {
-		a, err := c.do(ctx, request{method: http.MethodPost, url: c.endpoint.String(), token: c.iat, body: []byte(body)})
-		if err != nil {
-			c.set(checkBadBody, Fail, "%v", err)
-			return
-		}
-		c.cleanup(ctx, a)
-		if a.status == http.StatusUnauthorized {
-			c.set(checkBadBody, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+		a := c.post(ctx, checkBadBody, []byte(body), "")
+		if a == nil {
 			return
 		}
 		if a.status != http.StatusBadRequest || !isJSONError(a) {
@@ -317,14 +311,8 @@ func (c *checker) badBody(ctx context.Context) {
 // a 4xx JSON error (RFC 7591 §3: the request is application/json).
 func (c *checker) contentType(ctx context.Context, probe map[string]any) {
 	body := []byte(show(withName(probe, "dcr-doctor probe (text/plain)")))
-	a, err := c.do(ctx, request{method: http.MethodPost, url: c.endpoint.String(), token: c.iat, body: body, contentType: "text/plain"})
-	if err != nil {
-		c.set(checkContentType, Fail, "%v", err)
-		return
-	}
-	c.cleanup(ctx, a)
-	if a.status == http.StatusUnauthorized {
-		c.set(checkContentType, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+	a := c.post(ctx, checkContentType, body, "text/plain")
+	if a == nil {
 		return
 	}
 	if a.status/100 != 4 || !isJSONError(a) {
@@ -332,6 +320,24 @@ func (c *checker) contentType(ctx context.Context, probe map[string]any) {
 		return
 	}
 	c.set(checkContentType, Pass, "%d %s", a.status, a.str("error"))
+}
+
+// post sends body, of contentType ("": application/json), to the registration
+// endpoint for the check name, and deletes what it registered. It returns
+// nil, with the check's result set, when there is no answer (Fail) or
+// the answer is a 401 (Skip: the endpoint wants an initial access token).
+func (c *checker) post(ctx context.Context, name string, body []byte, contentType string) *answer {
+	a, err := c.do(ctx, request{method: http.MethodPost, url: c.endpoint.String(), token: c.iat, body: body, contentType: contentType})
+	if err != nil {
+		c.set(name, Fail, "%v", err)
+		return nil
+	}
+	c.cleanup(ctx, a)
+	if a.status == http.StatusUnauthorized {
+		c.set(name, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+		return nil
+	}
+	return a
 }
 
 func describeBody(a *answer) string {
