@@ -79,14 +79,14 @@ Flags:
 // run parses args, runs the clean-up against the service cfg names, and
 // writes each decision and a summary to out.
 func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config) error {
-	c, err := parseArgs(args, out)
+	s, err := parseArgs(args, out)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	opts := c.opts
+	opts := s.opts
 	client, err := authlete.New(cfg)
 	if err != nil {
 		return err
@@ -94,23 +94,23 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if opts.Locks != nil && !opts.DryRun {
 		// Two runs on one record would each write their own over the
 		// other's, and strand the clients the other locked.
-		release, err := hold(c.lockFile + ".lock")
+		release, err := hold(s.lockFile + ".lock")
 		if errors.Is(err, errHeld) {
-			return fmt.Errorf("another run holds %s.lock: nothing was done (one run at a time; with a Kubernetes CronJob, set concurrencyPolicy: Forbid)", c.lockFile)
+			return fmt.Errorf("another run holds %s.lock: nothing was done (one run at a time; with a Kubernetes CronJob, set concurrencyPolicy: Forbid)", s.lockFile)
 		}
 		if err != nil {
-			return fmt.Errorf("locking %s.lock for the run: %w", c.lockFile, err)
+			return fmt.Errorf("locking %s.lock for the run: %w", s.lockFile, err)
 		}
 		defer release()
 	}
 	opts.Logger = slog.New(slog.DiscardHandler) // the decisions are printed below
 	opts.OnAction = func(a lifecycle.Action) {
-		if a.Kind != lifecycle.Keep || c.verbose {
+		if a.Kind != lifecycle.Keep || s.verbose {
 			fmt.Fprintln(out, a)
 		}
 	}
 	report, err := lifecycle.Run(ctx, client, opts)
-	printSummary(out, report, opts.DryRun, c.olderThan)
+	printSummary(out, report, opts.DryRun, s.olderThan)
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
 		err = fmt.Errorf("%v: %w", cause, err)
 	}
@@ -133,40 +133,40 @@ type settings struct {
 // parseArgs reads the command line; flag.ErrHelp after -h, errUsage or
 // what is wrong for wrong arguments.
 func parseArgs(args []string, out io.Writer) (settings, error) {
-	var c settings
+	var s settings
 	flags := cli.FlagSet("dcr-janitor", usage, out)
-	opts := &c.opts
+	opts := &s.opts
 	flags.DurationVar(&opts.OlderThan, "older-than", 30*24*time.Hour, "the TTL: only clients registered longer ago are removed (0: any age)")
 	flags.DurationVar(&opts.Grace, "grace", 0, "lock stale clients first and delete them once locked this long (0: delete at once); needs -lock-file")
-	flags.StringVar(&c.lockFile, "lock-file", "", "the JSON file that records the clients this janitor locked (keep it where every run finds it)")
+	flags.StringVar(&s.lockFile, "lock-file", "", "the JSON file that records the clients this janitor locked (keep it where every run finds it)")
 	flags.BoolVar(&opts.DryRun, "dry-run", false, "print what would be done and change nothing")
 	flags.IntVar(&opts.PageSize, "page-size", lifecycle.DefaultPageSize, "clients and tokens asked of Authlete at a time")
 	flags.IntVar(&opts.Concurrency, "concurrency", lifecycle.DefaultConcurrency, "clients checked at once (each check is an Authlete call; HTTP 429 stops the run)")
-	flags.BoolVar(&c.verbose, "v", false, "also print the clients kept")
+	flags.BoolVar(&s.verbose, "v", false, "also print the clients kept")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return c, err
+			return s, err
 		}
-		return c, errUsage
+		return s, errUsage
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(out, "dcr-janitor: unexpected argument %q; flags go before, as -name=value (see -h)\n", flags.Arg(0))
-		return c, errUsage
+		return s, errUsage
 	}
 	if opts.OlderThan < 0 || opts.Grace < 0 || opts.Concurrency < 1 || opts.PageSize < 1 {
-		return c, fmt.Errorf("-older-than and -grace must not be negative, -concurrency and -page-size must be at least 1")
+		return s, fmt.Errorf("-older-than and -grace must not be negative, -concurrency and -page-size must be at least 1")
 	}
-	if c.lockFile != "" {
-		opts.Locks = lifecycle.FileLocks(c.lockFile)
+	if s.lockFile != "" {
+		opts.Locks = lifecycle.FileLocks(s.lockFile)
 	}
 	if opts.Grace > 0 && opts.Locks == nil {
-		return c, fmt.Errorf("-grace needs -lock-file: the janitor deletes only the clients it locked itself")
+		return s, fmt.Errorf("-grace needs -lock-file: the janitor deletes only the clients it locked itself")
 	}
-	c.olderThan = opts.OlderThan
-	if c.olderThan == 0 {
+	s.olderThan = opts.OlderThan
+	if s.olderThan == 0 {
 		opts.OlderThan = lifecycle.AnyAge // -older-than 0, given: lifecycle's zero would be 30 days
 	}
-	return c, nil
+	return s, nil
 }
 
 // printSummary writes the warnings of report, and a line that counts what
