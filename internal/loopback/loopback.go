@@ -23,7 +23,6 @@ package loopback
 import (
 	"net"
 	"net/netip"
-	"strings"
 )
 
 // Localhost is the loopback name (RFC 6761 §6.3).
@@ -40,8 +39,23 @@ func Host(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Name reports whether name is localhost, in any case.
-func Name(name string) bool { return strings.EqualFold(name, Localhost) }
+// Name reports whether name is localhost, in any ASCII case. Not
+// strings.EqualFold, which folds more than ASCII: "localhoſt" (U+017F
+// LATIN SMALL LETTER LONG S) is not this machine's name, though a
+// resolver that maps names by UTS 46 may take it for one.
+func Name(name string) bool {
+	if len(name) != len(Localhost) {
+		return false
+	}
+	for i := range len(name) {
+		// Localhost is all lower-case letters: only a letter and its
+		// upper case give it with the bit 0x20 set.
+		if name[i]|0x20 != Localhost[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // Addr reports whether a is a loopback address: 127.0.0.0/8 or ::1, an
 // IPv4-mapped IPv6 address of 127.0.0.0/8 included, as net.IP.IsLoopback

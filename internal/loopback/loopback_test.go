@@ -3,7 +3,10 @@ package loopback
 import (
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
+	"unicode"
 
 	"pgregory.net/rapid"
 )
@@ -12,6 +15,7 @@ func TestHost(t *testing.T) {
 	for host, want := range map[string]bool{
 		"localhost": true, "LocalHost": true, "127.0.0.1": true, "127.255.0.9": true, "::1": true,
 		"::ffff:127.0.0.1": true, "0:0:0:0:0:0:0:1": true,
+		"localhoſt": false, "locaLhoſt": false, "ｌocalhost": false, "localhost\x00": false,
 		"": false, "localhost.": false, "localhost.example.com": false, "127.0.0.1.nip.io": false,
 		"128.0.0.1": false, "::2": false, "::": false, "0.0.0.0": false, "[::1]": false, "::1%eth0": false,
 		"127.1": false, "0x7f000001": false, "2130706433": false, "127.000.000.001": false,
@@ -26,7 +30,7 @@ func TestRedirectHost(t *testing.T) {
 	for host, want := range map[string]bool{
 		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "::1": true,
 		"127.0.0.2": false, "::ffff:127.0.0.1": false, "0:0:0:0:0:0:0:1": false, "[::1]": false,
-		"localhost.": false, "example.com": false, "": false,
+		"localhost.": false, "example.com": false, "": false, "localhoſt": false,
 	} {
 		if got := RedirectHost(host); got != want {
 			t.Errorf("RedirectHost(%q) = %v, want %v", host, got, want)
@@ -62,6 +66,41 @@ func TestAddrIsHost(t *testing.T) {
 		}
 		if RedirectHost(a.String()) && !want {
 			t.Fatalf("RedirectHost(%s) holds for a host that is not loopback", a)
+		}
+	})
+}
+
+// TestNameASCIIOnly: Name holds exactly for the ASCII spellings of
+// localhost, whatever the case; never for one with a rune that folds to
+// one of its letters (ſ, the Kelvin sign, full-width forms, dotted and
+// dotless i) or a letter more or less.
+func TestNameASCIIOnly(t *testing.T) {
+	lookalikes := []rune("ſKｌＬｏ\u0130\u0131.\x00")
+	rapid.Check(t, func(t *rapid.T) {
+		var b strings.Builder
+		for i, r := range Localhost {
+			switch rapid.IntRange(0, 11).Draw(t, "how "+strconv.Itoa(i)) {
+			case 0:
+				b.WriteRune(unicode.ToUpper(r))
+			case 1:
+				b.WriteRune(rapid.SampledFrom(lookalikes).Draw(t, "lookalike"))
+			case 2:
+				if rapid.Bool().Draw(t, "drop") {
+					continue
+				}
+				b.WriteRune(r)
+				b.WriteRune(r)
+			default:
+				b.WriteRune(r)
+			}
+		}
+		s := b.String()
+		ascii := true
+		for _, r := range s {
+			ascii = ascii && r < 0x80
+		}
+		if want := ascii && strings.ToLower(s) == Localhost; Name(s) != want {
+			t.Fatalf("Name(%q) = %v, want %v", s, Name(s), want)
 		}
 	})
 }
