@@ -233,6 +233,7 @@ func TestNewRefuses(t *testing.T) {
 		"http off loopback": {Issuers: map[string]string{iss: "http://issuer.example/jwks"}},
 		"http on a name":    {Issuers: map[string]string{iss: "http://localhost.example/jwks"}},
 		"http on 0.0.0.0":   {Issuers: map[string]string{iss: "http://0.0.0.0:1/jwks"}},
+		"http on localhoſt": {Issuers: map[string]string{iss: "http://localhoſt:1/jwks"}}, // U+017F, which folds to s
 		"not a URL":         {Issuers: map[string]string{iss: "jwks.json"}},
 		"none":              {Issuers: map[string]string{iss: "https://issuer.example/jwks"}, Algorithms: []string{"none"}},
 		"HMAC":              {Issuers: map[string]string{iss: "https://issuer.example/jwks"}, Algorithms: []string{"ES256", "HS256"}},
