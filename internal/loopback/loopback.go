@@ -2,11 +2,15 @@
 // meanings the project gives the word:
 //
 //   - Host (with Name and Addr, its parts): localhost, or any loopback
-//     address (127.0.0.0/8, ::1, and either mapped into the other family).
+//     address (127.0.0.0/8, ::1, and 127.0.0.0/8 mapped into IPv6).
 //     Traffic to it does not leave the machine, so plain http is allowed
 //     there in place of https: a redirect URI that a browser is sent to
 //     (policy's URI checks), a JWKS URL (softwarestatement), the URL of a
-//     development server.
+//     development server. Names below localhost (app.localhost) are not
+//     counted, though RFC 6761 lets them resolve to loopback. Host reads
+//     an address as net.ParseIP does; a caller that reads hosts
+//     otherwise (policy, by the WHATWG URL standard, where 127.1 is
+//     127.0.0.1) asks Name and Addr with what it read.
 //   - RedirectHost: the three hosts of a loopback redirect URI in RFC 8252
 //     (§7.3, §8.3): localhost, 127.0.0.1 and ::1. It is narrower
 //     on purpose: it recognises the redirect URIs that desktop and CLI
