@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/loopback"
 )
 
 // CheckStatus is the result of a check.
@@ -278,7 +281,7 @@ func (c *checker) fragment(ctx context.Context, probe map[string]any) {
 	}
 	defer c.cleanup(ctx, a)
 	code := a.str("error")
-	if a.status != http.StatusBadRequest || !a.isJSON() || (code != "invalid_redirect_uri" && code != "invalid_client_metadata") {
+	if a.status != http.StatusBadRequest || !a.isJSON() || (code != dcr.InvalidRedirectURI && code != dcr.InvalidClientMetadata) {
 		c.set(checkFragment, Fail, "%s#fragment was answered %d %s, not 400 invalid_redirect_uri", uri, a.status, a.errorText())
 		return
 	}
@@ -293,14 +296,8 @@ func isJSONError(a *answer) bool { return a.isJSON() && a.str("error") != "" }
 // (RFC 7591 §3.2.2).
 func (c *checker) badBody(ctx context.Context) {
 	for _, body := range []string{`{"redirect_uris":`, `["https://client.example.org/callback"]`} {
-		a, err := c.do(ctx, request{method: http.MethodPost, url: c.endpoint.String(), token: c.iat, body: []byte(body)})
-		if err != nil {
-			c.set(checkBadBody, Fail, "%v", err)
-			return
-		}
-		c.cleanup(ctx, a)
-		if a.status == http.StatusUnauthorized {
-			c.set(checkBadBody, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+		a := c.post(ctx, checkBadBody, []byte(body), "")
+		if a == nil {
 			return
 		}
 		if a.status != http.StatusBadRequest || !isJSONError(a) {
@@ -315,14 +312,8 @@ func (c *checker) badBody(ctx context.Context) {
 // a 4xx JSON error (RFC 7591 §3: the request is application/json).
 func (c *checker) contentType(ctx context.Context, probe map[string]any) {
 	body := []byte(show(withName(probe, "dcr-doctor probe (text/plain)")))
-	a, err := c.do(ctx, request{method: http.MethodPost, url: c.endpoint.String(), token: c.iat, body: body, contentType: "text/plain"})
-	if err != nil {
-		c.set(checkContentType, Fail, "%v", err)
-		return
-	}
-	c.cleanup(ctx, a)
-	if a.status == http.StatusUnauthorized {
-		c.set(checkContentType, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+	a := c.post(ctx, checkContentType, body, "text/plain")
+	if a == nil {
 		return
 	}
 	if a.status/100 != 4 || !isJSONError(a) {
@@ -330,6 +321,24 @@ func (c *checker) contentType(ctx context.Context, probe map[string]any) {
 		return
 	}
 	c.set(checkContentType, Pass, "%d %s", a.status, a.str("error"))
+}
+
+// post sends body, of contentType ("": application/json), to the registration
+// endpoint for the check name, and deletes what it registered. It returns
+// nil, with the check's result set, when there is no answer (Fail) or
+// the answer is a 401 (Skip: the endpoint wants an initial access token).
+func (c *checker) post(ctx context.Context, name string, body []byte, contentType string) *answer {
+	a, err := c.do(ctx, request{method: http.MethodPost, url: c.endpoint.String(), token: c.iat, body: body, contentType: contentType})
+	if err != nil {
+		c.set(name, Fail, "%v", err)
+		return nil
+	}
+	c.cleanup(ctx, a)
+	if a.status == http.StatusUnauthorized {
+		c.set(name, Skip, "%d %s; %s", a.status, a.errorText(), iatHint)
+		return nil
+	}
+	return a
 }
 
 func describeBody(a *answer) string {
@@ -463,7 +472,7 @@ func changedRedirectURI(uri string) string {
 	if err != nil {
 		return uri + "-updated"
 	}
-	if h := u.Hostname(); u.Scheme == "http" && (h == "localhost" || h == "127.0.0.1" || h == "::1") {
+	if u.Scheme == "http" && loopback.RedirectHost(u.Hostname()) {
 		port, _ := strconv.Atoi(u.Port())
 		u.Host = strings.TrimSuffix(u.Host, ":"+u.Port()) + ":" + strconv.Itoa(port%65535+1)
 		return u.String()
@@ -490,7 +499,7 @@ func (c *checker) update(ctx context.Context, reg registration, probe map[string
 		c.set(checkUpdate, Fail, "%v", err)
 		return reg
 	}
-	if a.status == http.StatusBadRequest && a.str("error") == "invalid_redirect_uri" {
+	if a.status == http.StatusBadRequest && a.str("error") == dcr.InvalidRedirectURI {
 		c.set(checkUpdate, Skip, "the server's policy refused the changed redirect URI %s: %s", changed, a.errorText())
 		return reg
 	}

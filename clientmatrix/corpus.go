@@ -16,9 +16,8 @@ type Client struct {
 	// Client is the product, e.g. "Cursor"; Only and Skip match it too.
 	Client  string `json:"client"`
 	Version string `json:"version"`
-	// Payload is "captured" (recorded from the client) or "inferred"
-	// (reconstructed from a report, the client's source or documentation).
-	Payload string `json:"payload"`
+	// Payload says how the request is known: Captured or Inferred.
+	Payload Payload `json:"payload"`
 	// Source says where the payload comes from: an issue, a pull request,
 	// a capture.
 	Source []string `json:"source"`
@@ -33,6 +32,17 @@ type Client struct {
 	// Request is the registration request's body.
 	Request map[string]any `json:"request,omitempty"`
 }
+
+// Payload is how a Client's request is known.
+type Payload string
+
+const (
+	// Captured: recorded from the client.
+	Captured Payload = "captured"
+	// Inferred: reconstructed from a report, the client's source or
+	// documentation.
+	Inferred Payload = "inferred"
+)
 
 // Needs are what a client must get back from its registration, beyond
 // acceptance and its redirect URIs.
@@ -85,7 +95,7 @@ func ParseCorpus(data []byte) ([]Client, error) {
 			return nil, fmt.Errorf("clientmatrix: corpus: entry %q: a name is required, and unique", c.Name)
 		case len(c.Source) == 0:
 			return nil, fmt.Errorf("clientmatrix: corpus: entry %q has no source", c.Name)
-		case c.Payload != "captured" && c.Payload != "inferred":
+		case c.Payload != Captured && c.Payload != Inferred:
 			return nil, fmt.Errorf("clientmatrix: corpus: entry %q: payload is %q, not captured or inferred", c.Name, c.Payload)
 		case !c.CIMDOnly && c.Request == nil:
 			return nil, fmt.Errorf("clientmatrix: corpus: entry %q has no request", c.Name)

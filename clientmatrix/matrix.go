@@ -280,20 +280,7 @@ func (s selection) want(names ...string) bool {
 func (p *prober) runClient(ctx context.Context, c Client, cimd *CIMD, report *Report) (ClientResult, bool) {
 	res := ClientResult{Name: c.Name, Client: c.Client, Version: c.Version}
 	if c.CIMDOnly {
-		res.Outcome = NeedsCIMD
-		switch {
-		case cimd == nil:
-			res.Note = "registers by Client ID Metadata Document only, not at this endpoint; the server's CIMD support was not checked (run dcr-doctor with the AUTHLETE_* variables to check the service's)"
-		case !cimd.Supported:
-			res.Failed = true
-			res.Missing = append(res.Missing, "Client ID Metadata Document support")
-			res.Note = "the server does not accept clients by metadata document: " + strings.Join(cimd.Findings, "; ")
-		default:
-			res.Note = "the server accepts clients by metadata document"
-			if len(cimd.Findings) > 0 {
-				res.Note += "; but: " + strings.Join(cimd.Findings, "; ")
-			}
-		}
+		res.cimdOnly(cimd)
 		return res, false
 	}
 	var header map[string]string
@@ -315,17 +302,7 @@ func (p *prober) runClient(ctx context.Context, c Client, cimd *CIMD, report *Re
 		return res, false
 	}
 	if a.status/100 != 2 {
-		res.Outcome, res.Failed, res.Status = Refused, true, a.status
-		res.Error, res.ErrorDescription = a.str("error"), a.str("error_description")
-		if res.Error == "" && a.object == nil {
-			res.ErrorDescription = a.errorText()
-		}
-		if a.status == http.StatusUnauthorized {
-			res.Note = iatHint
-		}
-		if a.status == http.StatusTooManyRequests {
-			res.Note = "rate limited: the server's limit, not the client's metadata; run again later, or fewer clients with -only"
-		}
+		res.refused(a)
 		return res, false
 	}
 	reg := registrationOf(a)
@@ -359,6 +336,41 @@ func (p *prober) runClient(ctx context.Context, c Client, cimd *CIMD, report *Re
 	}
 	res.Failed = len(res.Missing) > 0 || len(res.Problems) > 0
 	return res, !res.Failed
+}
+
+// cimdOnly is the result of a client that registers by Client ID Metadata
+// Document only, on a server whose support of them is cimd (nil: not
+// known).
+func (res *ClientResult) cimdOnly(cimd *CIMD) {
+	res.Outcome = NeedsCIMD
+	switch {
+	case cimd == nil:
+		res.Note = "registers by Client ID Metadata Document only, not at this endpoint; the server's CIMD support was not checked (run dcr-doctor with the AUTHLETE_* variables to check the service's)"
+	case !cimd.Supported:
+		res.Failed = true
+		res.Missing = append(res.Missing, "Client ID Metadata Document support")
+		res.Note = "the server does not accept clients by metadata document: " + strings.Join(cimd.Findings, "; ")
+	default:
+		res.Note = "the server accepts clients by metadata document"
+		if len(cimd.Findings) > 0 {
+			res.Note += "; but: " + strings.Join(cimd.Findings, "; ")
+		}
+	}
+}
+
+// refused is the result of a registration answered a, not 2xx.
+func (res *ClientResult) refused(a *answer) {
+	res.Outcome, res.Failed, res.Status = Refused, true, a.status
+	res.Error, res.ErrorDescription = a.str("error"), a.str("error_description")
+	if res.Error == "" && a.object == nil {
+		res.ErrorDescription = a.errorText()
+	}
+	if a.status == http.StatusUnauthorized {
+		res.Note = iatHint
+	}
+	if a.status == http.StatusTooManyRequests {
+		res.Note = "rate limited: the server's limit, not the client's metadata; run again later, or fewer clients with -only"
+	}
 }
 
 // preflight sends the CORS preflight of a browser at origin about to post

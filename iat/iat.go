@@ -16,7 +16,6 @@ package iat
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -66,18 +65,4 @@ func New() (id, token string) {
 	b := make([]byte, 40)
 	rand.Read(b)
 	return hex.EncodeToString(b[:8]), base64.RawURLEncoding.EncodeToString(b[8:])
-}
-
-// Hash is what a Store keeps of token: its SHA-256, in hex.
-func Hash(token string) string {
-	h := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(h[:])
-}
-
-// CheckIssue reports whether uses and ttl make a token that can be used.
-func CheckIssue(uses int, ttl time.Duration) error {
-	if uses < 1 || ttl <= 0 {
-		return errors.New("iat: a token needs at least one use and a positive lifetime")
-	}
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dcr-go/dcr/internal/iattoken"
 )
 
 // Memory is a Store in memory, for tests and a single process. The zero
@@ -30,13 +32,13 @@ func NewMemoryAt(now func() time.Time) *Memory {
 }
 
 func (m *Memory) Issue(_ context.Context, uses int, ttl time.Duration, note string) (string, string, error) {
-	if err := CheckIssue(uses, ttl); err != nil {
+	if err := iattoken.CheckIssue(uses, ttl); err != nil {
 		return "", "", err
 	}
 	id, token := New()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := Hash(token)
+	h := iattoken.Hash(token)
 	m.tokens[h] = &entry{Token{ID: id, UsesLeft: uses, Expires: m.now().Add(ttl), Note: note}, h}
 	return id, token, nil
 }
@@ -44,7 +46,7 @@ func (m *Memory) Issue(_ context.Context, uses int, ttl time.Duration, note stri
 // live returns the entry of token if it has not expired. The caller
 // holds m.mu.
 func (m *Memory) live(token string) *entry {
-	e := m.tokens[Hash(token)]
+	e := m.tokens[iattoken.Hash(token)]
 	if e == nil || !m.now().Before(e.Expires) {
 		return nil
 	}

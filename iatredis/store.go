@@ -18,6 +18,7 @@ import (
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/iat"
+	"github.com/dcr-go/dcr/internal/iattoken"
 )
 
 const (
@@ -36,16 +37,17 @@ func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
 var _ iat.Store = (*Store)(nil)
 
 func (s *Store) Issue(ctx context.Context, uses int, ttl time.Duration, note string) (string, string, error) {
-	if err := iat.CheckIssue(uses, ttl); err != nil {
+	if err := iattoken.CheckIssue(uses, ttl); err != nil {
 		return "", "", err
 	}
 	id, token := iat.New()
-	key := tokenPrefix + iat.Hash(token)
+	hash := iattoken.Hash(token)
+	key := tokenPrefix + hash
 	expires := time.Now().Add(ttl)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, "id", id, "uses", uses, "expires", expires.Unix(), "note", note)
 		p.PExpireAt(ctx, key, expires)
-		p.Set(ctx, idPrefix+id, iat.Hash(token), 0)
+		p.Set(ctx, idPrefix+id, hash, 0)
 		p.PExpireAt(ctx, idPrefix+id, expires)
 		return nil
 	})
@@ -72,7 +74,7 @@ end
 return 0`)
 
 func (s *Store) Spend(ctx context.Context, token string) error {
-	n, err := spend.Run(ctx, s.rdb, []string{tokenPrefix + iat.Hash(token)}).Int()
+	n, err := spend.Run(ctx, s.rdb, []string{tokenPrefix + iattoken.Hash(token)}).Int()
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %w", dcr.ErrVerifierFailed, err)
@@ -85,7 +87,7 @@ func (s *Store) Spend(ctx context.Context, token string) error {
 }
 
 func (s *Store) Refund(ctx context.Context, token string) {
-	refund.Run(ctx, s.rdb, []string{tokenPrefix + iat.Hash(token)})
+	refund.Run(ctx, s.rdb, []string{tokenPrefix + iattoken.Hash(token)})
 }
 
 func (s *Store) List(ctx context.Context) ([]iat.Token, error) {

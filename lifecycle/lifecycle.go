@@ -99,20 +99,23 @@ type Options struct {
 	OnAction func(Action)
 }
 
-// What Run does with a client.
+// Kind is what Run does with a client: its decision.
+type Kind string
+
+// The kinds of Action.
 const (
-	Keep   = "keep"   // the client has a live token, its grace is not over, or someone else locked it
-	Lock   = "lock"   // stale: locked, to be deleted after the grace period
-	Unlock = "unlock" // locked by Run, but it holds a live token again
-	Delete = "delete" // stale, and locked by Run for the grace period, or no grace set
-	Skip   = "skip"   // Authlete failed for this client; nothing was done
-	Gone   = "gone"   // the client was deleted meanwhile (HTTP 404 on its lock or unlock)
+	Keep   Kind = "keep"   // the client has a live token, its grace is not over, or someone else locked it
+	Lock   Kind = "lock"   // stale: locked, to be deleted after the grace period
+	Unlock Kind = "unlock" // locked by Run, but it holds a live token again
+	Delete Kind = "delete" // stale, and locked by Run for the grace period, or no grace set
+	Skip   Kind = "skip"   // Authlete failed for this client; nothing was done
+	Gone   Kind = "gone"   // the client was deleted meanwhile (HTTP 404 on its lock or unlock)
 )
 
 // Action is one decision about one dynamically registered client that is
 // older than the TTL.
 type Action struct {
-	Kind       string // Keep, Lock, Unlock, Delete, Skip or Gone
+	Kind       Kind // Keep, Lock, Unlock, Delete, Skip or Gone
 	ClientID   string
 	ClientName string
 	CreatedAt  time.Time
@@ -122,9 +125,9 @@ type Action struct {
 }
 
 func (a Action) String() string {
-	verb := a.Kind
+	verb := string(a.Kind)
 	if a.DryRun && a.Kind != Keep && a.Kind != Skip {
-		verb = "would " + a.Kind
+		verb = "would " + verb
 	}
 	return fmt.Sprintf("%s %s (%q, created %s): %s", verb, a.ClientID, a.ClientName, a.CreatedAt.UTC().Format(time.RFC3339), a.Reason)
 }
@@ -157,36 +160,12 @@ type Report struct {
 // row fail. A client is never deleted unless its tokens were listed, and
 // every action carried out is in the report.
 func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
-	if opts.PageSize <= 0 {
-		opts.PageSize = DefaultPageSize
-	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.OlderThan == 0 {
-		opts.OlderThan = DefaultOlderThan
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = opts.withDefaults()
 	report := &Report{}
-	if opts.Grace > 0 && opts.Locks == nil {
-		return report, errors.New("lifecycle: a grace period needs Options.Locks, the record of the clients Run locked")
+	locks, err := loadLocks(opts)
+	if err != nil {
+		return report, err
 	}
-	locks := map[string]time.Time{}
-	if opts.Locks != nil {
-		var err error
-		if locks, err = opts.Locks.Load(); err != nil {
-			return report, fmt.Errorf("lifecycle: reading the record of locks: %w", err)
-		}
-		if locks == nil {
-			locks = map[string]time.Time{}
-		}
-	}
-
 	stale, seen, complete, err := list(ctx, a, opts, report)
 	if err != nil {
 		return report, err
@@ -205,10 +184,65 @@ func Run(ctx context.Context, a Authlete, opts Options) (*Report, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r.cancel = cancel
+	report.Actions = r.clients(ctx, stale)
+	err = context.Cause(ctx)
+	if r.dirty && !opts.DryRun {
+		if serr := r.save(); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if err != nil && !errors.Is(err, errStopped) {
+		return report, err
+	}
+	return report, r.stopErr
+}
+
+// withDefaults is opts with each zero field that has a default set to it.
+func (opts Options) withDefaults() Options {
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OlderThan == 0 {
+		opts.OlderThan = DefaultOlderThan
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return opts
+}
+
+// loadLocks returns the record of locks of opts, empty when there is
+// none, and refuses a grace period without one.
+func loadLocks(opts Options) (map[string]time.Time, error) {
+	if opts.Grace > 0 && opts.Locks == nil {
+		return nil, errors.New("lifecycle: a grace period needs Options.Locks, the record of the clients Run locked")
+	}
+	if opts.Locks == nil {
+		return map[string]time.Time{}, nil
+	}
+	locks, err := opts.Locks.Load()
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle: reading the record of locks: %w", err)
+	}
+	if locks == nil {
+		locks = map[string]time.Time{}
+	}
+	return locks, nil
+}
+
+// clients decides about each client of stale, opts.Concurrency at a time,
+// until ctx ends, and returns the actions, in the order of stale.
+func (r *run) clients(ctx context.Context, stale []authlete.ClientSummary) []Action {
 	results := make([]*Action, len(stale))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(opts.Concurrency, len(stale)) {
+	for range min(r.opts.Concurrency, len(stale)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -227,21 +261,13 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	var actions []Action
 	for _, act := range results {
 		if act != nil {
-			report.Actions = append(report.Actions, *act)
+			actions = append(actions, *act)
 		}
 	}
-	err = context.Cause(ctx)
-	if r.dirty && !opts.DryRun {
-		if serr := r.save(); serr != nil && err == nil {
-			err = serr
-		}
-	}
-	if err != nil && !errors.Is(err, errStopped) {
-		return report, err
-	}
-	return report, r.stopErr
+	return actions
 }
 
 // list lists the service's clients, first, before Run acts: deleting while
@@ -358,7 +384,7 @@ func (r *run) client(ctx context.Context, c authlete.ClientSummary) *Action {
 	}
 	if !r.opts.DryRun {
 		if err := r.carryOut(ctx, act); err != nil {
-			return r.failed(ctx, act, act.Kind, err)
+			return r.failed(ctx, act, string(act.Kind), err)
 		}
 	}
 	r.mu.Lock()
@@ -400,7 +426,7 @@ func (r *run) carryOut(ctx context.Context, act *Action) error {
 		}
 	}
 	if notFound(err) { // on lock or unlock: a 404 on delete is done, above
-		err, act.Kind, act.Reason = nil, Gone, "deleted meanwhile (HTTP 404 on "+act.Kind+")"
+		err, act.Kind, act.Reason = nil, Gone, "deleted meanwhile (HTTP 404 on "+string(act.Kind)+")"
 		r.forget(act.ClientID)
 	}
 	return err
@@ -518,7 +544,7 @@ func (r *run) record(act *Action) {
 	case Gone:
 		r.report.Gone++
 	}
-	r.opts.Logger.LogAttrs(context.Background(), level, "lifecycle: "+act.Kind,
+	r.opts.Logger.LogAttrs(context.Background(), level, "lifecycle: "+string(act.Kind),
 		slog.String("client_id", act.ClientID), slog.String("client_name", act.ClientName),
 		slog.Time("created_at", act.CreatedAt), slog.String("reason", act.Reason), slog.Bool("dry_run", act.DryRun))
 	if r.opts.OnAction != nil {

@@ -2,9 +2,10 @@ package lifecycle_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,96 +16,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/lifecycle"
 )
-
-var ctx = context.Background()
-
-// clock is a settable time shared by the emulator and Run.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-type fixture struct {
-	srv    *authletetest.Server
-	client *authlete.Client
-	clock  *clock
-}
-
-func newFixture(t *testing.T) *fixture {
-	clk := &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
-	srv := authletetest.NewServer(t, authletetest.Options{Now: clk.Now, MaxClients: -1})
-	return &fixture{srv: srv, client: srv.Client(t), clock: clk}
-}
-
-// register registers a client and returns its ID and registration access
-// token.
-func (f *fixture) register(t *testing.T, name string) (id, token string) {
-	t.Helper()
-	resp, err := f.client.Register(ctx, &authlete.Request{JSON: `{"client_name":"` + name + `"}`})
-	require.NoError(t, err)
-	var info struct {
-		ClientID                string `json:"client_id"`
-		RegistrationAccessToken string `json:"registration_access_token"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(resp.ResponseContent), &info))
-	return info.ClientID, info.RegistrationAccessToken
-}
-
-func (f *fixture) giveToken(t *testing.T, id string) {
-	t.Helper()
-	_, err := f.client.CreateToken(ctx, id, "alice", []string{"mcp"})
-	require.NoError(t, err)
-}
-
-// opts completes o with the fixture's clock and a silent logger, and, where
-// o says no TTL, makes every client stale (AnyAge): the clients of these
-// tests were registered a moment ago. TestRunZeroOptionsKeepClientsOfAMonth
-// runs the zero value.
-func (f *fixture) opts(o lifecycle.Options) lifecycle.Options {
-	o.Now, o.Logger = f.clock.Now, slog.New(slog.DiscardHandler)
-	if o.OlderThan == 0 {
-		o.OlderThan = lifecycle.AnyAge
-	}
-	return o
-}
-
-func (f *fixture) exists(t *testing.T, id string) bool {
-	t.Helper()
-	_, err := f.client.GetClient(ctx, id)
-	var ae *authlete.Error
-	if err != nil && assert.ErrorAs(t, err, &ae) {
-		assert.Equal(t, 404, ae.StatusCode)
-		return false
-	}
-	return true
-}
-
-func (f *fixture) locked(t *testing.T, id string) bool {
-	t.Helper()
-	c, err := f.client.GetClient(ctx, id)
-	require.NoError(t, err)
-	return c.Locked
-}
-
-func kinds(r *lifecycle.Report) map[string]string {
-	m := map[string]string{}
-	for _, a := range r.Actions {
-		m[a.ClientID] = a.Kind
-	}
-	return m
-}
 
 func TestRunDeletesClientsWithoutLiveTokens(t *testing.T) {
 	f := newFixture(t)
@@ -118,7 +35,7 @@ func TestRunDeletesClientsWithoutLiveTokens(t *testing.T) {
 	var audited []lifecycle.Action
 	dry, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{DryRun: true, OnAction: func(a lifecycle.Action) { audited = append(audited, a) }}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{used: lifecycle.Keep, dead1: lifecycle.Delete, dead2: lifecycle.Delete}, kinds(dry))
+	assert.Equal(t, map[string]lifecycle.Kind{used: lifecycle.Keep, dead1: lifecycle.Delete, dead2: lifecycle.Delete}, kinds(dry))
 	assert.Equal(t, 2, dry.Deleted)
 	assert.ElementsMatch(t, dry.Actions, audited, "every action reaches the audit hook")
 	assert.Equal(t, 4, f.srv.Clients(), "a dry run changes nothing")
@@ -147,7 +64,7 @@ func TestRunKeepsYoungClients(t *testing.T) {
 	f.clock.Add(5 * time.Hour)
 	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{OlderThan: 24 * time.Hour}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{old: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{old: lifecycle.Delete}, kinds(report))
 	assert.Equal(t, 1, report.Stale)
 	assert.True(t, f.exists(t, young))
 }
@@ -176,7 +93,7 @@ func TestRunLocksFirstWithGrace(t *testing.T) {
 
 	first, err := lifecycle.Run(ctx, f.client, opts)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Lock, used: lifecycle.Keep}, kinds(first))
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Lock, used: lifecycle.Keep}, kinds(first))
 	assert.True(t, f.locked(t, id))
 	assert.False(t, f.locked(t, used))
 	resp, err := f.client.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
@@ -293,7 +210,7 @@ func TestRunSkipsAClientAuthleteFailsFor(t *testing.T) {
 	f.srv.Inject(authletetest.Fault{Op: "client/delete", Status: 500, Times: 1})
 	report, err = lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Concurrency: 1}))
 	require.NoError(t, err)
-	assert.Equal(t, []string{lifecycle.Skip, lifecycle.Delete}, []string{report.Actions[0].Kind, report.Actions[1].Kind})
+	assert.Equal(t, []lifecycle.Kind{lifecycle.Skip, lifecycle.Delete}, []lifecycle.Kind{report.Actions[0].Kind, report.Actions[1].Kind})
 	assert.Contains(t, report.Actions[0].Reason, "delete failed")
 	assert.Equal(t, 1, f.srv.Clients())
 
@@ -451,7 +368,7 @@ func TestRunOnlyRegistrationClients(t *testing.T) {
 	}
 	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{dcr: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{dcr: lifecycle.Delete}, kinds(report))
 	assert.Equal(t, 5, report.Clients)
 	assert.Equal(t, 1, report.Dynamic)
 	for source, id := range others {
@@ -479,7 +396,7 @@ func TestRunLocksOfItsOwn(t *testing.T) {
 	}}
 	report, err := lifecycle.Run(ctx, f.client, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{mine: lifecycle.Unlock, theirs: lifecycle.Keep, lifted: lifecycle.Lock}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{mine: lifecycle.Unlock, theirs: lifecycle.Keep, lifted: lifecycle.Lock}, kinds(report))
 	assert.False(t, f.locked(t, mine))
 	assert.True(t, f.locked(t, theirs), "someone else's lock stays")
 	assert.True(t, f.exists(t, theirs))
@@ -495,47 +412,6 @@ func TestRunLocksOfItsOwn(t *testing.T) {
 	assert.Equal(t, lifecycle.Delete, kinds(dry)[lifted])
 	assert.Equal(t, saves, locks.saves)
 	assert.True(t, f.exists(t, lifted))
-}
-
-func keys(m map[string]time.Time) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
-// TestFileLocks: the record survives in its file, and a missing file is
-// an empty record.
-func TestFileLocks(t *testing.T) {
-	path := t.TempDir() + "/locks.json"
-	rec := lifecycle.FileLocks(path)
-	got, err := rec.Load()
-	require.NoError(t, err)
-	assert.Empty(t, got)
-	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	require.NoError(t, rec.Save(map[string]time.Time{"123": at}))
-	got, err = lifecycle.FileLocks(path).Load()
-	require.NoError(t, err)
-	assert.True(t, at.Equal(got["123"]))
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"123":"2026-12-01T03:00:00Z"}`, string(data))
-	require.NoError(t, os.WriteFile(path, []byte("{"), 0o644))
-	_, err = rec.Load()
-	assert.Error(t, err)
-	assert.Error(t, lifecycle.FileLocks(t.TempDir()+"/missing/dir/locks.json").Save(nil))
-
-	// A directory where the file should be: neither read nor replaced.
-	dir := filepath.Join(t.TempDir(), "locks.json")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "inside"), nil, 0o644))
-	_, err = lifecycle.FileLocks(dir).Load()
-	assert.Error(t, err)
-	assert.Error(t, lifecycle.FileLocks(dir).Save(map[string]time.Time{"123": at}))
-	entries, err := os.ReadDir(filepath.Dir(dir))
-	require.NoError(t, err)
-	assert.Len(t, entries, 1, "no temporary file left beside it")
 }
 
 // nilRecord is a LockRecord whose Load returns a nil map.
@@ -621,12 +497,12 @@ func TestRunZeroOptionsKeepClientsOfAMonth(t *testing.T) {
 	anyAge.OlderThan, anyAge.DryRun = lifecycle.AnyAge, true
 	report, err = lifecycle.Run(ctx, f.client, anyAge)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Delete, young: lifecycle.Delete}, kinds(report), "AnyAge: a client of a moment ago too")
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Delete, young: lifecycle.Delete}, kinds(report), "AnyAge: a client of a moment ago too")
 
 	f.clock.Add(2 * 24 * time.Hour)
 	report, err = lifecycle.Run(ctx, f.client, zero)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Delete}, kinds(report), "31 days: stale")
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Delete}, kinds(report), "31 days: stale")
 	assert.False(t, f.exists(t, id))
 	assert.True(t, f.exists(t, young))
 }
@@ -706,7 +582,7 @@ func TestRunLockFailures(t *testing.T) {
 	opts := f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks, Concurrency: 1})
 	report, err := lifecycle.Run(ctx, lockFault{f.client, func(id string) string { return what[id] }}, opts)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{gone: lifecycle.Gone, refusedID: lifecycle.Skip, after: lifecycle.Skip, fine: lifecycle.Lock}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{gone: lifecycle.Gone, refusedID: lifecycle.Skip, after: lifecycle.Skip, fine: lifecycle.Lock}, kinds(report))
 	assert.Equal(t, 1, report.Gone)
 	assert.Equal(t, 2, report.Skipped)
 	assert.Equal(t, 1, report.Locked)
@@ -718,7 +594,7 @@ func TestRunLockFailures(t *testing.T) {
 	f.clock.Add(2 * time.Hour)
 	report, err = lifecycle.Run(ctx, f.client, opts)
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{refusedID: lifecycle.Lock, after: lifecycle.Delete, fine: lifecycle.Delete}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{refusedID: lifecycle.Lock, after: lifecycle.Delete, fine: lifecycle.Delete}, kinds(report))
 	assert.Equal(t, []string{refusedID}, keys(locks.locks))
 
 	// An unknown outcome where Authlete did not lock: the next run forgets it.
@@ -795,7 +671,7 @@ func TestRunUnlockGone(t *testing.T) {
 	locks := &memLocks{locks: map[string]time.Time{id: f.clock.Now()}}
 	report, err := lifecycle.Run(ctx, lockFault{f.client, func(string) string { return "gone" }}, f.opts(lifecycle.Options{Grace: time.Hour, Locks: locks}))
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{id: lifecycle.Gone}, kinds(report))
+	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Gone}, kinds(report))
 	assert.Equal(t, 1, report.Gone)
 	assert.Zero(t, report.Unlocked)
 	assert.Contains(t, report.Actions[0].Reason, "HTTP 404 on unlock")
@@ -814,4 +690,231 @@ func TestRunListCalls(t *testing.T) {
 	assert.Equal(t, 10, report.Stale)
 	assert.Equal(t, 2, f.srv.Calls("client/get/list"))
 	assert.Empty(t, report.Warnings)
+}
+
+// Faults that the property test's Authlete and record show.
+const (
+	ok          = "ok"
+	fail        = "fail"         // HTTP 500, nothing done
+	failAfter   = "fail after"   // done, then HTTP 502: the caller cannot tell
+	refuse      = "refuse"       // HTTP 400, nothing done
+	gone        = "gone"         // the client is deleted just before: HTTP 404
+	rateLimited = "rate limited" // HTTP 429
+	cancelFirst = "cancel first" // the run ends before the call
+	cancelAfter = "cancel after" // the call is done, and the run ends
+)
+
+// faultyAuthlete is an Authlete whose calls fail as plans say, in the
+// order they come, and that checks, at each lock call, that the record on
+// disk names the client already. It keeps the clients it locked for the
+// janitor, to check at the end that none is stranded.
+type faultyAuthlete struct {
+	*authlete.Client
+	file   string
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	plans      map[string][]string // by call: the faults of its next calls
+	mine       map[string]bool     // locked at Authlete by the janitor
+	violations []string
+}
+
+func (a *faultyAuthlete) next(call string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	plan := a.plans[call]
+	if len(plan) == 0 {
+		return ok
+	}
+	a.plans[call] = plan[1:]
+	return plan[0]
+}
+
+func (a *faultyAuthlete) violation(format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.violations = append(a.violations, fmt.Sprintf(format, args...))
+}
+
+// do runs the call as fault says.
+func (a *faultyAuthlete) do(ctx context.Context, op, fault, id string, call func(context.Context) error) error {
+	switch fault {
+	case fail, refuse, rateLimited:
+		status := map[string]int{fail: 500, refuse: 400, rateLimited: 429}[fault]
+		return &authlete.Error{Op: op, StatusCode: status, ResultCode: "A001100"}
+	case gone:
+		if err := a.Client.DeleteClient(ctx, id); err != nil {
+			return err
+		}
+	case cancelFirst:
+		a.cancel()
+		return &authlete.Error{Op: op, Err: context.Canceled}
+	}
+	err := call(context.WithoutCancel(ctx))
+	switch {
+	case err != nil:
+		return err
+	case fault == failAfter:
+		return &authlete.Error{Op: op, StatusCode: 502}
+	case fault == cancelAfter:
+		a.cancel()
+		return &authlete.Error{Op: op, Err: context.Canceled}
+	}
+	return nil
+}
+
+func (a *faultyAuthlete) ListClients(ctx context.Context, start, end int) (*authlete.ClientPage, error) {
+	var page *authlete.ClientPage
+	err := a.do(ctx, "list clients", a.next("list clients"), "", func(ctx context.Context) (err error) {
+		page, err = a.Client.ListClients(ctx, start, end)
+		return err
+	})
+	return page, err
+}
+
+func (a *faultyAuthlete) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
+	var page *authlete.TokenPage
+	err := a.do(ctx, "list tokens", a.next("list tokens"), id, func(ctx context.Context) (err error) {
+		page, err = a.Client.ListTokens(ctx, id, start, end)
+		return err
+	})
+	return page, err
+}
+
+func (a *faultyAuthlete) LockClient(ctx context.Context, id string, locked bool) error {
+	if locked {
+		onDisk, err := lifecycle.FileLocks(a.file).Load()
+		if _, named := onDisk[id]; err != nil || !named {
+			a.violation("lock of %s called before the record names it (record %v, %v)", id, keys(onDisk), err)
+		}
+	}
+	return a.do(ctx, "lock client", a.next("lock client"), id, func(ctx context.Context) error {
+		err := a.Client.LockClient(ctx, id, locked)
+		if err == nil {
+			a.mu.Lock()
+			a.mine[id] = locked
+			a.mu.Unlock()
+		}
+		return err
+	})
+}
+
+func (a *faultyAuthlete) DeleteClient(ctx context.Context, id string) error {
+	return a.do(ctx, "delete client", a.next("delete client"), id, func(ctx context.Context) error {
+		return a.Client.DeleteClient(ctx, id)
+	})
+}
+
+// faultyRecord is a LockRecord in a file whose saves fail as planned.
+type faultyRecord struct {
+	lifecycle.LockRecord
+	mu    sync.Mutex
+	fails []bool
+}
+
+func (r *faultyRecord) Save(locks map[string]time.Time) error {
+	r.mu.Lock()
+	failing := len(r.fails) > 0 && r.fails[0]
+	if len(r.fails) > 0 {
+		r.fails = r.fails[1:]
+	}
+	r.mu.Unlock()
+	if failing {
+		return errors.New("disk full")
+	}
+	return r.LockRecord.Save(locks)
+}
+
+// TestLockedIsRecorded is invariant 5: every lock the janitor sets is in
+// its record before it is set, whatever fails: Authlete's calls (refused,
+// failing before or after they are done, a client deleted meanwhile, rate
+// limits), the record's writes, the run's end at any call. At each lock
+// call the record on disk names the client; after each run every client
+// the janitor locked at Authlete is in the record on disk (none
+// stranded); a client someone else locked is neither unlocked nor deleted.
+func TestLockedIsRecorded(t *testing.T) {
+	base := t.TempDir()
+	rapid.Check(t, func(rt *rapid.T) {
+		clk := &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+		srv := httptest.NewServer(authletetest.New(authletetest.Options{Now: clk.Now, MaxClients: -1}))
+		defer srv.Close()
+		client, err := authlete.New(authlete.Config{BaseURL: srv.URL, ServiceAPIKey: authletetest.DefaultServiceID,
+			ServiceAccessToken: authletetest.DefaultAccessToken})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		f := &fixture{client: client, clock: clk}
+		theirs := map[string]bool{}
+		for i := range rapid.IntRange(1, 12).Draw(rt, "clients") {
+			id, _ := f.register(t, "c"+strconv.Itoa(i))
+			switch rapid.SampledFrom([]string{"unused", "used", "theirs"}).Draw(rt, "client "+strconv.Itoa(i)) {
+			case "used":
+				f.giveToken(t, id)
+			case "theirs":
+				if err := client.LockClient(ctx, id, true); err != nil {
+					rt.Fatal(err)
+				}
+				theirs[id] = true
+			}
+		}
+		dir, err := os.MkdirTemp(base, "run")
+		if err != nil {
+			rt.Fatal(err)
+		}
+		file := filepath.Join(dir, "locks.json")
+		faults := func(label string, kinds ...string) []string {
+			return rapid.SliceOfN(rapid.SampledFrom(kinds), 0, 8).Draw(rt, label)
+		}
+		a := &faultyAuthlete{Client: client, file: file, mine: map[string]bool{}}
+		for run := range rapid.IntRange(1, 4).Draw(rt, "runs") {
+			a.plans = map[string][]string{
+				"list clients":  faults("list clients", ok, ok, ok, fail, cancelFirst),
+				"list tokens":   faults("list tokens", ok, ok, fail, rateLimited, cancelFirst, cancelAfter),
+				"lock client":   faults("lock client", ok, ok, fail, failAfter, refuse, gone, rateLimited, cancelFirst, cancelAfter),
+				"delete client": faults("delete client", ok, ok, fail, failAfter, gone, cancelFirst, cancelAfter),
+			}
+			record := &faultyRecord{LockRecord: lifecycle.FileLocks(file), fails: rapid.SliceOfN(rapid.Bool(), 0, 8).Draw(rt, "record fails")}
+			runCtx, cancel := context.WithCancel(ctx)
+			a.cancel = cancel
+			_, err := lifecycle.Run(runCtx, a, lifecycle.Options{
+				OlderThan:   lifecycle.AnyAge,
+				Grace:       time.Hour,
+				Locks:       record,
+				Concurrency: rapid.IntRange(1, 4).Draw(rt, "concurrency"),
+				PageSize:    rapid.IntRange(1, 5).Draw(rt, "page size"),
+				Now:         clk.Now,
+				Logger:      slog.New(slog.DiscardHandler),
+			})
+			cancel()
+			rt.Logf("run %d: %v", run, err)
+			if len(a.violations) > 0 {
+				rt.Fatalf("%v", a.violations)
+			}
+			onDisk, err := lifecycle.FileLocks(file).Load()
+			if err != nil {
+				rt.Fatal(err)
+			}
+			page, err := client.ListClients(ctx, 0, 100)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			listed := map[string]bool{}
+			for _, c := range page.Clients {
+				id := strconv.FormatInt(c.ClientID, 10)
+				if _, named := onDisk[id]; c.Locked && a.mine[id] && !named {
+					rt.Fatalf("client %s is locked at Authlete by the janitor, and not in its record %v", id, keys(onDisk))
+				}
+				if theirs[id] && !c.Locked {
+					rt.Fatalf("client %s, locked by someone else, was unlocked", id)
+				}
+				listed[id] = true
+			}
+			for id := range theirs {
+				if !listed[id] {
+					rt.Fatalf("client %s, locked by someone else, was deleted", id)
+				}
+			}
+			clk.Add(rapid.SampledFrom([]time.Duration{0, 30 * time.Minute, 2 * time.Hour}).Draw(rt, "later"))
+		}
+	})
 }

@@ -271,24 +271,9 @@ func (mp *memberPolicy) applyTo(m dcr.Metadata, name string, base bool) error {
 	reject := func(op, format string, args ...any) error {
 		return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf("The value of %q violates the %s policy: ", name, op)+fmt.Sprintf(format, args...))
 	}
-	cur, present := m[name]
-	if cur == nil {
-		present = false
-	}
-	if present && mp.scope {
-		s, ok := cur.(string)
-		if !ok {
-			return reject("metadata", "it must be a string of space-separated scopes")
-		}
-		if cur = toAnys(strings.Fields(s)); len(cur.([]any)) == 0 {
-			present = false
-		}
-	}
-	arrayOps := mp.add != nil || mp.subsetOf != nil || mp.supersetOf != nil
-	if present && arrayOps && !mp.scope {
-		if _, ok := cur.([]any); !ok {
-			return reject("metadata", "it must be an array")
-		}
+	cur, present, err := mp.current(m, name, reject)
+	if err != nil {
+		return err
 	}
 	if mp.value != nil && base { // value wins; its combinations were checked
 		cur, present = mp.value.v, mp.value.v != nil
@@ -339,6 +324,40 @@ func (mp *memberPolicy) applyTo(m dcr.Metadata, name string, base bool) error {
 		}
 		return reject("essential", "it is required")
 	}
+	mp.store(m, name, cur, present)
+	return nil
+}
+
+// current returns the value of the member name of m for the operators,
+// and whether it is present (not null): a scope as the array of its
+// words, present when it has one. A value of the wrong type for them
+// (reject says why) is an error.
+func (mp *memberPolicy) current(m dcr.Metadata, name string, reject func(op, format string, args ...any) error) (cur any, present bool, err error) {
+	cur, present = m[name]
+	if cur == nil {
+		present = false
+	}
+	if present && mp.scope {
+		s, ok := cur.(string)
+		if !ok {
+			return nil, false, reject("metadata", "it must be a string of space-separated scopes")
+		}
+		if cur = toAnys(strings.Fields(s)); len(cur.([]any)) == 0 {
+			present = false
+		}
+	}
+	arrayOps := mp.add != nil || mp.subsetOf != nil || mp.supersetOf != nil
+	if present && arrayOps && !mp.scope {
+		if _, ok := cur.([]any); !ok {
+			return nil, false, reject("metadata", "it must be an array")
+		}
+	}
+	return cur, present, nil
+}
+
+// store sets the member name of m to cur, a scope as its words joined
+// by spaces, or deletes it when it is not present.
+func (mp *memberPolicy) store(m dcr.Metadata, name string, cur any, present bool) {
 	switch {
 	case !present:
 		delete(m, name)
@@ -353,7 +372,6 @@ func (mp *memberPolicy) applyTo(m dcr.Metadata, name string, base bool) error {
 	default:
 		m[name] = cur
 	}
-	return nil
 }
 
 // Equal reports whether p and q are the same policy: the same members

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/unicode/runenames"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/loopback"
 )
 
 // ReservedNames refuses, with invalid_client_metadata, a registration or
@@ -186,7 +187,7 @@ func reservedRedirectURI(raw string, allowed []string) bool {
 	}
 	switch scheme {
 	case "http":
-		if host == "localhost" || host == "127.0.0.1" || host == "::1" {
+		if loopback.RedirectHost(host) {
 			return true
 		}
 	case "https":

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/loopback"
 )
 
 // redirectURIs returns the redirect URIs of m. A member that is present
@@ -206,11 +207,7 @@ func isNativeRedirectURI(raw string) bool {
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http":
-		switch strings.ToLower(u.Hostname()) {
-		case "localhost", "127.0.0.1", "::1":
-			return true
-		}
-		return false
+		return loopback.RedirectHost(u.Hostname())
 	case "https":
 		return false
 	}

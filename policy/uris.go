@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/loopback"
 )
 
 // uriUse says who follows the URIs of a member, and so what SafeURIs asks
@@ -348,9 +349,10 @@ func ipv4Number(p string) (uint64, bool) {
 	return n, true
 }
 
-// loopback reports whether h is localhost or a loopback address.
+// loopback reports whether h is localhost or a loopback address (the
+// meaning of loopback.Host).
 func (h host) loopback() bool {
-	return h.name == "localhost" || h.addr.Unmap().IsLoopback()
+	return loopback.Name(h.name) || loopback.Addr(h.addr)
 }
 
 // public reports whether h is a host of the public Internet: a DNS name

@@ -16,7 +16,7 @@ export GOFLAGS=-count=1 # never a cached test result for a mutant
 out=${MUTATION_OUT:-$(mktemp -d)}
 mkdir -p "$out"
 # The root package's path covers the whole module: mutate only its own files.
-subdirs='^(authlete|authletetest|policy|lifecycle|doctor|dcrtest|iat|softwarestatement|conformance|example|cmd|interop|scripts|testdata|docs)/'
+subdirs='^(authlete|authletetest|policy|lifecycle|doctor|dcrtest|iat|internal|softwarestatement|conformance|example|cmd|interop|scripts|testdata|docs)/'
 
 status=0
 for pkg in "${@:-. ./authlete ./policy ./lifecycle ./doctor}"; do

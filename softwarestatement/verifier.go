@@ -32,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,6 +42,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/loopback"
 )
 
 // Defaults used where an Options field is zero.
@@ -131,7 +131,7 @@ func New(opts Options) (*Verifier, error) {
 	}
 	for iss, raw := range opts.Issuers {
 		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname()))) {
 			return nil, fmt.Errorf("softwarestatement: the JWKS URL %q of issuer %q is not https (or http on loopback)", raw, iss)
 		}
 	}
@@ -166,11 +166,6 @@ func New(opts Options) (*Verifier, error) {
 		v.now = time.Now
 	}
 	return v, nil
-}
-
-func loopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // registered are the JWT claims that describe the statement, not the

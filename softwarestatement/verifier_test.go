@@ -232,6 +232,9 @@ func TestNewRefuses(t *testing.T) {
 	for name, opts := range map[string]softwarestatement.Options{
 		"no issuer":         {},
 		"http off loopback": {Issuers: map[string]string{iss: "http://issuer.example/jwks"}},
+		"http on a name":    {Issuers: map[string]string{iss: "http://localhost.example/jwks"}},
+		"http on 0.0.0.0":   {Issuers: map[string]string{iss: "http://0.0.0.0:1/jwks"}},
+		"http on localhoſt": {Issuers: map[string]string{iss: "http://localhoſt:1/jwks"}}, // U+017F, which folds to s
 		"not a URL":         {Issuers: map[string]string{iss: "jwks.json"}},
 		"none":              {Issuers: map[string]string{iss: "https://issuer.example/jwks"}, Algorithms: []string{"none"}},
 		"HMAC":              {Issuers: map[string]string{iss: "https://issuer.example/jwks"}, Algorithms: []string{"ES256", "HS256"}},
@@ -239,8 +242,10 @@ func TestNewRefuses(t *testing.T) {
 		_, err := softwarestatement.New(opts)
 		assert.Error(t, err, name)
 	}
-	_, err := softwarestatement.New(softwarestatement.Options{Issuers: map[string]string{iss: "http://127.0.0.1:1/jwks"}})
-	assert.NoError(t, err, "http on loopback, for tests")
+	for _, jwks := range []string{"http://127.0.0.1:1/jwks", "http://127.0.0.2:1/jwks", "http://[::1]:1/jwks", "http://localhost:1/jwks", "http://LocalHost:1/jwks"} {
+		_, err := softwarestatement.New(softwarestatement.Options{Issuers: map[string]string{iss: jwks}})
+		assert.NoError(t, err, "http on loopback, for tests: %s", jwks)
+	}
 }
 
 // signRaw signs payload as it is, with the issuer's key kid.

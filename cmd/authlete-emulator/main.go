@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/dcr-go/dcr/authletetest"
+	"github.com/dcr-go/dcr/internal/cli"
 )
 
 // defaultManagementEndpoint is the registration endpoint of the example
@@ -65,12 +66,7 @@ func main() {
 // returns flag.ErrHelp.
 func parseFlags(args []string, out io.Writer) (authletetest.Options, string, error) {
 	var opts authletetest.Options
-	flags := flag.NewFlagSet("authlete-emulator", flag.ContinueOnError)
-	flags.SetOutput(out)
-	flags.Usage = func() {
-		fmt.Fprint(out, usage)
-		flags.PrintDefaults()
-	}
+	flags := cli.FlagSet("authlete-emulator", usage, out)
 	addr := flags.String("addr", "127.0.0.1:9000", "address to listen on")
 	flags.StringVar(&opts.ServiceID, "service-id", authletetest.DefaultServiceID, "numeric service ID (API v3) and API key (API v2)")
 	flags.StringVar(&opts.AccessToken, "access-token", authletetest.DefaultAccessToken, "service access token (API v3)")

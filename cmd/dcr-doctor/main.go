@@ -37,6 +37,7 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/clientmatrix"
 	"github.com/dcr-go/dcr/doctor"
+	"github.com/dcr-go/dcr/internal/cli"
 	"github.com/dcr-go/dcr/policy"
 )
 
@@ -95,12 +96,7 @@ Flags:
 `
 
 func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config) error {
-	flags := flag.NewFlagSet("dcr-doctor", flag.ContinueOnError)
-	flags.SetOutput(out)
-	flags.Usage = func() {
-		fmt.Fprint(out, usage)
-		flags.PrintDefaults()
-	}
+	flags := cli.FlagSet("dcr-doctor", usage, out)
 	publicURL := flags.String("public-url", os.Getenv("DCR_PUBLIC_URL"), "the URL clients reach the server at (default $DCR_PUBLIC_URL); empty skips the management endpoint check")
 	mount := flags.String("path", "/register", "the path the DCR endpoints are mounted at")
 	policyFile := flags.String("metadata-policy", os.Getenv("DCR_METADATA_POLICY"),

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -160,4 +163,109 @@ func TestClientsJSONInert(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out.String()), &report), out.String())
 	require.Len(t, report.Clients, 1)
 	assert.Equal(t, evil, report.Clients[0].ErrorDescription)
+}
+
+// TestClientsSIGTERM: dcr-doctor -clients, sent SIGTERM while a request
+// of its hangs, registers no more, deletes every client it registered,
+// lists the one the server refused to delete, and exits 1.
+func TestClientsSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	bin := buildDoctor(t)
+	srv := &holdingServer{held: make(chan struct{})}
+	ts := httptest.NewUnstartedServer(srv)
+	srv.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	var out, stderr strings.Builder
+	cmd := exec.Command(bin, "-clients", ts.URL+"/register", "-only", "cursor-3,vscode,zed")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	cmd.Env = []string{"PATH=/usr/bin:/bin"} // no AUTHLETE_*, no proxy
+	require.NoError(t, cmd.Start())
+	exited := wait(cmd)
+	select {
+	case <-srv.held:
+	case err := <-exited:
+		t.Fatalf("exited before the hold: %v\n%s\n%s\nserver:\n%s", err, out.String(), stderr.String(), srv)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err := <-exited
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "exit: %v", err)
+	assert.Equal(t, 1, exit.ExitCode())
+
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	t.Logf("stdout:\n%s\nstderr:\n%s\nserver:\n%s", out.String(), stderr.String(), strings.Join(srv.log, "\n"))
+	assert.Equal(t, []string{"client-1", "client-2"}, srv.created, "no registration after the signal")
+	assert.ElementsMatch(t, srv.created, srv.deleted, "a DELETE for every client created")
+	assert.Contains(t, out.String(), "Not deleted")
+	assert.Regexp(t, `(?m)^  client_id client-1 at .*/register/client-1: DELETE answered 500 server_error$`, out.String())
+	assert.NotContains(t, out.String(), "client_id client-2")
+	assert.Contains(t, out.String(), "STOPPED: ")
+	assert.Contains(t, stderr.String(), "terminated: stopping")
+}
+
+// TestClientsSecondSignal: a second SIGTERM, while the deletes run,
+// exits at once, before the report.
+func TestClientsSecondSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	bin := buildDoctor(t)
+	srv := &holdingServer{held: make(chan struct{}), heldDelete: make(chan struct{})}
+	ts := httptest.NewUnstartedServer(srv)
+	srv.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	var out, stderr strings.Builder
+	cmd := exec.Command(bin, "-clients", ts.URL+"/register", "-only", "cursor-3,vscode,zed")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	require.NoError(t, cmd.Start())
+	exited := wait(cmd)
+	for i, event := range []chan struct{}{srv.held, srv.heldDelete} {
+		select {
+		case <-event:
+		case err := <-exited:
+			t.Fatalf("exited before hold %d: %v\n%s\n%s\nserver:\n%s", i, err, out.String(), stderr.String(), srv)
+		}
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	}
+	err := <-exited
+	t.Logf("stdout:\n%s\nstderr:\n%s\nserver:\n%s", out.String(), stderr.String(), srv)
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "exit: %v", err)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Empty(t, out.String(), "no report: it exited at once")
+	assert.Contains(t, stderr.String(), "exiting, clients may be left registered")
+}
+
+// TestClientsTimeout: -timeout bounds the whole run; a registration that
+// got no answer by then is listed as a client that may exist.
+func TestClientsTimeout(t *testing.T) {
+	srv := &holdingServer{held: make(chan struct{}), holdPost: true}
+	ts := httptest.NewUnstartedServer(srv)
+	srv.base = "http://" + ts.Listener.Addr().String()
+	ts.Start()
+	defer ts.Close()
+	var out strings.Builder
+	err := run(context.Background(), []string{"-clients", ts.URL + "/register", "-only", "zed,cursor-3", "-timeout", "100ms", "-json"}, &out, authlete.Config{})
+	assert.ErrorContains(t, err, "stopped before the end")
+	var report struct {
+		Clients   []json.RawMessage
+		Leftovers []struct {
+			Reason   string
+			Possible bool
+		}
+		Stopped string
+	}
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &report), out.String())
+	assert.Contains(t, report.Stopped, "-timeout 100ms")
+	assert.Len(t, report.Clients, 1, "one registration, held; none after")
+	require.Len(t, report.Leftovers, 1, out.String())
+	assert.True(t, report.Leftovers[0].Possible)
+	assert.Equal(t, "registration of cursor-3 got no answer: a client may exist", report.Leftovers[0].Reason)
+	assert.Error(t, run(context.Background(), []string{"-clients", ts.URL + "/register", "-timeout", "0s"}, &out, authlete.Config{}))
 }

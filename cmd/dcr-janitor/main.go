@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/internal/cli"
 	"github.com/dcr-go/dcr/lifecycle"
 )
 
@@ -78,43 +79,14 @@ Flags:
 // run parses args, runs the clean-up against the service cfg names, and
 // writes each decision and a summary to out.
 func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config) error {
-	flags := flag.NewFlagSet("dcr-janitor", flag.ContinueOnError)
-	flags.SetOutput(out)
-	flags.Usage = func() {
-		fmt.Fprint(out, usage)
-		flags.PrintDefaults()
+	s, err := parseArgs(args, out)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
 	}
-	var opts lifecycle.Options
-	flags.DurationVar(&opts.OlderThan, "older-than", 30*24*time.Hour, "the TTL: only clients registered longer ago are removed (0: any age)")
-	flags.DurationVar(&opts.Grace, "grace", 0, "lock stale clients first and delete them once locked this long (0: delete at once); needs -lock-file")
-	lockFile := flags.String("lock-file", "", "the JSON file that records the clients this janitor locked (keep it where every run finds it)")
-	flags.BoolVar(&opts.DryRun, "dry-run", false, "print what would be done and change nothing")
-	flags.IntVar(&opts.PageSize, "page-size", lifecycle.DefaultPageSize, "clients and tokens asked of Authlete at a time")
-	flags.IntVar(&opts.Concurrency, "concurrency", lifecycle.DefaultConcurrency, "clients checked at once (each check is an Authlete call; HTTP 429 stops the run)")
-	verbose := flags.Bool("v", false, "also print the clients kept")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err != nil {
+		return err
 	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(out, "dcr-janitor: unexpected argument %q; flags go before, as -name=value (see -h)\n", flags.Arg(0))
-		return errUsage
-	}
-	if opts.OlderThan < 0 || opts.Grace < 0 || opts.Concurrency < 1 || opts.PageSize < 1 {
-		return fmt.Errorf("-older-than and -grace must not be negative, -concurrency and -page-size must be at least 1")
-	}
-	if *lockFile != "" {
-		opts.Locks = lifecycle.FileLocks(*lockFile)
-	}
-	if opts.Grace > 0 && opts.Locks == nil {
-		return fmt.Errorf("-grace needs -lock-file: the janitor deletes only the clients it locked itself")
-	}
-	olderThan := opts.OlderThan
-	if olderThan == 0 {
-		opts.OlderThan = lifecycle.AnyAge // -older-than 0, given: lifecycle's zero would be 30 days
-	}
+	opts := s.opts
 	client, err := authlete.New(cfg)
 	if err != nil {
 		return err
@@ -122,27 +94,89 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	if opts.Locks != nil && !opts.DryRun {
 		// Two runs on one record would each write their own over the
 		// other's, and strand the clients the other locked.
-		release, err := hold(*lockFile + ".lock")
+		release, err := hold(s.lockFile + ".lock")
 		if errors.Is(err, errHeld) {
-			return fmt.Errorf("another run holds %s.lock: nothing was done (one run at a time; with a Kubernetes CronJob, set concurrencyPolicy: Forbid)", *lockFile)
+			return fmt.Errorf("another run holds %s.lock: nothing was done (one run at a time; with a Kubernetes CronJob, set concurrencyPolicy: Forbid)", s.lockFile)
 		}
 		if err != nil {
-			return fmt.Errorf("locking %s.lock for the run: %w", *lockFile, err)
+			return fmt.Errorf("locking %s.lock for the run: %w", s.lockFile, err)
 		}
 		defer release()
 	}
 	opts.Logger = slog.New(slog.DiscardHandler) // the decisions are printed below
 	opts.OnAction = func(a lifecycle.Action) {
-		if a.Kind != lifecycle.Keep || *verbose {
+		if a.Kind != lifecycle.Keep || s.verbose {
 			fmt.Fprintln(out, a)
 		}
 	}
 	report, err := lifecycle.Run(ctx, client, opts)
+	printSummary(out, report, opts.DryRun, s.olderThan)
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
+		err = fmt.Errorf("%v: %w", cause, err)
+	}
+	if err == nil && report.Skipped > 0 {
+		err = fmt.Errorf("%d client(s) skipped: Authlete failed for them", report.Skipped)
+	}
+	return err
+}
+
+// settings are what the command line asks for.
+type settings struct {
+	opts     lifecycle.Options
+	lockFile string
+	verbose  bool
+	// olderThan is -older-than as given (opts.OlderThan is
+	// lifecycle.AnyAge for 0).
+	olderThan time.Duration
+}
+
+// parseArgs reads the command line; flag.ErrHelp after -h, errUsage or
+// what is wrong for wrong arguments.
+func parseArgs(args []string, out io.Writer) (settings, error) {
+	var s settings
+	flags := cli.FlagSet("dcr-janitor", usage, out)
+	opts := &s.opts
+	flags.DurationVar(&opts.OlderThan, "older-than", 30*24*time.Hour, "the TTL: only clients registered longer ago are removed (0: any age)")
+	flags.DurationVar(&opts.Grace, "grace", 0, "lock stale clients first and delete them once locked this long (0: delete at once); needs -lock-file")
+	flags.StringVar(&s.lockFile, "lock-file", "", "the JSON file that records the clients this janitor locked (keep it where every run finds it)")
+	flags.BoolVar(&opts.DryRun, "dry-run", false, "print what would be done and change nothing")
+	flags.IntVar(&opts.PageSize, "page-size", lifecycle.DefaultPageSize, "clients and tokens asked of Authlete at a time")
+	flags.IntVar(&opts.Concurrency, "concurrency", lifecycle.DefaultConcurrency, "clients checked at once (each check is an Authlete call; HTTP 429 stops the run)")
+	flags.BoolVar(&s.verbose, "v", false, "also print the clients kept")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return s, err
+		}
+		return s, errUsage
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(out, "dcr-janitor: unexpected argument %q; flags go before, as -name=value (see -h)\n", flags.Arg(0))
+		return s, errUsage
+	}
+	if opts.OlderThan < 0 || opts.Grace < 0 || opts.Concurrency < 1 || opts.PageSize < 1 {
+		return s, fmt.Errorf("-older-than and -grace must not be negative, -concurrency and -page-size must be at least 1")
+	}
+	if s.lockFile != "" {
+		opts.Locks = lifecycle.FileLocks(s.lockFile)
+	}
+	if opts.Grace > 0 && opts.Locks == nil {
+		return s, fmt.Errorf("-grace needs -lock-file: the janitor deletes only the clients it locked itself")
+	}
+	s.olderThan = opts.OlderThan
+	if s.olderThan == 0 {
+		opts.OlderThan = lifecycle.AnyAge // -older-than 0, given: lifecycle's zero would be 30 days
+	}
+	return s, nil
+}
+
+// printSummary writes the warnings of report, and a line that counts what
+// it saw and did.
+func printSummary(out io.Writer, report *lifecycle.Report, dryRun bool, olderThan time.Duration) {
 	for _, w := range report.Warnings {
 		fmt.Fprintln(out, "warning:", w)
 	}
 	mode := ""
-	if opts.DryRun {
+	if dryRun {
 		mode = " (dry run: nothing changed)"
 	}
 	gone := ""
@@ -151,13 +185,6 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	fmt.Fprintf(out, "%d clients, %d dynamically registered, %d older than %v: kept %d, locked %d, unlocked %d, deleted %d%s, skipped %d%s\n",
 		report.Clients, report.Dynamic, report.Stale, olderThan, report.Kept, report.Locked, report.Unlocked, report.Deleted, gone, report.Skipped, mode)
-	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
-		err = fmt.Errorf("%v: %w", cause, err)
-	}
-	if err == nil && report.Skipped > 0 {
-		err = fmt.Errorf("%d client(s) skipped: Authlete failed for them", report.Skipped)
-	}
-	return err
 }
 
 var (

@@ -3,8 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -115,4 +121,61 @@ func TestJanitorClientGone(t *testing.T) {
 	require.NoError(t, run(ctx, []string{"-older-than", "0", "-grace", "1h", "-lock-file", t.TempDir() + "/locks.json"}, &out, srv.Config()))
 	assert.Contains(t, out.String(), "kept 0, locked 1, unlocked 0, deleted 0, gone 1, skipped 0\n")
 	assert.NotContains(t, out.String(), "warning")
+}
+
+// TestJanitorSIGTERM runs the command, and sends it SIGTERM while
+// Authlete holds its third lock call: the command abandons the call (which
+// Authlete carries out all the same), writes its record, prints its report
+// and exits with status 1; every client locked at Authlete is in the
+// record.
+func TestJanitorSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "dcr-janitor")
+	build, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "%s", build)
+
+	exited, started := make(chan struct{}), make(chan *os.Process, 1)
+	var mu sync.Mutex
+	n := 0
+	var a *authleteWithHook
+	a = newAuthleteWithHook(t, func(w http.ResponseWriter, r *http.Request, id string) bool {
+		mu.Lock()
+		n++
+		third := n == 3
+		mu.Unlock()
+		if !third {
+			return false
+		}
+		process := <-started
+		assert.NoError(t, process.Signal(syscall.SIGTERM))
+		select {
+		case <-r.Context().Done(): // the command gave up on the call
+		case <-exited:
+		}
+		// Authlete got the call: it locks the client all the same.
+		a.em.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.Background()))
+		return true
+	})
+	a.register(t, 10)
+	locks := filepath.Join(dir, "locks.json")
+	var stdout, stderr strings.Builder
+	cmd := exec.Command(bin, "-older-than", "0", "-grace", "1h", "-lock-file", locks, "-concurrency", "1")
+	cmd.Env = append(os.Environ(), "AUTHLETE_BASE_URL="+a.srv.URL, "AUTHLETE_API_VERSION=V3", "AUTHLETE_SERVICE_APIKEY="+authletetest.DefaultServiceID,
+		"AUTHLETE_SERVICE_ACCESSTOKEN="+authletetest.DefaultAccessToken, "AUTHLETE_SERVICE_APISECRET=")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	started <- cmd.Process
+	err = cmd.Wait()
+	close(exited)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Contains(t, stderr.String(), "stopped by signal terminated")
+	assert.Contains(t, stdout.String(), "10 clients, 10 dynamically registered, 10 older than 0s: kept 0, locked 2,", "the report")
+	assert.Len(t, a.lockedAtAuthlete(t), 3)
+	assert.ElementsMatch(t, a.lockedAtAuthlete(t), recorded(t, locks), "no client locked at Authlete is missing from the record")
 }

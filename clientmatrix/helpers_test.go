@@ -1,12 +1,18 @@
 package clientmatrix
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // faults make fakeDCR break one rule each. The zero value is a conformant
@@ -260,4 +266,95 @@ func (s *fakeDCR) info(id string, c *fakeClient) map[string]any {
 		}
 	}
 	return info
+}
+
+// startFake serves a fakeDCR with faults f, and returns it and its
+// registration endpoint.
+func startFake(t *testing.T, f faults) (*fakeDCR, string) {
+	t.Helper()
+	fake := newFakeDCR(f)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	fake.base = srv.URL
+	return fake, srv.URL + "/register"
+}
+
+func run(t *testing.T, opts Options) *Report {
+	t.Helper()
+	r, err := Run(context.Background(), opts)
+	require.NoError(t, err)
+	if t.Failed() || testing.Verbose() {
+		var b strings.Builder
+		r.WriteTable(&b)
+		t.Log("\n" + b.String())
+	}
+	return r
+}
+
+func clientResult(t *testing.T, r *Report, name string) ClientResult {
+	t.Helper()
+	for _, c := range r.Clients {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no client %s in the report", name)
+	return ClientResult{}
+}
+
+func checkResult(t *testing.T, r *Report, name string) CheckResult {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %s in the report", name)
+	return CheckResult{}
+}
+
+// assertAllPass asserts that every client but those in failing works,
+// and every check but those passes ("skip:name" in failing lets check
+// name be skipped).
+func assertAllPass(t *testing.T, r *Report, failing ...string) {
+	t.Helper()
+	for _, c := range r.Clients {
+		if !contains(failing, c.Name) {
+			assert.False(t, c.Failed, "client %s: %s", c.Name, c.detail())
+		}
+	}
+	for _, c := range r.Checks {
+		if !contains(failing, c.Name) && !(c.Status == Skip && contains(failing, "skip:"+c.Name)) {
+			assert.Equal(t, Pass, c.Status, "check %s: %s", c.Name, c.Reason)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// counted is a server of the test's own that counts the requests it gets.
+type counted struct {
+	mu    sync.Mutex
+	sent  []string
+	serve http.HandlerFunc
+}
+
+func (c *counted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	c.sent = append(c.sent, r.Method+" "+r.URL.Path)
+	c.mu.Unlock()
+	c.serve(w, r)
+}
+
+func (c *counted) requests() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sent...)
 }

@@ -1,102 +1,27 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
-	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/lifecycle"
 )
-
-// authleteWithHook serves em on 127.0.0.1, and calls onLock first with
-// each lock call (client/lock_flag/update with clientLocked true), its
-// body read; onLock answers the call itself when it returns true.
-type authleteWithHook struct {
-	em     *authletetest.Emulator
-	srv    *httptest.Server
-	onLock func(w http.ResponseWriter, r *http.Request, id string) bool
-}
-
-func newAuthleteWithHook(t *testing.T, onLock func(w http.ResponseWriter, r *http.Request, id string) bool) *authleteWithHook {
-	a := &authleteWithHook{em: authletetest.New(authletetest.Options{MaxClients: -1}), onLock: onLock}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.Contains(r.URL.Path, "/client/lock_flag/update/") && a.onLock != nil {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			var req struct {
-				ClientLocked bool `json:"clientLocked"`
-			}
-			if json.Unmarshal(body, &req) == nil && req.ClientLocked && a.onLock(w, r, path.Base(r.URL.Path)) {
-				return
-			}
-		}
-		a.em.ServeHTTP(w, r)
-	}))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
-func (a *authleteWithHook) config() authlete.Config {
-	return authlete.Config{BaseURL: a.srv.URL, APIVersion: authlete.V3,
-		ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken}
-}
-
-func (a *authleteWithHook) client(t testing.TB) *authlete.Client {
-	c, err := authlete.New(a.config())
-	require.NoError(t, err)
-	return c
-}
-
-// register registers n clients.
-func (a *authleteWithHook) register(t testing.TB, n int) {
-	c := a.client(t)
-	for range n {
-		_, err := c.Register(context.Background(), &authlete.Request{JSON: `{"client_name":"Claude"}`})
-		require.NoError(t, err)
-	}
-}
-
-// lockedAtAuthlete lists the clients locked at Authlete.
-func (a *authleteWithHook) lockedAtAuthlete(t testing.TB) []string {
-	page, err := a.client(t).ListClients(context.Background(), 0, 10000)
-	require.NoError(t, err)
-	var ids []string
-	for _, c := range page.Clients {
-		if c.Locked {
-			ids = append(ids, strconv.FormatInt(c.ClientID, 10))
-		}
-	}
-	return ids
-}
-
-func recorded(t testing.TB, file string) []string {
-	locks, err := lifecycle.FileLocks(file).Load()
-	require.NoError(t, err)
-	var ids []string
-	for id := range locks {
-		ids = append(ids, id)
-	}
-	return ids
-}
 
 // TestJanitorOneRunAtATime: while a run holds the record, a second run on
 // it refuses to start and asks nothing of Authlete; once the first is
@@ -130,63 +55,6 @@ func TestJanitorOneRunAtATime(t *testing.T) {
 	assert.ElementsMatch(t, a.lockedAtAuthlete(t), recorded(t, locks))
 	out.Reset()
 	require.NoError(t, run(context.Background(), args, &out, a.config()), "the lock ends with the run")
-}
-
-// TestJanitorSIGTERM runs the command, and sends it SIGTERM while
-// Authlete holds its third lock call: the command abandons the call (which
-// Authlete carries out all the same), writes its record, prints its report
-// and exits with status 1; every client locked at Authlete is in the
-// record.
-func TestJanitorSIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the command")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "dcr-janitor")
-	build, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "%s", build)
-
-	exited, started := make(chan struct{}), make(chan *os.Process, 1)
-	var mu sync.Mutex
-	n := 0
-	var a *authleteWithHook
-	a = newAuthleteWithHook(t, func(w http.ResponseWriter, r *http.Request, id string) bool {
-		mu.Lock()
-		n++
-		third := n == 3
-		mu.Unlock()
-		if !third {
-			return false
-		}
-		process := <-started
-		assert.NoError(t, process.Signal(syscall.SIGTERM))
-		select {
-		case <-r.Context().Done(): // the command gave up on the call
-		case <-exited:
-		}
-		// Authlete got the call: it locks the client all the same.
-		a.em.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.Background()))
-		return true
-	})
-	a.register(t, 10)
-	locks := filepath.Join(dir, "locks.json")
-	var stdout, stderr strings.Builder
-	cmd := exec.Command(bin, "-older-than", "0", "-grace", "1h", "-lock-file", locks, "-concurrency", "1")
-	cmd.Env = append(os.Environ(), "AUTHLETE_BASE_URL="+a.srv.URL, "AUTHLETE_API_VERSION=V3", "AUTHLETE_SERVICE_APIKEY="+authletetest.DefaultServiceID,
-		"AUTHLETE_SERVICE_ACCESSTOKEN="+authletetest.DefaultAccessToken, "AUTHLETE_SERVICE_APISECRET=")
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	started <- cmd.Process
-	err = cmd.Wait()
-	close(exited)
-	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, 1, exit.ExitCode())
-	assert.Contains(t, stderr.String(), "stopped by signal terminated")
-	assert.Contains(t, stdout.String(), "10 clients, 10 dynamically registered, 10 older than 0s: kept 0, locked 2,", "the report")
-	assert.Len(t, a.lockedAtAuthlete(t), 3)
-	assert.ElementsMatch(t, a.lockedAtAuthlete(t), recorded(t, locks), "no client locked at Authlete is missing from the record")
 }
 
 // TestJanitorRunsAtTheSameTime is invariant 5 over the command: runs on
