@@ -280,7 +280,7 @@ func (c *checker) fragment(ctx context.Context, probe map[string]any) {
 		return
 	}
 	defer c.cleanup(ctx, a)
-	code := a.str("error")
+	code := dcr.ErrorCode(a.str("error"))
 	if a.status != http.StatusBadRequest || !a.isJSON() || (code != dcr.InvalidRedirectURI && code != dcr.InvalidClientMetadata) {
 		c.set(checkFragment, Fail, "%s#fragment was answered %d %s, not 400 invalid_redirect_uri", uri, a.status, a.errorText())
 		return
@@ -499,7 +499,7 @@ func (c *checker) update(ctx context.Context, reg registration, probe map[string
 		c.set(checkUpdate, Fail, "%v", err)
 		return reg
 	}
-	if a.status == http.StatusBadRequest && a.str("error") == dcr.InvalidRedirectURI {
+	if a.status == http.StatusBadRequest && dcr.ErrorCode(a.str("error")) == dcr.InvalidRedirectURI {
 		c.set(checkUpdate, Skip, "the server's policy refused the changed redirect URI %s: %s", changed, a.errorText())
 		return reg
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/doctor"
 	"github.com/dcr-go/dcr/iatredis"
+	"github.com/dcr-go/dcr/internal/loopback"
 )
 
 // The time budget. Each call to Authlete, its retries included, ends
@@ -384,18 +385,10 @@ var errNoAuthlete = errors.New("no Authlete service configured: set AUTHLETE_BAS
 	"starts by itself only on a loopback address without a public DCR_PUBLIC_URL: set DCR_EMBEDDED_EMULATOR=true to run it anyway")
 
 // isLoopbackURL reports whether the host of raw is localhost or a loopback
-// address.
+// address: see loopback.Host.
 func isLoopbackURL(raw string) bool {
 	u, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && loopback.Host(u.Hostname())
 }
 
 // newServer sets the timeouts that keep slow clients from holding

@@ -218,7 +218,7 @@ func TestIsLoopbackURL(t *testing.T) {
 	for raw, want := range map[string]bool{
 		"http://127.0.0.1:9000": true, "http://localhost": true, "http://LOCALHOST:1": true, "http://[::1]:80": true,
 		"http://127.8.9.10": true, "http://api.example": false, "http://10.0.0.1": false, "https://us.authlete.com": false,
-		"http://localhost.evil.example": false, "://": false,
+		"http://localhost.evil.example": false, "://": false, "http://localhoſt": false,
 	} {
 		assert.Equal(t, want, isLoopbackURL(raw), raw)
 	}
