@@ -548,7 +548,7 @@ func TestAnswersNeverRepeatCredentials(t *testing.T) {
 			resp, err := c.Register(context.Background(), &authlete.Request{JSON: `{}`})
 			texts = append(texts, fmt.Sprintf("%v %+v", err, resp))
 			texts = append(texts, fmt.Sprint(c.Check(context.Background())))
-			svc, err := c.Service(context.Background())
+			svc, err := c.Admin().Service(context.Background())
 			texts = append(texts, fmt.Sprintf("%v %+v", err, svc))
 			srv.Close()
 			for _, text := range texts {

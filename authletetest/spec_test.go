@@ -96,7 +96,7 @@ func TestTokensAsSpecified(t *testing.T) {
 	// The lock flag from a form.
 	status, _ = call(t, srv, "POST", "/client/lock_flag/update/"+a, "application/x-www-form-urlencoded", "clientLocked=true")
 	assert.Equal(t, 200, status)
-	got, err := srv.Client(t).GetClient(ctx, a)
+	got, err := srv.Client(t).Admin().GetClient(ctx, a)
 	require.NoError(t, err)
 	assert.True(t, got.Locked)
 }
@@ -106,14 +106,14 @@ func TestLimits(t *testing.T) {
 	a, tok := registerClient(t, srv, `{}`)
 	c := srv.Client(t)
 	for i := 0; i < 2; i++ {
-		_, err := c.CreateToken(ctx, a, "alice", nil)
+		_, err := authletetest.CreateToken(ctx, srv.Config(), a, "alice", nil)
 		require.NoError(t, err)
 	}
-	_, err := c.CreateToken(ctx, a, "alice", nil)
+	_, err := authletetest.CreateToken(ctx, srv.Config(), a, "alice", nil)
 	assert.Error(t, err, "MaxTokens")
-	require.NoError(t, c.DeleteClient(ctx, a))
+	require.NoError(t, c.Admin().DeleteClient(ctx, a))
 	b, _ := registerClient(t, srv, `{}`)
-	_, err = c.CreateToken(ctx, b, "alice", nil)
+	_, err = authletetest.CreateToken(ctx, srv.Config(), b, "alice", nil)
 	assert.NoError(t, err, "a deleted client's tokens no longer count")
 
 	// The tokens' bytes are bounded too, not only their number.
@@ -123,14 +123,14 @@ func TestLimits(t *testing.T) {
 	huge := []string{strings.Repeat("s", 300<<10)}
 	held := 0
 	for i := 0; i < 10; i++ {
-		if _, err := c.CreateToken(ctx, a, "alice", huge); err == nil {
+		if _, err := authletetest.CreateToken(ctx, srv.Config(), a, "alice", huge); err == nil {
 			held++
 		}
 	}
 	assert.Equal(t, 3, held, "1 MB holds three tokens of 300 KB scopes")
-	require.NoError(t, c.DeleteClient(ctx, a))
+	require.NoError(t, c.Admin().DeleteClient(ctx, a))
 	a, _ = registerClient(t, srv, `{}`)
-	_, err = c.CreateToken(ctx, a, "alice", huge)
+	_, err = authletetest.CreateToken(ctx, srv.Config(), a, "alice", huge)
 	assert.NoError(t, err, "a deleted client's tokens no longer take bytes")
 
 	big := `{"client_name":"` + strings.Repeat("x", authletetest.MaxMetadataBytes) + `"}`
@@ -151,11 +151,11 @@ func TestClientNumbersNeverRepeat(t *testing.T) {
 		id, _ := registerClient(t, srv, `{}`)
 		ids = append(ids, id)
 	}
-	require.NoError(t, c.DeleteClient(ctx, ids[1]))
+	require.NoError(t, c.Admin().DeleteClient(ctx, ids[1]))
 	registerClient(t, srv, `{}`)
 	seen := map[int64]bool{}
 	for start := 0; start < 4; start += 2 {
-		page, err := c.ListClients(ctx, start, start+2)
+		page, err := c.Admin().ListClients(ctx, start, start+2)
 		require.NoError(t, err)
 		for _, cl := range page.Clients {
 			assert.False(t, seen[cl.ClientID], "client %d on two pages", cl.ClientID)

@@ -44,6 +44,7 @@ import (
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/doctor"
 	"github.com/dcr-go/dcr/iatredis"
+	"github.com/dcr-go/dcr/internal/authleteenv"
 )
 
 // The time budget. Each call to Authlete, its retries included, ends
@@ -69,7 +70,7 @@ memory), but only on a loopback address without a public DCR_PUBLIC_URL,
 or with DCR_EMBEDDED_EMULATOR=true.
 
 Environment:
-` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
+` + authleteenv.Usage + `  DCR_PUBLIC_URL                the URL clients reach the server at, e.g. https://auth.example.com (default: the listening address)
   DCR_EMBEDDED_EMULATOR         true: run the embedded emulator even off loopback (a demo, never production)
   DCR_INITIAL_ACCESS_TOKEN      if set (16 characters at least), registration requires this bearer token
   DCR_SOFTWARE_STATEMENT_ISSUERS

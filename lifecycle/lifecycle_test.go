@@ -38,21 +38,24 @@ func (c *clock) Add(d time.Duration) {
 
 type fixture struct {
 	srv    *authletetest.Server
-	client *authlete.Client
+	client *authlete.Admin
+	dcr    *authlete.Client
+	cfg    authlete.Config // of dcr
 	clock  *clock
 }
 
 func newFixture(t *testing.T) *fixture {
 	clk := &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
 	srv := authletetest.NewServer(t, authletetest.Options{Now: clk.Now, MaxClients: -1})
-	return &fixture{srv: srv, client: srv.Client(t), clock: clk}
+	dcr := srv.Client(t)
+	return &fixture{srv: srv, client: dcr.Admin(), dcr: dcr, cfg: srv.Config(), clock: clk}
 }
 
 // register registers a client and returns its ID and registration access
 // token.
 func (f *fixture) register(t *testing.T, name string) (id, token string) {
 	t.Helper()
-	resp, err := f.client.Register(ctx, &authlete.Request{JSON: `{"client_name":"` + name + `"}`})
+	resp, err := f.dcr.Register(ctx, &authlete.Request{JSON: `{"client_name":"` + name + `"}`})
 	require.NoError(t, err)
 	var info struct {
 		ClientID                string `json:"client_id"`
@@ -64,7 +67,7 @@ func (f *fixture) register(t *testing.T, name string) (id, token string) {
 
 func (f *fixture) giveToken(t *testing.T, id string) {
 	t.Helper()
-	_, err := f.client.CreateToken(ctx, id, "alice", []string{"mcp"})
+	_, err := authletetest.CreateToken(ctx, f.cfg, id, "alice", []string{"mcp"})
 	require.NoError(t, err)
 }
 
@@ -134,7 +137,7 @@ func TestRunDeletesClientsWithoutLiveTokens(t *testing.T) {
 	assert.True(t, f.exists(t, static), "a client registered in the console is never touched")
 	assert.False(t, f.exists(t, dead1))
 	assert.False(t, f.exists(t, dead2))
-	resp, err := f.client.Get(ctx, &authlete.Request{ClientID: dead1, Token: rat1})
+	resp, err := f.dcr.Get(ctx, &authlete.Request{ClientID: dead1, Token: rat1})
 	require.NoError(t, err)
 	assert.Equal(t, authlete.ActionUnauthorized, resp.Action, "the deleted client's registration access token is refused")
 }
@@ -179,7 +182,7 @@ func TestRunLocksFirstWithGrace(t *testing.T) {
 	assert.Equal(t, map[string]string{id: lifecycle.Lock, used: lifecycle.Keep}, kinds(first))
 	assert.True(t, f.locked(t, id))
 	assert.False(t, f.locked(t, used))
-	resp, err := f.client.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
+	resp, err := f.dcr.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
 	require.NoError(t, err)
 	assert.Equal(t, authlete.ActionUnauthorized, resp.Action, "quarantined")
 
@@ -217,7 +220,7 @@ func TestRunPagesThroughLargeLists(t *testing.T) {
 	}
 	// Four expired tokens, then a live one: the live one is on page 3.
 	for i := 0; i < 4; i++ {
-		_, err := f.client.CreateToken(ctx, ids[5], "bob", nil)
+		_, err := authletetest.CreateToken(ctx, f.cfg, ids[5], "bob", nil)
 		require.NoError(t, err)
 	}
 	f.clock.Add(48 * time.Hour)
@@ -305,13 +308,13 @@ func TestRunSkipsAClientAuthleteFailsFor(t *testing.T) {
 
 // goneMeanwhile deletes each client just before Run deletes it, as
 // another janitor or an administrator would.
-type goneMeanwhile struct{ *authlete.Client }
+type goneMeanwhile struct{ *authlete.Admin }
 
 func (g goneMeanwhile) DeleteClient(ctx context.Context, id string) error {
-	if err := g.Client.DeleteClient(ctx, id); err != nil {
+	if err := g.Admin.DeleteClient(ctx, id); err != nil {
 		return err
 	}
-	return g.Client.DeleteClient(ctx, id)
+	return g.Admin.DeleteClient(ctx, id)
 }
 
 // TestRunDeletedMeanwhile: a 404 on delete is done, not a failure.
@@ -561,7 +564,7 @@ func TestRunConcurrency(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		f.register(t, "x")
 	}
-	counter := &inFlight{Client: f.client}
+	counter := &inFlight{Admin: f.client}
 	report, err := lifecycle.Run(ctx, counter, f.opts(lifecycle.Options{Concurrency: 4, DryRun: true}))
 	require.NoError(t, err)
 	assert.Equal(t, 40, report.Deleted)
@@ -576,7 +579,7 @@ func TestRunConcurrency(t *testing.T) {
 // inFlight counts the ListTokens calls in flight, holding each until
 // enough have arrived to reach the peak it can.
 type inFlight struct {
-	*authlete.Client
+	*authlete.Admin
 	mu        sync.Mutex
 	now, peak int
 }
@@ -588,18 +591,18 @@ func (c *inFlight) ListTokens(ctx context.Context, id string, start, end int) (*
 	c.mu.Unlock()
 	time.Sleep(20 * time.Millisecond) // an Authlete some way off
 	defer func() { c.mu.Lock(); c.now--; c.mu.Unlock() }()
-	return c.Client.ListTokens(ctx, id, start, end)
+	return c.Admin.ListTokens(ctx, id, start, end)
 }
 
 // cancelling cancels the run's context during its first token list.
 type cancelling struct {
-	*authlete.Client
+	*authlete.Admin
 	cancel context.CancelFunc
 }
 
 func (c cancelling) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
 	c.cancel()
-	return c.Client.ListTokens(ctx, id, start, end)
+	return c.Admin.ListTokens(ctx, id, start, end)
 }
 
 // TestRunZeroOptionsKeepClientsOfAMonth: the zero Options are the safe
@@ -670,25 +673,25 @@ func TestRunRecordsBeforeLocking(t *testing.T) {
 // clients: a client deleted just before (404), a refusal, a failure of
 // Authlete after it set the lock.
 type lockFault struct {
-	*authlete.Client
+	*authlete.Admin
 	fail func(id string) string
 }
 
 func (l lockFault) LockClient(ctx context.Context, id string, locked bool) error {
 	switch l.fail(id) {
 	case "gone":
-		if err := l.Client.DeleteClient(ctx, id); err != nil {
+		if err := l.Admin.DeleteClient(ctx, id); err != nil {
 			return err
 		}
 	case "refused":
 		return &authlete.Error{Op: "lock client", StatusCode: 400, ResultCode: "A001201"}
 	case "failed after":
-		if err := l.Client.LockClient(ctx, id, locked); err != nil {
+		if err := l.Admin.LockClient(ctx, id, locked); err != nil {
 			return err
 		}
 		return &authlete.Error{Op: "lock client", StatusCode: 502}
 	}
-	return l.Client.LockClient(ctx, id, locked)
+	return l.Admin.LockClient(ctx, id, locked)
 }
 
 // TestRunLockFailures: a client gone when Run locks it (HTTP 404) is
@@ -731,7 +734,7 @@ func TestRunLockFailures(t *testing.T) {
 
 // pages is an Authlete whose client list misbehaves.
 type pages struct {
-	*authlete.Client
+	*authlete.Admin
 	ignoreStart bool // every page is the first
 	endless     bool // every page brings new clients, and counts more
 	calls       int
@@ -752,7 +755,7 @@ func (p *pages) ListClients(ctx context.Context, start, end int) (*authlete.Clie
 	if p.ignoreStart {
 		end, start = end-start, 0
 	}
-	return p.Client.ListClients(ctx, start, end)
+	return p.Admin.ListClients(ctx, start, end)
 }
 
 // TestRunBadPages: an Authlete that ignores start, or whose pages never
@@ -766,7 +769,7 @@ func TestRunBadPages(t *testing.T) {
 	}
 	unseen := "10000000000001"
 	locks := &memLocks{locks: map[string]time.Time{unseen: f.clock.Now()}}
-	bad := &pages{Client: f.client, ignoreStart: true}
+	bad := &pages{Admin: f.client, ignoreStart: true}
 	report, err := lifecycle.Run(ctx, bad, f.opts(lifecycle.Options{PageSize: 10, Grace: time.Hour, Locks: locks}))
 	require.NoError(t, err)
 	assert.Equal(t, 2, bad.calls, "the second page brought nothing new")
@@ -776,7 +779,7 @@ func TestRunBadPages(t *testing.T) {
 	assert.Contains(t, report.Warnings[0], "brought none not listed before")
 	assert.Contains(t, keys(locks.locks), unseen, "the list was cut short: a lock of a client not seen stays")
 
-	endless := &pages{Client: f.client, endless: true}
+	endless := &pages{Admin: f.client, endless: true}
 	report, err = lifecycle.Run(ctx, endless, f.opts(lifecycle.Options{PageSize: 10, DryRun: true}))
 	require.NoError(t, err)
 	assert.Equal(t, 30/10+2, endless.calls, "the pages the first one's count calls for, and one more")

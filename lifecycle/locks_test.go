@@ -37,7 +37,7 @@ const (
 // disk names the client already. It keeps the clients it locked for the
 // janitor, to check at the end that none is stranded.
 type faultyAuthlete struct {
-	*authlete.Client
+	*authlete.Admin
 	file   string
 	cancel context.CancelFunc
 
@@ -71,7 +71,7 @@ func (a *faultyAuthlete) do(ctx context.Context, op, fault, id string, call func
 		status := map[string]int{fail: 500, refuse: 400, rateLimited: 429}[fault]
 		return &authlete.Error{Op: op, StatusCode: status, ResultCode: "A001100"}
 	case gone:
-		if err := a.Client.DeleteClient(ctx, id); err != nil {
+		if err := a.Admin.DeleteClient(ctx, id); err != nil {
 			return err
 		}
 	case cancelFirst:
@@ -94,7 +94,7 @@ func (a *faultyAuthlete) do(ctx context.Context, op, fault, id string, call func
 func (a *faultyAuthlete) ListClients(ctx context.Context, start, end int) (*authlete.ClientPage, error) {
 	var page *authlete.ClientPage
 	err := a.do(ctx, "list clients", a.next("list clients"), "", func(ctx context.Context) (err error) {
-		page, err = a.Client.ListClients(ctx, start, end)
+		page, err = a.Admin.ListClients(ctx, start, end)
 		return err
 	})
 	return page, err
@@ -103,7 +103,7 @@ func (a *faultyAuthlete) ListClients(ctx context.Context, start, end int) (*auth
 func (a *faultyAuthlete) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
 	var page *authlete.TokenPage
 	err := a.do(ctx, "list tokens", a.next("list tokens"), id, func(ctx context.Context) (err error) {
-		page, err = a.Client.ListTokens(ctx, id, start, end)
+		page, err = a.Admin.ListTokens(ctx, id, start, end)
 		return err
 	})
 	return page, err
@@ -117,7 +117,7 @@ func (a *faultyAuthlete) LockClient(ctx context.Context, id string, locked bool)
 		}
 	}
 	return a.do(ctx, "lock client", a.next("lock client"), id, func(ctx context.Context) error {
-		err := a.Client.LockClient(ctx, id, locked)
+		err := a.Admin.LockClient(ctx, id, locked)
 		if err == nil {
 			a.mu.Lock()
 			a.mine[id] = locked
@@ -129,7 +129,7 @@ func (a *faultyAuthlete) LockClient(ctx context.Context, id string, locked bool)
 
 func (a *faultyAuthlete) DeleteClient(ctx context.Context, id string) error {
 	return a.do(ctx, "delete client", a.next("delete client"), id, func(ctx context.Context) error {
-		return a.Client.DeleteClient(ctx, id)
+		return a.Admin.DeleteClient(ctx, id)
 	})
 }
 
@@ -166,12 +166,14 @@ func TestLockedIsRecorded(t *testing.T) {
 		clk := &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
 		srv := httptest.NewServer(authletetest.New(authletetest.Options{Now: clk.Now, MaxClients: -1}))
 		defer srv.Close()
-		client, err := authlete.New(authlete.Config{BaseURL: srv.URL, ServiceAPIKey: authletetest.DefaultServiceID,
-			ServiceAccessToken: authletetest.DefaultAccessToken})
+		cfg := authlete.Config{BaseURL: srv.URL, ServiceAPIKey: authletetest.DefaultServiceID,
+			ServiceAccessToken: authletetest.DefaultAccessToken}
+		dcr, err := authlete.New(cfg)
 		if err != nil {
 			rt.Fatal(err)
 		}
-		f := &fixture{client: client, clock: clk}
+		client := dcr.Admin()
+		f := &fixture{client: client, dcr: dcr, cfg: cfg, clock: clk}
 		theirs := map[string]bool{}
 		for i := range rapid.IntRange(1, 12).Draw(rt, "clients") {
 			id, _ := f.register(t, "c"+strconv.Itoa(i))
@@ -193,7 +195,7 @@ func TestLockedIsRecorded(t *testing.T) {
 		faults := func(label string, kinds ...string) []string {
 			return rapid.SliceOfN(rapid.SampledFrom(kinds), 0, 8).Draw(rt, label)
 		}
-		a := &faultyAuthlete{Client: client, file: file, mine: map[string]bool{}}
+		a := &faultyAuthlete{Admin: client, file: file, mine: map[string]bool{}}
 		for run := range rapid.IntRange(1, 4).Draw(rt, "runs") {
 			a.plans = map[string][]string{
 				"list clients":  faults("list clients", ok, ok, ok, fail, cancelFirst),

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/internal/authleteenv"
 	"github.com/dcr-go/dcr/lifecycle"
 )
 
@@ -67,7 +68,7 @@ dry run takes no lock. On SIGTERM or SIGINT the run abandons the call in
 flight, writes its record and prints what it did.
 
 Environment:
-` + authlete.EnvUsage + `
+` + authleteenv.Usage + `
 Exit status: 0 when the run went through, 1 when Authlete failed, a client
 was skipped, another run holds the record, the run was stopped by a
 signal, or the arguments are wrong.
@@ -137,7 +138,7 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 			fmt.Fprintln(out, a)
 		}
 	}
-	report, err := lifecycle.Run(ctx, client, opts)
+	report, err := lifecycle.Run(ctx, client.Admin(), opts)
 	for _, w := range report.Warnings {
 		fmt.Fprintln(out, "warning:", w)
 	}
