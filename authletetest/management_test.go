@@ -160,3 +160,25 @@ func TestManagementRefusals(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 400, ae.StatusCode, "end before start")
 }
+
+func TestClientNumbersNeverRepeat(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	c := srv.Client(t)
+	var ids []string
+	for i := 0; i < 4; i++ {
+		id, _ := registerClient(t, srv, `{}`)
+		ids = append(ids, id)
+	}
+	require.NoError(t, c.Admin().DeleteClient(ctx, ids[1]))
+	registerClient(t, srv, `{}`)
+	seen := map[int64]bool{}
+	for start := 0; start < 4; start += 2 {
+		page, err := c.Admin().ListClients(ctx, start, start+2)
+		require.NoError(t, err)
+		for _, cl := range page.Clients {
+			assert.False(t, seen[cl.ClientID], "client %d on two pages", cl.ClientID)
+			seen[cl.ClientID] = true
+		}
+	}
+	assert.Len(t, seen, 4, "no client missed")
+}
