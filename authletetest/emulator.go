@@ -10,7 +10,8 @@
 // Beyond DCR it answers the calls that manage clients and read the
 // service: client/get/list, client/get, client/delete,
 // client/lock_flag/update, auth/token/create, auth/token/get/list and
-// service/get (see Calls).
+// service/get (see Calls). CreateToken gives a client a token through
+// auth/token/create, for a test of a client in use.
 //
 // What it does not reproduce of Authlete: software statements are
 // ignored, not verified; metadata beyond RFC 7591 and a few OpenID Connect

@@ -107,7 +107,3 @@ func Match(path string) (op Op, clientID string, ok bool) {
 	}
 	return 0, "", false
 }
-
-// DCR reports whether op is one of the four DCR calls, whose body is an
-// authlete.Request and whose answer an authlete.Response.
-func (op Op) DCR() bool { return op <= Delete }
