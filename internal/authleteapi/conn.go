@@ -150,7 +150,7 @@ func (a *Answer) Result() (code, message string) {
 // error without an answer (a transport failure) has a zero StatusCode;
 // an answer that could not be read whole is the Answer so far and an
 // error: the reader's, or ErrResponseTooLarge.
-func (c *Conn) Send(ctx context.Context, op Op, clientID string, query url.Values, body []byte) (*Answer, error) {
+func (c *Conn) Send(ctx context.Context, op Op, clientID string, query url.Values, body []byte) (Answer, error) {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -162,7 +162,7 @@ func (c *Conn) Send(ctx context.Context, op Op, clientID string, query url.Value
 	}
 	hreq, err := http.NewRequestWithContext(ctx, op.Spec().Method, c.Prefix+op.URL(clientID, query), reader)
 	if err != nil {
-		return &Answer{}, err
+		return Answer{}, err
 	}
 	if body != nil {
 		hreq.Header["Content-Type"] = []string{"application/json"}
@@ -172,10 +172,10 @@ func (c *Conn) Send(ctx context.Context, op Op, clientID string, query url.Value
 
 	hresp, err := c.HTTP.Do(hreq)
 	if err != nil {
-		return &Answer{}, err
+		return Answer{}, err
 	}
 	defer hresp.Body.Close()
-	a := &Answer{StatusCode: hresp.StatusCode, Header: hresp.Header}
+	a := Answer{StatusCode: hresp.StatusCode, Header: hresp.Header}
 	data, err := io.ReadAll(io.LimitReader(hresp.Body, c.MaxResponse+1))
 	if err != nil {
 		return a, err
