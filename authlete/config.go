@@ -1,6 +1,7 @@
 package authlete
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,7 @@ import (
 // APIVersion is a version of Authlete's API.
 type APIVersion string
 
-// API versions of Authlete.
+// API versions of Authlete: "V3" and "V2".
 const (
 	V3 APIVersion = authleteapi.V3
 	V2 APIVersion = authleteapi.V2
@@ -21,13 +22,14 @@ const (
 
 // Defaults used where a Config field is zero.
 const (
-	DefaultTimeout          = authleteapi.DefaultTimeout
+	DefaultTimeout          = 10 * time.Second
 	DefaultTotalTimeout     = 20 * time.Second
 	DefaultMaxConns         = 256
-	DefaultMaxResponseBytes = authleteapi.DefaultMaxResponseBytes
-	DefaultV2BaseURL        = authleteapi.DefaultV2BaseURL
-	DefaultRetries          = 2
-	DefaultRetryBackoff     = 100 * time.Millisecond
+	DefaultMaxResponseBytes = 4 << 20
+	// DefaultV2BaseURL is https://api.authlete.com.
+	DefaultV2BaseURL    = authleteapi.DefaultV2BaseURL
+	DefaultRetries      = 2
+	DefaultRetryBackoff = 100 * time.Millisecond
 )
 
 // Config says which Authlete service to call and how. The zero value of
@@ -143,5 +145,5 @@ func (c Config) conn() (*authleteapi.Conn, error) {
 	}
 	return authleteapi.NewConn(authleteapi.Service{BaseURL: c.BaseURL, Version: string(c.APIVersion),
 		APIKey: c.ServiceAPIKey, APISecret: c.ServiceAPISecret, AccessToken: c.ServiceAccessToken,
-		HTTP: hc, Timeout: c.Timeout, MaxResponse: c.MaxResponseBytes})
+		HTTP: hc, Timeout: cmp.Or(c.Timeout, DefaultTimeout), MaxResponse: cmp.Or(max(c.MaxResponseBytes, 0), DefaultMaxResponseBytes)})
 }

@@ -1,6 +1,7 @@
 package authletetest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,5 +82,6 @@ func newConn(cfg authlete.Config) (*authleteapi.Conn, error) {
 	}
 	return authleteapi.NewConn(authleteapi.Service{BaseURL: cfg.BaseURL, Version: string(cfg.APIVersion),
 		APIKey: cfg.ServiceAPIKey, APISecret: cfg.ServiceAPISecret, AccessToken: cfg.ServiceAccessToken,
-		HTTP: hc, Timeout: cfg.Timeout, MaxResponse: cfg.MaxResponseBytes})
+		HTTP: hc, Timeout: cmp.Or(cfg.Timeout, authlete.DefaultTimeout),
+		MaxResponse: cmp.Or(max(cfg.MaxResponseBytes, 0), authlete.DefaultMaxResponseBytes)})
 }

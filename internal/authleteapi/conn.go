@@ -19,12 +19,8 @@ const (
 	V2 = "V2"
 )
 
-// Defaults of a Conn (authlete.Config documents them).
-const (
-	DefaultV2BaseURL        = "https://api.authlete.com"
-	DefaultTimeout          = 10 * time.Second
-	DefaultMaxResponseBytes = 4 << 20
-)
+// DefaultV2BaseURL is the base URL of API v2 when none is given.
+const DefaultV2BaseURL = "https://api.authlete.com"
 
 // Version is the API version that v names: v in upper case, V3 when it
 // is empty.
@@ -43,8 +39,8 @@ const Root = "/api"
 var ErrResponseTooLarge = errors.New("response too large")
 
 // Service says which Authlete service to call and how: the fields of
-// authlete.Config. Zero Timeout and MaxResponse mean the defaults;
-// negative Timeout, none.
+// authlete.Config, its defaults filled in. A Timeout of zero or less
+// means none.
 type Service struct {
 	BaseURL, Version, APIKey, APISecret, AccessToken string
 
@@ -53,7 +49,7 @@ type Service struct {
 	MaxResponse int64
 }
 
-// Conn sends calls to one Authlete service. Its zero Timeout means none.
+// Conn sends calls to one Authlete service.
 type Conn struct {
 	HTTP          *http.Client
 	Prefix        string // e.g. https://us.authlete.com/api/123
@@ -61,7 +57,7 @@ type Conn struct {
 	// Secrets are what of the credentials an answer must not repeat: the
 	// access token or API secret, and the header's credentials.
 	Secrets     [][]byte
-	Timeout     time.Duration // of each request
+	Timeout     time.Duration // of each request; zero or less: none
 	MaxResponse int64
 }
 
@@ -70,12 +66,6 @@ type Conn struct {
 func NewConn(s Service) (*Conn, error) {
 	base := strings.TrimSpace(s.BaseURL)
 	c := &Conn{HTTP: s.HTTP, Timeout: s.Timeout, MaxResponse: s.MaxResponse}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.MaxResponse <= 0 {
-		c.MaxResponse = DefaultMaxResponseBytes
-	}
 	version := Version(s.Version)
 	switch version {
 	case V3:
