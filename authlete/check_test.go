@@ -2,7 +2,6 @@ package authlete_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"testing"
 	"time"
@@ -80,45 +79,4 @@ func TestCheckHanging(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.False(t, ae.Refused())
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-}
-
-// TestTotalTimeoutBoundsRetries protects servers from a call that outlives
-// them: with an Authlete that never answers, attempts and backoff end with
-// the budget, and the caller sees a deadline.
-func TestTotalTimeoutBoundsRetries(t *testing.T) {
-	srv := authletetest.NewServer(t, authletetest.Options{})
-	srv.Inject(authletetest.Fault{Delay: time.Hour})
-	cfg := srv.Config()
-	cfg.Timeout, cfg.TotalTimeout, cfg.Retries, cfg.RetryBackoff = 300*time.Millisecond, 700*time.Millisecond, 100, time.Millisecond
-	c, err := authlete.New(cfg)
-	require.NoError(t, err)
-	start := time.Now()
-	_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
-	elapsed := time.Since(start)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.GreaterOrEqual(t, elapsed, 700*time.Millisecond, "the budget is used")
-	assert.Less(t, elapsed, 5*time.Second, "and not exceeded by much, even on a busy machine")
-	calls := srv.Calls("get")
-	assert.GreaterOrEqual(t, calls, 2, "retried within the budget")
-	assert.LessOrEqual(t, calls, 3, "no attempt beyond the budget")
-}
-
-// TestRetryThatCannotFinishIsNotStarted protects the last error from being
-// replaced by a deadline: a wait longer than the budget left ends the call
-// at once with Authlete's answer.
-func TestRetryThatCannotFinishIsNotStarted(t *testing.T) {
-	srv := authletetest.NewServer(t, authletetest.Options{})
-	srv.Inject(authletetest.Fault{Status: 503})
-	cfg := srv.Config()
-	cfg.TotalTimeout, cfg.RetryBackoff = 2*time.Second, time.Hour // waits are at least MaxRetryWait/2
-	c, err := authlete.New(cfg)
-	require.NoError(t, err)
-	start := time.Now()
-	_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
-	var ae *authlete.Error
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, 503, ae.StatusCode)
-	assert.False(t, errors.Is(err, context.DeadlineExceeded))
-	assert.Less(t, time.Since(start), time.Second, "no wait, not even until the budget ends")
-	assert.Equal(t, 1, srv.Calls("get"))
 }

@@ -6,63 +6,41 @@
 package authlete
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
+	"net/url"
 	"time"
+
+	"github.com/dcr-go/dcr/internal/authleteapi"
 )
 
-// Client calls Authlete's DCR API.
+// Client calls Authlete's DCR API: Register, Get, Update and Delete act
+// for one OAuth client, authorized by its registration access token (RFC
+// 7591 and 7592). The calls that administer the service with its own
+// credentials alone are on Admin.
 type Client struct {
-	http          *http.Client
-	prefix        string // e.g. https://us.authlete.com/api/123
-	authorization string // the Authorization header value
-	// secrets are what of the credentials an answer must not repeat:
-	// the access token or API secret, and the header's credentials.
-	secrets     [][]byte
-	timeout     time.Duration
-	total       time.Duration
-	maxResponse int64
-	retries     int
-	backoff     time.Duration
+	conn    *authleteapi.Conn
+	total   time.Duration
+	retries int
+	backoff time.Duration
+	admin   Admin
 }
 
 // New checks cfg and returns a Client. A missing credential, a
 // non-numeric API v3 service ID, an unknown API version or a malformed
 // base URL is an error.
 func New(cfg Config) (*Client, error) {
-	prefix, authorization, err := cfg.endpoint()
+	conn, err := cfg.conn()
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{
-		http:          cfg.HTTPClient,
-		prefix:        prefix,
-		authorization: authorization,
-		timeout:       cfg.Timeout,
-		maxResponse:   cfg.MaxResponseBytes,
-	}
-	_, credentials, _ := strings.Cut(authorization, " ")
-	for _, secret := range []string{cfg.ServiceAccessToken, cfg.ServiceAPISecret, credentials} {
-		if secret != "" {
-			c.secrets = append(c.secrets, []byte(secret))
-		}
-	}
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
+	c := &Client{conn: conn}
+	c.admin.c = c
 	c.total = cfg.TotalTimeout
 	if c.total == 0 {
 		c.total = DefaultTotalTimeout
-	}
-	if c.maxResponse <= 0 {
-		c.maxResponse = DefaultMaxResponseBytes
 	}
 	switch {
 	case cfg.Retries == 0:
@@ -73,13 +51,6 @@ func New(cfg Config) (*Client, error) {
 	c.backoff = cfg.RetryBackoff
 	if c.backoff <= 0 {
 		c.backoff = DefaultRetryBackoff
-	}
-	if c.http == nil {
-		conns := cfg.MaxConns
-		if conns <= 0 {
-			conns = DefaultMaxConns
-		}
-		c.http = &http.Client{Transport: NewTransport(conns)}
 	}
 	return c, nil
 }
@@ -113,18 +84,18 @@ func NewTransport(conns int) *http.Transport {
 // Register calls /client/registration (RFC 7591 registration). It is never
 // retried: a retry after a lost answer could create a second client.
 func (c *Client) Register(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "register", "/client/registration", req, false)
+	return c.call(ctx, authleteapi.Register, req, false)
 }
 
 // Get calls /client/registration/get (RFC 7592 read), with retries.
 func (c *Client) Get(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "get", "/client/registration/get", req, true)
+	return c.call(ctx, authleteapi.Get, req, true)
 }
 
 // Update calls /client/registration/update (RFC 7592 update). It is never
 // retried.
 func (c *Client) Update(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "update", "/client/registration/update", req, false)
+	return c.call(ctx, authleteapi.Update, req, false)
 }
 
 // Delete calls /client/registration/delete (RFC 7592 delete), with
@@ -132,165 +103,36 @@ func (c *Client) Update(ctx context.Context, req *Request) (*Response, error) {
 // then answers UNAUTHORIZED: set Retries to -1 if that matters more than
 // riding out Authlete's hiccups.
 func (c *Client) Delete(ctx context.Context, req *Request) (*Response, error) {
-	return c.call(ctx, "delete", "/client/registration/delete", req, true)
-}
-
-// call sends one DCR call; idempotent calls (get, delete) are retried
-// after failures that did not come from the request itself.
-func (c *Client) call(ctx context.Context, op, path string, req *Request, idempotent bool) (*Response, error) {
-	// Without HTML escaping: json.Marshal would send each '<', '>' and '&'
-	// of the client's metadata as six bytes.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(req); err != nil { // cannot happen: Request holds only strings
-		return nil, &Error{Op: op, Err: err}
-	}
-	body := buf.Bytes()
-	if c.total > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.total)
-		defer cancel()
-	}
-	for attempt := 0; ; attempt++ {
-		resp, err := c.attempt(ctx, op, path, body)
-		if err == nil || !idempotent || attempt >= c.retries {
-			return resp, err
-		}
-		wait, ok := c.retryWait(ctx, err, attempt)
-		if !ok {
-			return nil, err
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return nil, err // no time left for another attempt
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, err
-		}
-	}
-}
-
-// Check proves that Authlete accepts the Client's credentials, without a
-// side effect: it reads the configuration of a client that cannot exist,
-// once. Authlete checks the service's credentials first: it refuses them
-// with HTTP 401, 403 or 404 (an *Error whose Refused reports true), and
-// answers with an action when it accepts them. Any other failure (Authlete
-// unreachable, too slow, failing) is an *Error too, with Refused false.
-func (c *Client) Check(ctx context.Context) error {
-	body := []byte(`{"clientId":"0","token":"dcr-credentials-check"}`)
-	resp, err := c.attempt(ctx, "check", "/client/registration/get", body)
-	if err != nil {
-		return err
-	}
-	if resp.Action == "" {
-		return &Error{Op: "check", StatusCode: http.StatusOK, ResultCode: resp.ResultCode, Err: malformed(errors.New("no action"))}
-	}
-	return nil
-}
-
-// MaxRetryWait is the longest Retry-After that a retry waits for; a longer
-// one ends the call with the error, so that the OAuth client can be told
-// to come back later instead of being held.
-const MaxRetryWait = 5 * time.Second
-
-// retryWait says whether err is worth another attempt and how long to wait
-// before it: exponential backoff with jitter, or Authlete's Retry-After.
-func (c *Client) retryWait(ctx context.Context, err error, attempt int) (time.Duration, bool) {
-	e, ok := err.(*Error)
-	if !ok || ctx.Err() != nil {
-		return 0, false // the caller has gone
-	}
-	switch e.StatusCode {
-	case 0: // transport failure, including a timed-out attempt
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-	default:
-		// Including 429: Authlete counts every call, and a client
-		// configuration request has proven nothing before Authlete
-		// checks its token; a retry would spend the quota again.
-		return 0, false
-	}
-	wait := c.backoff
-	for i := 0; i < attempt && wait < MaxRetryWait; i++ {
-		wait *= 2
-	}
-	wait = min(wait, MaxRetryWait)
-	wait = wait/2 + rand.N(wait/2+1)
-	if e.RetryAfter > MaxRetryWait {
-		return 0, false
-	}
-	if e.RetryAfter > wait {
-		wait = e.RetryAfter
-	}
-	return wait, true
+	return c.call(ctx, authleteapi.Delete, req, true)
 }
 
 // attempt sends a DCR call once.
-func (c *Client) attempt(ctx context.Context, op, path string, body []byte) (*Response, error) {
+func (c *Client) attempt(ctx context.Context, op authleteapi.Op, body []byte) (*Response, error) {
 	resp := new(Response)
-	if err := c.send(ctx, op, http.MethodPost, path, body, http.StatusOK, resp); err != nil {
+	if err := c.send(ctx, op, "", nil, body, http.StatusOK, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil
 }
 
-// send makes one request to Authlete, bounded by the attempt timeout, and
-// decodes an answer of status want into out (unless out is nil). Any other
-// status is an *Error with Authlete's resultCode and resultMessage.
-func (c *Client) send(ctx context.Context, op, method, path string, body []byte, want int, out any) error {
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	var reader io.Reader
-	if body != nil {
-		reader = bytes.NewReader(body)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, method, c.prefix+path, reader)
+// send makes one request of op to Authlete, bounded by the attempt
+// timeout, and decodes an answer of status want into out (unless out is
+// nil). Any other status is an *Error with Authlete's resultCode and
+// resultMessage.
+func (c *Client) send(ctx context.Context, op authleteapi.Op, clientID string, query url.Values, body []byte, want int, out any) error {
+	a, err := c.conn.Send(ctx, op, clientID, query, body)
 	if err != nil {
-		return &Error{Op: op, Err: err}
+		return &Error{Op: op.Name(), StatusCode: a.StatusCode, Err: err}
 	}
-	if body != nil {
-		hreq.Header["Content-Type"] = []string{"application/json"}
-	}
-	hreq.Header["Accept"] = []string{"application/json"}
-	hreq.Header["Authorization"] = []string{c.authorization}
-
-	hresp, err := c.http.Do(hreq)
-	if err != nil {
-		return &Error{Op: op, Err: err}
-	}
-	defer hresp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(hresp.Body, c.maxResponse+1))
-	if err != nil {
-		return &Error{Op: op, StatusCode: hresp.StatusCode, Err: err}
-	}
-	if int64(len(data)) > c.maxResponse {
-		return &Error{Op: op, StatusCode: hresp.StatusCode, Err: ErrResponseTooLarge}
-	}
-	// An answer that repeats the credentials (Authlete's resultMessage, a
-	// gateway's error page) must not carry them into an Error or a
-	// Response, and from there into a log.
-	for _, secret := range c.secrets {
-		data = bytes.ReplaceAll(data, secret, []byte("REDACTED"))
-	}
-
-	if hresp.StatusCode != want {
-		e := &Error{Op: op, StatusCode: hresp.StatusCode,
-			RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"), time.Now())}
-		var result struct{ ResultCode, ResultMessage string }
-		if json.Unmarshal(data, &result) == nil {
-			e.ResultCode, e.ResultMessage = result.ResultCode, result.ResultMessage
-		}
+	if a.StatusCode != want {
+		e := &Error{Op: op.Name(), StatusCode: a.StatusCode,
+			RetryAfter: parseRetryAfter(a.Header.Get("Retry-After"), time.Now())}
+		e.ResultCode, e.ResultMessage = a.Result()
 		return e
 	}
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return &Error{Op: op, StatusCode: hresp.StatusCode, Err: malformed(err)}
+		if err := json.Unmarshal(a.Body, out); err != nil {
+			return &Error{Op: op.Name(), StatusCode: a.StatusCode, Err: malformed(err)}
 		}
 	}
 	return nil

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -123,72 +121,6 @@ func TestCallsWireFormat(t *testing.T) {
 					"application/json", v.auth, op.body}, got)
 			})
 		}
-	}
-}
-
-func TestRefusals(t *testing.T) {
-	cases := []struct {
-		status     int
-		retryAfter string
-		wantDelay  time.Duration
-		code, msg  string
-	}{
-		{400, "", 0, "A001201", "[A001201] /client/registration, TLS must be used."},
-		{401, "", 0, "A001202", "[A001202] /client/registration, Authorization header is missing."},
-		{403, "", 0, "A001215", "[A001215] /client/registration, The client is locked."},
-		{404, "", 0, "A001103", "[A001103] not found"},
-		{429, "7", 7 * time.Second, "A001104", "[A001104] too many requests"},
-		{500, "", 0, "A001101", "[A001101] /client/registration, Authlete Server error."},
-		{503, "2", 2 * time.Second, "", ""},
-	}
-	for _, tc := range cases {
-		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if tc.retryAfter != "" {
-					w.Header().Set("Retry-After", tc.retryAfter)
-				}
-				w.WriteHeader(tc.status)
-				if tc.code != "" {
-					json.NewEncoder(w).Encode(map[string]string{"resultCode": tc.code, "resultMessage": tc.msg})
-				}
-			}))
-			defer srv.Close()
-			cfg := v3Config(srv.URL)
-			cfg.Retries = -1 // see TestRetries
-			c, err := authlete.New(cfg)
-			require.NoError(t, err)
-			resp, err := c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "tok"})
-			assert.Nil(t, resp)
-			var ae *authlete.Error
-			require.ErrorAs(t, err, &ae)
-			assert.Equal(t, &authlete.Error{Op: "get", StatusCode: tc.status, ResultCode: tc.code,
-				ResultMessage: tc.msg, RetryAfter: tc.wantDelay}, ae)
-			assert.False(t, ae.Transport())
-			assert.NotContains(t, err.Error(), accessToken)
-			assert.NotContains(t, err.Error(), "tok\"")
-		})
-	}
-}
-
-func TestRetryAfterDate(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", time.Now().Add(90*time.Second).UTC().Format(http.TimeFormat))
-		w.WriteHeader(http.StatusTooManyRequests)
-	}))
-	defer srv.Close()
-	c, err := authlete.New(v3Config(srv.URL))
-	require.NoError(t, err)
-	_, err = c.Delete(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
-	var ae *authlete.Error
-	require.ErrorAs(t, err, &ae)
-	assert.InDelta(t, 90, ae.RetryAfter.Seconds(), 2)
-}
-
-// TestServiceIDDigits: every digit is a digit, at the edges of the range.
-func TestServiceIDDigits(t *testing.T) {
-	for _, id := range []string{"0", "9", "0123456789"} {
-		_, err := authlete.New(authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: id, ServiceAccessToken: accessToken})
-		assert.NoError(t, err, id)
 	}
 }
 
@@ -377,104 +309,9 @@ func TestConnectionsReusedUnderConcurrency(t *testing.T) {
 	})
 }
 
-func TestNewRejectsBadConfig(t *testing.T) {
-	cases := []struct {
-		name string
-		cfg  authlete.Config
-		want string
-	}{
-		{"v3 without base URL", authlete.Config{ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
-		{"v3 without service ID", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAccessToken: accessToken}, "AUTHLETE_SERVICE_APIKEY"},
-		{"v3 non-numeric service ID", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "abc", ServiceAccessToken: accessToken}, "numeric"},
-		{"v3 service ID with '/'", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "12/34", ServiceAccessToken: accessToken}, "numeric"},
-		{"v3 service ID with ':'", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "12:", ServiceAccessToken: accessToken}, "numeric"},
-		{"v3 without token", authlete.Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: serviceID}, "AUTHLETE_SERVICE_ACCESSTOKEN"},
-		{"v2 without secret", authlete.Config{APIVersion: "V2", ServiceAPIKey: apiKey}, "AUTHLETE_SERVICE_APISECRET"},
-		{"unknown version", authlete.Config{APIVersion: "V4", BaseURL: "https://us.authlete.com"}, "AUTHLETE_API_VERSION"},
-		{"relative base URL", authlete.Config{BaseURL: "us.authlete.com", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
-		{"ftp base URL", authlete.Config{BaseURL: "ftp://us.authlete.com", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
-		{"base URL with query", authlete.Config{BaseURL: "https://us.authlete.com?x=1", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
-		{"unparsable base URL", authlete.Config{BaseURL: "https://us.authlete.com:port", ServiceAPIKey: serviceID, ServiceAccessToken: accessToken}, "AUTHLETE_BASE_URL"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := authlete.New(tc.cfg)
-			assert.Nil(t, c)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tc.want)
-			assert.NotContains(t, err.Error(), accessToken)
-		})
-	}
-}
-
-func TestV2DefaultsBaseURL(t *testing.T) {
-	var got string
-	c, err := authlete.New(authlete.Config{APIVersion: "V2", ServiceAPIKey: apiKey, ServiceAPISecret: apiSecret,
-		HTTPClient: &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
-			got = r.URL.String()
-			return nil, errors.New("not sent")
-		})}})
-	require.NoError(t, err)
-	_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
-	require.Error(t, err)
-	assert.Equal(t, "https://api.authlete.com/api/client/registration/get", got)
-}
-
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func TestConfigFromEnv(t *testing.T) {
-	t.Setenv("AUTHLETE_BASE_URL", "https://jp.authlete.com")
-	t.Setenv("AUTHLETE_API_VERSION", "V3")
-	t.Setenv("AUTHLETE_SERVICE_APIKEY", serviceID)
-	t.Setenv("AUTHLETE_SERVICE_APISECRET", "secret")
-	t.Setenv("AUTHLETE_SERVICE_ACCESSTOKEN", accessToken)
-	assert.Equal(t, authlete.Config{BaseURL: "https://jp.authlete.com", APIVersion: "V3", ServiceAPIKey: serviceID,
-		ServiceAPISecret: "secret", ServiceAccessToken: accessToken}, authlete.ConfigFromEnv())
-}
-
-func TestConfigHidesSecrets(t *testing.T) {
-	cfg := v3Config("https://us.authlete.com")
-	cfg.ServiceAPISecret = apiSecret
-	var logged strings.Builder
-	logger := slog.New(slog.NewJSONHandler(&logged, nil))
-	logger.Info("config", "authlete", cfg)
-	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), logged.String()} {
-		assert.Contains(t, s, serviceID)
-		assert.NotContains(t, s, accessToken)
-		assert.NotContains(t, s, apiSecret)
-	}
-
-	// An empty secret is shown empty, not as an escaped pair of quotes.
-	cfg.ServiceAPISecret = ""
-	logged.Reset()
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "authlete", cfg)
-	assert.Contains(t, logged.String(), `authlete.service_api_secret="" authlete.service_access_token=REDACTED`)
-	assert.Contains(t, logged.String(), `authlete.api_version=V3 `, "the version in effect, not the empty setting")
-	logged.Reset()
-	cfg.APIVersion = " v2"
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "authlete", cfg)
-	assert.Contains(t, logged.String(), `authlete.api_version=V2 `)
-	cfg.APIVersion = ""
-	assert.Equal(t, `authlete.Config{BaseURL:"https://us.authlete.com" APIVersion:"" ServiceAPIKey:"21653835348762" ServiceAPISecret:"" ServiceAccessToken:"REDACTED"}`, cfg.String())
-}
-
-// TestErrorText pins the whole text of an Error, for each kind of failure.
-func TestErrorText(t *testing.T) {
-	for _, tc := range []struct {
-		err  authlete.Error
-		want string
-	}{
-		{authlete.Error{Op: "register", Err: errors.New("connection refused")}, "authlete register: connection refused"},
-		{authlete.Error{Op: "get", StatusCode: 401, ResultCode: "A001202", ResultMessage: "No header."}, `authlete get: HTTP 401 A001202 "No header."`},
-		{authlete.Error{Op: "get", StatusCode: 429}, "authlete get: HTTP 429"},
-		{authlete.Error{Op: "update", StatusCode: 200, Err: authlete.ErrMalformedResponse}, "authlete update: HTTP 200: malformed response"},
-		{authlete.Error{Op: "delete"}, "authlete delete:"},
-	} {
-		assert.Equal(t, tc.want, tc.err.Error())
-	}
-}
 
 // TestMetadataIsNotHTMLEscaped protects Authlete's quota and bandwidth
 // from metadata full of '<', '>' and '&': each went out as six bytes.
@@ -548,7 +385,7 @@ func TestAnswersNeverRepeatCredentials(t *testing.T) {
 			resp, err := c.Register(context.Background(), &authlete.Request{JSON: `{}`})
 			texts = append(texts, fmt.Sprintf("%v %+v", err, resp))
 			texts = append(texts, fmt.Sprint(c.Check(context.Background())))
-			svc, err := c.Service(context.Background())
+			svc, err := c.Admin().Service(context.Background())
 			texts = append(texts, fmt.Sprintf("%v %+v", err, svc))
 			srv.Close()
 			for _, text := range texts {

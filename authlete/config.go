@@ -1,20 +1,23 @@
 package authlete
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/dcr-go/dcr/internal/authleteapi"
 )
 
-// API versions of Authlete.
+// APIVersion is a version of Authlete's API.
+type APIVersion string
+
+// API versions of Authlete: "V3" and "V2".
 const (
-	V3 = "V3"
-	V2 = "V2"
+	V3 APIVersion = authleteapi.V3
+	V2 APIVersion = authleteapi.V2
 )
 
 // Defaults used where a Config field is zero.
@@ -23,9 +26,10 @@ const (
 	DefaultTotalTimeout     = 20 * time.Second
 	DefaultMaxConns         = 256
 	DefaultMaxResponseBytes = 4 << 20
-	DefaultV2BaseURL        = "https://api.authlete.com"
-	DefaultRetries          = 2
-	DefaultRetryBackoff     = 100 * time.Millisecond
+	// DefaultV2BaseURL is https://api.authlete.com.
+	DefaultV2BaseURL    = authleteapi.DefaultV2BaseURL
+	DefaultRetries      = 2
+	DefaultRetryBackoff = 100 * time.Millisecond
 )
 
 // Config says which Authlete service to call and how. The zero value of
@@ -35,7 +39,7 @@ type Config struct {
 	// API v3 requires it; for API v2 empty means DefaultV2BaseURL.
 	BaseURL string
 	// APIVersion is V3 or V2 (case-insensitive). Empty means V3.
-	APIVersion string
+	APIVersion APIVersion
 	// ServiceAPIKey is the service's API key: with V3 the numeric service
 	// ID that goes into the URL path.
 	ServiceAPIKey string
@@ -83,15 +87,6 @@ type Config struct {
 	MaxResponseBytes int64
 }
 
-// EnvUsage describes the variables ConfigFromEnv reads, for the -h of a
-// command.
-const EnvUsage = `  AUTHLETE_BASE_URL             Authlete's base URL, e.g. https://us.authlete.com (API v2: default https://api.authlete.com)
-  AUTHLETE_API_VERSION          V3 (default) or V2
-  AUTHLETE_SERVICE_APIKEY       the service ID (API v3) or the service API key (API v2)
-  AUTHLETE_SERVICE_ACCESSTOKEN  the service access token (API v3)
-  AUTHLETE_SERVICE_APISECRET    the service API secret (API v2)
-`
-
 // ConfigFromEnv reads a Config from the environment variables that
 // Authlete's own libraries use: AUTHLETE_BASE_URL, AUTHLETE_API_VERSION,
 // AUTHLETE_SERVICE_APIKEY, AUTHLETE_SERVICE_APISECRET and
@@ -99,7 +94,7 @@ const EnvUsage = `  AUTHLETE_BASE_URL             Authlete's base URL, e.g. http
 func ConfigFromEnv() Config {
 	return Config{
 		BaseURL:            os.Getenv("AUTHLETE_BASE_URL"),
-		APIVersion:         os.Getenv("AUTHLETE_API_VERSION"),
+		APIVersion:         APIVersion(os.Getenv("AUTHLETE_API_VERSION")),
 		ServiceAPIKey:      os.Getenv("AUTHLETE_SERVICE_APIKEY"),
 		ServiceAPISecret:   os.Getenv("AUTHLETE_SERVICE_APISECRET"),
 		ServiceAccessToken: os.Getenv("AUTHLETE_SERVICE_ACCESSTOKEN"),
@@ -117,7 +112,7 @@ func (c Config) String() string {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("base_url", c.BaseURL),
-		slog.String("api_version", c.version()),
+		slog.String("api_version", string(c.version())),
 		slog.String("service_api_key", c.ServiceAPIKey),
 		slog.String("service_api_secret", redacted(c.ServiceAPISecret)),
 		slog.String("service_access_token", redacted(c.ServiceAccessToken)),
@@ -126,11 +121,8 @@ func (c Config) LogValue() slog.Value {
 
 // version is the API version in effect: APIVersion in upper case, V3
 // when it is empty.
-func (c Config) version() string {
-	if v := strings.ToUpper(strings.TrimSpace(c.APIVersion)); v != "" {
-		return v
-	}
-	return V3
+func (c Config) version() APIVersion {
+	return APIVersion(authleteapi.Version(string(c.APIVersion)))
 }
 
 // redacted stands for a secret: "" for none, REDACTED for any other.
@@ -141,55 +133,17 @@ func redacted(secret string) string {
 	return "REDACTED"
 }
 
-// endpoint checks c and returns the URL prefix of the DCR calls (without
-// the trailing /client/registration) and the Authorization header value.
-func (c Config) endpoint() (prefix, authorization string, err error) {
-	version := c.version()
-	base := strings.TrimSpace(c.BaseURL)
-	switch version {
-	case V3:
-		if base == "" {
-			return "", "", errors.New("authlete: BaseURL (AUTHLETE_BASE_URL) is required for API v3, e.g. https://us.authlete.com, https://jp.authlete.com, https://eu.authlete.com or https://br.authlete.com")
+// conn checks c and returns the connection of a Client to its service.
+func (c Config) conn() (*authleteapi.Conn, error) {
+	hc := c.HTTPClient
+	if hc == nil {
+		conns := c.MaxConns
+		if conns <= 0 {
+			conns = DefaultMaxConns
 		}
-		if c.ServiceAPIKey == "" {
-			return "", "", errors.New("authlete: ServiceAPIKey (AUTHLETE_SERVICE_APIKEY), the service ID, is required for API v3")
-		}
-		if !isDigits(c.ServiceAPIKey) {
-			return "", "", errors.New("authlete: ServiceAPIKey (AUTHLETE_SERVICE_APIKEY) must be the numeric service ID for API v3")
-		}
-		if c.ServiceAccessToken == "" {
-			return "", "", errors.New("authlete: ServiceAccessToken (AUTHLETE_SERVICE_ACCESSTOKEN) is required for API v3")
-		}
-		authorization = "Bearer " + c.ServiceAccessToken
-	case V2:
-		if base == "" {
-			base = DefaultV2BaseURL
-		}
-		if c.ServiceAPIKey == "" || c.ServiceAPISecret == "" {
-			return "", "", errors.New("authlete: ServiceAPIKey (AUTHLETE_SERVICE_APIKEY) and ServiceAPISecret (AUTHLETE_SERVICE_APISECRET) are required for API v2")
-		}
-		r := http.Request{Header: http.Header{}}
-		r.SetBasicAuth(c.ServiceAPIKey, c.ServiceAPISecret)
-		authorization = r.Header.Get("Authorization")
-	default:
-		return "", "", fmt.Errorf("authlete: APIVersion (AUTHLETE_API_VERSION) %q is neither V3 nor V2", c.APIVersion)
+		hc = &http.Client{Transport: NewTransport(conns)}
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", "", fmt.Errorf("authlete: BaseURL (AUTHLETE_BASE_URL) %q is not an http or https URL without user, query or fragment", base)
-	}
-	prefix = strings.TrimRight(u.String(), "/") + "/api"
-	if version == V3 {
-		prefix += "/" + c.ServiceAPIKey
-	}
-	return prefix, authorization, nil
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
+	return authleteapi.NewConn(authleteapi.Service{BaseURL: c.BaseURL, Version: string(c.APIVersion),
+		APIKey: c.ServiceAPIKey, APISecret: c.ServiceAPISecret, AccessToken: c.ServiceAccessToken,
+		HTTP: hc, Timeout: cmp.Or(c.Timeout, DefaultTimeout), MaxResponse: cmp.Or(max(c.MaxResponseBytes, 0), DefaultMaxResponseBytes)})
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dcr-go/dcr/internal/authleteapi"
 )
 
 // Causes that an Error wraps when Authlete's answer could not be used.
@@ -14,7 +16,7 @@ var (
 	// ErrMalformedResponse: the answer was not the JSON Authlete sends.
 	ErrMalformedResponse = errors.New("malformed response")
 	// ErrResponseTooLarge: the answer was longer than MaxResponseBytes.
-	ErrResponseTooLarge = errors.New("response too large")
+	ErrResponseTooLarge = authleteapi.ErrResponseTooLarge
 )
 
 // Error is a failed call to Authlete: Authlete refused the call itself
@@ -25,7 +27,9 @@ var (
 // may describe the service's configuration, so never send it to an OAuth
 // client. It never holds tokens or service credentials.
 type Error struct {
-	// Op is the call: "register", "get", "update", "delete" or "check".
+	// Op is the call: "register", "get", "update", "delete" or "check",
+	// or one of Admin's: "list clients", "get client", "delete client",
+	// "lock client", "list tokens", "get service".
 	Op string
 	// StatusCode is the HTTP status of Authlete's answer, 0 if there was
 	// none (a transport failure).

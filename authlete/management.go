@@ -3,15 +3,29 @@ package authlete
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/dcr-go/dcr/internal/authleteapi"
 )
 
-// The calls below manage the service's clients and read its settings, for
-// the clean-up of stale clients (package lifecycle) and the service
-// doctor (package doctor). Each is one attempt, never retried.
+// Admin makes the calls that administer an Authlete service with the
+// service's own credentials (its service access token, or API key and
+// secret), with no OAuth client's consent: list, read, lock and delete
+// any client, list a client's tokens, read the service's settings. They
+// serve the clean-up of stale clients (package lifecycle) and the
+// service doctor (package doctor); an RFC 7591/7592 endpoint needs none
+// of them, only Client's Register, Get, Update and Delete, each
+// authorized by a client's registration access token. Each call is one
+// attempt, never retried. An Admin is safe for concurrent use.
+type Admin struct {
+	c *Client
+}
+
+// Admin returns the administration calls of c's service, made with c's
+// credentials, connections and settings.
+func (c *Client) Admin() *Admin { return &c.admin }
 
 // ClientSummary is the part of Authlete's Client object that the lifecycle
 // of dynamically registered clients needs.
@@ -34,12 +48,8 @@ type ClientSummary struct {
 }
 
 // ID is the client's client_id, the string that GetClient, LockClient,
-// DeleteClient, ListTokens and CreateToken take.
+// DeleteClient and ListTokens take (and authletetest.CreateToken).
 func (c ClientSummary) ID() string { return strconv.FormatInt(c.ClientID, 10) }
-
-// ErrNotNumericClientID: CreateToken was given a client ID that is not
-// one of Authlete's numbers.
-var ErrNotNumericClientID = errors.New("the client ID is not a number")
 
 // Dynamic reports whether the client was registered through RFC 7591
 // dynamic registration: its ClientSource says so or, when Authlete does
@@ -63,35 +73,35 @@ type ClientPage struct {
 
 // ListClients returns the clients start (inclusive) to end (exclusive) of
 // the service: GET /client/get/list.
-func (c *Client) ListClients(ctx context.Context, start, end int) (*ClientPage, error) {
+func (a *Admin) ListClients(ctx context.Context, start, end int) (*ClientPage, error) {
 	page := new(ClientPage)
 	q := url.Values{"start": {strconv.Itoa(start)}, "end": {strconv.Itoa(end)}}
-	err := c.send(ctx, "list clients", http.MethodGet, "/client/get/list?"+q.Encode(), nil, http.StatusOK, page)
+	err := a.c.send(ctx, authleteapi.ListClients, "", q, nil, http.StatusOK, page)
 	return page, err
 }
 
 // GetClient returns a client: GET /client/get/{clientId}.
-func (c *Client) GetClient(ctx context.Context, clientID string) (*ClientSummary, error) {
+func (a *Admin) GetClient(ctx context.Context, clientID string) (*ClientSummary, error) {
 	client := new(ClientSummary)
-	err := c.send(ctx, "get client", http.MethodGet, "/client/get/"+url.PathEscape(clientID), nil, http.StatusOK, client)
+	err := a.c.send(ctx, authleteapi.GetClient, clientID, nil, nil, http.StatusOK, client)
 	return client, err
 }
 
 // DeleteClient deletes a client and its tokens: DELETE
 // /client/delete/{clientId}. A client that does not exist is an *Error
 // with StatusCode 404.
-func (c *Client) DeleteClient(ctx context.Context, clientID string) error {
-	return c.send(ctx, "delete client", http.MethodDelete, "/client/delete/"+url.PathEscape(clientID), nil, http.StatusNoContent, nil)
+func (a *Admin) DeleteClient(ctx context.Context, clientID string) error {
+	return a.c.send(ctx, authleteapi.DeleteClient, clientID, nil, nil, http.StatusNoContent, nil)
 }
 
 // LockClient sets a client's lock flag: POST
 // /client/lock_flag/update/{clientIdentifier}. A locked client can get no
 // token and cannot read or update its configuration; unlocking restores it.
-func (c *Client) LockClient(ctx context.Context, clientID string, locked bool) error {
+func (a *Admin) LockClient(ctx context.Context, clientID string, locked bool) error {
 	body, _ := json.Marshal(struct {
 		ClientLocked bool `json:"clientLocked"`
 	}{locked})
-	return c.send(ctx, "lock client", http.MethodPost, "/client/lock_flag/update/"+url.PathEscape(clientID), body, http.StatusOK, nil)
+	return a.c.send(ctx, authleteapi.LockClient, clientID, nil, body, http.StatusOK, nil)
 }
 
 // TokenSummary is the part of Authlete's access token record that tells
@@ -121,10 +131,10 @@ type TokenPage struct {
 
 // ListTokens returns the access tokens start (inclusive) to end
 // (exclusive) of a client: GET /auth/token/get/list?clientIdentifier=.
-func (c *Client) ListTokens(ctx context.Context, clientID string, start, end int) (*TokenPage, error) {
+func (a *Admin) ListTokens(ctx context.Context, clientID string, start, end int) (*TokenPage, error) {
 	page := new(TokenPage)
 	q := url.Values{"clientIdentifier": {clientID}, "start": {strconv.Itoa(start)}, "end": {strconv.Itoa(end)}}
-	err := c.send(ctx, "list tokens", http.MethodGet, "/auth/token/get/list?"+q.Encode(), nil, http.StatusOK, page)
+	err := a.c.send(ctx, authleteapi.ListTokens, "", q, nil, http.StatusOK, page)
 	return page, err
 }
 
@@ -169,44 +179,8 @@ type Service struct {
 // Service reads the service's settings: GET /service/get (API v3; with API
 // v2, /api/service/get). A service access token without the permission to
 // view the service is an *Error with StatusCode 403.
-func (c *Client) Service(ctx context.Context) (*Service, error) {
+func (a *Admin) Service(ctx context.Context) (*Service, error) {
 	svc := new(Service)
-	err := c.send(ctx, "get service", http.MethodGet, "/service/get", nil, http.StatusOK, svc)
+	err := a.c.send(ctx, authleteapi.GetService, "", nil, nil, http.StatusOK, svc)
 	return svc, err
-}
-
-// CreatedToken is Authlete's answer to /auth/token/create.
-type CreatedToken struct {
-	ResultCode   string `json:"resultCode"`
-	Action       string `json:"action"`
-	AccessToken  string `json:"accessToken"`
-	RefreshToken string `json:"refreshToken,omitempty"`
-	// ExpiresAt is milliseconds since the Unix epoch.
-	ExpiresAt int64 `json:"expiresAt"`
-}
-
-// CreateToken issues an access token to a client outside any OAuth flow,
-// as Authlete's /auth/token/create does: for tests and demonstrations of
-// a client in use. clientID is the client_id of the registration, as the
-// other calls take it; Authlete wants it as a number, so another one
-// (an alias) is an *Error that wraps ErrNotNumericClientID, and no call
-// is made. An answer whose action is not OK is an *Error.
-func (c *Client) CreateToken(ctx context.Context, clientID string, subject string, scopes []string) (*CreatedToken, error) {
-	n, err := strconv.ParseInt(clientID, 10, 64)
-	if err != nil || n <= 0 {
-		return nil, &Error{Op: "create token", Err: ErrNotNumericClientID}
-	}
-	req := map[string]any{"grantType": "AUTHORIZATION_CODE", "clientId": n, "subject": subject}
-	if len(scopes) > 0 {
-		req["scopes"] = scopes // an array, or absent: never null
-	}
-	body, _ := json.Marshal(req)
-	t := new(CreatedToken)
-	if err := c.send(ctx, "create token", http.MethodPost, "/auth/token/create", body, http.StatusOK, t); err != nil {
-		return nil, err
-	}
-	if t.Action != "OK" {
-		return nil, &Error{Op: "create token", StatusCode: http.StatusOK, ResultCode: t.ResultCode}
-	}
-	return t, nil
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"errors"
+
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 )
@@ -100,5 +102,46 @@ func TestRetryWaitEndsWithCaller(t *testing.T) {
 	var ae *authlete.Error
 	require.ErrorAs(t, err, &ae, "the last error, not the context's")
 	assert.Equal(t, 503, ae.StatusCode)
+	assert.Equal(t, 1, srv.Calls("get"))
+}
+
+// TestTotalTimeoutBoundsRetries protects servers from a call that outlives
+// them: with an Authlete that never answers, attempts and backoff end with
+// the budget, and the caller sees a deadline.
+func TestTotalTimeoutBoundsRetries(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	srv.Inject(authletetest.Fault{Delay: time.Hour})
+	cfg := srv.Config()
+	cfg.Timeout, cfg.TotalTimeout, cfg.Retries, cfg.RetryBackoff = 300*time.Millisecond, 700*time.Millisecond, 100, time.Millisecond
+	c, err := authlete.New(cfg)
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+	elapsed := time.Since(start)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.GreaterOrEqual(t, elapsed, 700*time.Millisecond, "the budget is used")
+	assert.Less(t, elapsed, 5*time.Second, "and not exceeded by much, even on a busy machine")
+	calls := srv.Calls("get")
+	assert.GreaterOrEqual(t, calls, 2, "retried within the budget")
+	assert.LessOrEqual(t, calls, 3, "no attempt beyond the budget")
+}
+
+// TestRetryThatCannotFinishIsNotStarted protects the last error from being
+// replaced by a deadline: a wait longer than the budget left ends the call
+// at once with Authlete's answer.
+func TestRetryThatCannotFinishIsNotStarted(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	srv.Inject(authletetest.Fault{Status: 503})
+	cfg := srv.Config()
+	cfg.TotalTimeout, cfg.RetryBackoff = 2*time.Second, time.Hour // waits are at least MaxRetryWait/2
+	c, err := authlete.New(cfg)
+	require.NoError(t, err)
+	start := time.Now()
+	_, err = c.Get(context.Background(), &authlete.Request{ClientID: "1", Token: "t"})
+	var ae *authlete.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, 503, ae.StatusCode)
+	assert.False(t, errors.Is(err, context.DeadlineExceeded))
+	assert.Less(t, time.Since(start), time.Second, "no wait, not even until the budget ends")
 	assert.Equal(t, 1, srv.Calls("get"))
 }

@@ -10,7 +10,8 @@
 // Beyond DCR it answers the calls that manage clients and read the
 // service: client/get/list, client/get, client/delete,
 // client/lock_flag/update, auth/token/create, auth/token/get/list and
-// service/get (see Calls).
+// service/get (see Calls). CreateToken gives a client a token through
+// auth/token/create, for a test of a client in use.
 //
 // What it does not reproduce of Authlete: software statements are
 // ignored, not verified; metadata beyond RFC 7591 and a few OpenID Connect
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/internal/authleteapi"
 )
 
 // Defaults used where an Options field is empty.
@@ -197,7 +199,7 @@ func New(opts Options) *Emulator {
 	r.SetBasicAuth(opts.ServiceID, opts.APISecret)
 	return &Emulator{
 		opts:     opts,
-		v3Prefix: "/api/" + opts.ServiceID,
+		v3Prefix: authleteapi.Prefix(true, opts.ServiceID),
 		v2Auth:   r.Header.Get("Authorization"),
 		v3Auth:   "Bearer " + opts.AccessToken,
 		clients:  make(map[string]*client),
@@ -210,14 +212,6 @@ func New(opts Options) *Emulator {
 
 // Options returns the settings of the emulated service, defaults filled in.
 func (e *Emulator) Options() Options { return e.opts }
-
-// operations maps the path after the API prefix to the call.
-var operations = map[string]string{
-	"/client/registration":        "register",
-	"/client/registration/get":    "get",
-	"/client/registration/update": "update",
-	"/client/registration/delete": "delete",
-}
 
 // Calls returns how many calls of op the emulator received, or of all of
 // them for "". The DCR calls are "register", "get", "update" and
@@ -276,8 +270,8 @@ func (e *Emulator) Clients() int {
 // ServeHTTP answers one Authlete API call.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path, auth := r.URL.Path, e.v2Auth
-	rest, _ := strings.CutPrefix(path, "/api/")
-	if id, after, ok := strings.Cut(rest, "/"); ok && isDigits(id) {
+	rest, _ := strings.CutPrefix(path, authleteapi.Root+"/")
+	if id, after, ok := strings.Cut(rest, "/"); ok && authleteapi.IsDigits(id) {
 		// API v3: /api/{serviceId}/...
 		if id != e.opts.ServiceID {
 			refuse(w, http.StatusNotFound, "A001103", "The service does not exist.", "")
@@ -285,14 +279,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		path, auth = "/"+after, e.v3Auth
 	} else {
-		path = strings.TrimPrefix(path, "/api")
+		path = strings.TrimPrefix(path, authleteapi.Root)
 	}
-	op, method, arg := route(path)
-	if op == "" {
+	op, clientID, ok := authleteapi.Match(path)
+	serve := routes[op]
+	if !ok || serve == nil {
 		refuse(w, http.StatusNotFound, "A001103", "Unknown API.", "")
 		return
 	}
-	if r.Method != method {
+	if method := op.Spec().Method; r.Method != method {
 		w.Header().Set("Allow", method)
 		refuse(w, http.StatusMethodNotAllowed, "A001104", "The method is not allowed.", "")
 		return
@@ -306,60 +301,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusUnauthorized, "A001203", "The service credentials are invalid.", "")
 		return
 	}
+	call := op.Spec().Call
 	e.mu.Lock()
-	e.calls[op]++
+	e.calls[call]++
 	e.mu.Unlock()
-	if e.injectFault(w, r, op) {
+	if e.injectFault(w, r, call) {
 		return
 	}
-	if _, dcr := operations[path]; !dcr {
-		e.manage(w, r, op, arg)
-		return
-	}
-	var req authlete.Request
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&req); err != nil {
-		refuse(w, http.StatusBadRequest, "A001105", "The request body is not a JSON object of strings.", "")
-		return
-	}
-	var resp *authlete.Response
-	switch op {
-	case "register":
-		resp = e.register(&req)
-	case "get":
-		resp = e.get(&req)
-	case "update":
-		resp = e.update(&req)
-	case "delete":
-		resp = e.delete(&req)
-	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-// route returns the call that path names, the method it takes and its
-// path parameter, if any; "" for an unknown path.
-func route(path string) (op, method, arg string) {
-	if op, ok := operations[path]; ok {
-		return op, http.MethodPost, ""
-	}
-	for _, m := range managementRoutes {
-		if m.param {
-			if arg, ok := strings.CutPrefix(path, m.path+"/"); ok && arg != "" && !strings.Contains(arg, "/") {
-				return m.path[1:], m.method, arg
-			}
-		} else if path == m.path {
-			return m.path[1:], m.method, ""
-		}
-	}
-	return "", "", ""
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
+	serve(e, w, r, clientID)
 }
 
 // maxRequestBytes bounds the API request bodies the emulator reads.

@@ -18,7 +18,7 @@ func TestClientManagement(t *testing.T) {
 	now := time.UnixMilli(1795000000000)
 	srv := authletetest.NewServer(t, authletetest.Options{Now: func() time.Time { return now }})
 	for _, cfg := range []authlete.Config{srv.Config(), srv.ConfigV2()} {
-		t.Run(cfg.APIVersion, func(t *testing.T) {
+		t.Run(string(cfg.APIVersion), func(t *testing.T) {
 			c, err := authlete.New(cfg)
 			require.NoError(t, err)
 			var ids []string
@@ -29,7 +29,7 @@ func TestClientManagement(t *testing.T) {
 			// Paging, in registration order.
 			var listed []string
 			for start := 0; ; start += 3 {
-				page, err := c.ListClients(ctx, start, start+3)
+				page, err := c.Admin().ListClients(ctx, start, start+3)
 				require.NoError(t, err)
 				assert.Equal(t, 7, page.TotalCount)
 				for _, cl := range page.Clients {
@@ -43,7 +43,7 @@ func TestClientManagement(t *testing.T) {
 			}
 			assert.Equal(t, ids, listed)
 
-			got, err := c.GetClient(ctx, ids[0])
+			got, err := c.Admin().GetClient(ctx, ids[0])
 			require.NoError(t, err)
 			assert.Equal(t, "c0", got.ClientName)
 			assert.False(t, got.Locked)
@@ -51,8 +51,8 @@ func TestClientManagement(t *testing.T) {
 			// Lock: no token, no configuration read; unlock restores both.
 			reg := register(t, c, `{}`)
 			id, rat := reg["client_id"].(string), reg["registration_access_token"].(string)
-			require.NoError(t, c.LockClient(ctx, id, true))
-			got, err = c.GetClient(ctx, id)
+			require.NoError(t, c.Admin().LockClient(ctx, id, true))
+			got, err = c.Admin().GetClient(ctx, id)
 			require.NoError(t, err)
 			assert.True(t, got.Locked)
 			resp, err := c.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
@@ -61,18 +61,18 @@ func TestClientManagement(t *testing.T) {
 			resp, err = c.Update(ctx, &authlete.Request{ClientID: id, Token: rat, JSON: `{"client_id":"` + id + `"}`})
 			require.NoError(t, err)
 			assert.Equal(t, authlete.ActionUnauthorized, resp.Action, "nor update it")
-			_, err = c.CreateToken(ctx, id, "alice", nil)
+			_, err = authletetest.CreateToken(ctx, cfg, id, "alice", nil)
 			assert.Error(t, err, "a locked client gets no token")
-			require.NoError(t, c.LockClient(ctx, id, false))
+			require.NoError(t, c.Admin().LockClient(ctx, id, false))
 			resp, err = c.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
 			require.NoError(t, err)
 			assert.Equal(t, authlete.ActionOK, resp.Action)
 
 			// Tokens.
-			tok, err := c.CreateToken(ctx, id, "alice", []string{"mcp"})
+			tok, err := authletetest.CreateToken(ctx, cfg, id, "alice", []string{"mcp"})
 			require.NoError(t, err)
 			assert.NotEmpty(t, tok.AccessToken)
-			tokens, err := c.ListTokens(ctx, id, 0, 10)
+			tokens, err := c.Admin().ListTokens(ctx, id, 0, 10)
 			require.NoError(t, err)
 			require.Len(t, tokens.AccessTokens, 1)
 			assert.Equal(t, id, strconv.FormatInt(tokens.AccessTokens[0].ClientID, 10))
@@ -80,21 +80,21 @@ func TestClientManagement(t *testing.T) {
 			assert.False(t, tokens.AccessTokens[0].Live(now.Add(25*time.Hour).UnixMilli()))
 
 			// Delete: the client and its tokens go.
-			require.NoError(t, c.DeleteClient(ctx, id))
-			_, err = c.GetClient(ctx, id)
+			require.NoError(t, c.Admin().DeleteClient(ctx, id))
+			_, err = c.Admin().GetClient(ctx, id)
 			var ae *authlete.Error
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, 404, ae.StatusCode)
-			tokens, err = c.ListTokens(ctx, id, 0, 10)
+			tokens, err = c.Admin().ListTokens(ctx, id, 0, 10)
 			require.NoError(t, err)
 			assert.Empty(t, tokens.AccessTokens)
-			require.ErrorAs(t, c.DeleteClient(ctx, id), &ae)
+			require.ErrorAs(t, c.Admin().DeleteClient(ctx, id), &ae)
 			assert.Equal(t, 404, ae.StatusCode)
 			resp, err = c.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
 			require.NoError(t, err)
 			assert.Equal(t, authlete.ActionUnauthorized, resp.Action, "a deleted client's registration access token is refused")
 			for _, id := range ids {
-				require.NoError(t, c.DeleteClient(ctx, id))
+				require.NoError(t, c.Admin().DeleteClient(ctx, id))
 			}
 		})
 	}
@@ -123,7 +123,7 @@ func TestService(t *testing.T) {
 		for _, cfg := range []authlete.Config{srv.Config(), srv.ConfigV2()} {
 			c, err := authlete.New(cfg)
 			require.NoError(t, err)
-			svc, err := c.Service(ctx)
+			svc, err := c.Admin().Service(ctx)
 			require.NoError(t, err)
 			want := tc.want
 			want.APIKey, want.ServiceName = 21653835348762, "Authlete emulator"
@@ -143,20 +143,42 @@ func TestManagementRefusals(t *testing.T) {
 	cfg.ServiceAccessToken = "wrong"
 	c, err := authlete.New(cfg)
 	require.NoError(t, err)
-	_, err = c.ListClients(ctx, 0, 5)
+	_, err = c.Admin().ListClients(ctx, 0, 5)
 	var ae *authlete.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 401, ae.StatusCode)
 	assert.True(t, ae.Refused())
 
 	srv.Inject(authletetest.Fault{Op: "service/get", Status: 403})
-	_, err = srv.Client(t).Service(ctx)
+	_, err = srv.Client(t).Admin().Service(ctx)
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 403, ae.StatusCode)
 	assert.Equal(t, "get service", ae.Op)
 	assert.Equal(t, 1, srv.Calls("service/get"))
 
-	_, err = srv.Client(t).ListClients(ctx, 5, 2)
+	_, err = srv.Client(t).Admin().ListClients(ctx, 5, 2)
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 400, ae.StatusCode, "end before start")
+}
+
+func TestClientNumbersNeverRepeat(t *testing.T) {
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	c := srv.Client(t)
+	var ids []string
+	for i := 0; i < 4; i++ {
+		id, _ := registerClient(t, srv, `{}`)
+		ids = append(ids, id)
+	}
+	require.NoError(t, c.Admin().DeleteClient(ctx, ids[1]))
+	registerClient(t, srv, `{}`)
+	seen := map[int64]bool{}
+	for start := 0; start < 4; start += 2 {
+		page, err := c.Admin().ListClients(ctx, start, start+2)
+		require.NoError(t, err)
+		for _, cl := range page.Clients {
+			assert.False(t, seen[cl.ClientID], "client %d on two pages", cl.ClientID)
+			seen[cl.ClientID] = true
+		}
+	}
+	assert.Len(t, seen, 4, "no client missed")
 }

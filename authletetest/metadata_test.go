@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"strings"
+
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 )
@@ -82,5 +84,55 @@ func TestTaggedMembers(t *testing.T) {
 		assert.Equal(t, authlete.ActionBadRequest, resp.Action, doc)
 		assert.Contains(t, resp.ResponseContent, "invalid_client_metadata", doc)
 		assert.Contains(t, resp.ResponseContent, name, doc)
+	}
+}
+
+func TestMetadataValidation(t *testing.T) {
+	cases := []struct {
+		name, metadata, want string // want: "" for CREATED, else the error code
+	}{
+		{"not an object", `[]`, "invalid_client_metadata"},
+		{"not JSON", `{`, "invalid_client_metadata"},
+		{"relative redirect URI", `{"redirect_uris":["/callback"]}`, "invalid_redirect_uri"},
+		{"redirect URI with fragment", `{"redirect_uris":["https://a.example/cb#x"]}`, "invalid_redirect_uri"},
+		{"redirect URI with space", `{"redirect_uris":["https://a.example/c b"]}`, "invalid_redirect_uri"},
+		{"redirect URI not ASCII", `{"redirect_uris":["https://ä.example/cb"]}`, "invalid_redirect_uri"},
+		{"redirect URI over 200 characters", `{"redirect_uris":["https://a.example/` + strings.Repeat("x", 200) + `"]}`, "invalid_redirect_uri"},
+		{"redirect_uris a string", `{"redirect_uris":"https://a.example/cb"}`, "invalid_redirect_uri"},
+		{"code without authorization_code", `{"redirect_uris":["https://a.example/cb"],"grant_types":["implicit"],"response_types":["code"]}`, "invalid_client_metadata"},
+		{"authorization_code without code", `{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code"],"response_types":["token"]}`, "invalid_client_metadata"},
+		{"implicit without token", `{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code","implicit"],"response_types":["code"]}`, "invalid_client_metadata"},
+		{"unknown grant type", `{"grant_types":["magic"]}`, "invalid_client_metadata"},
+		{"unknown response type", `{"response_types":["code magic"]}`, "invalid_client_metadata"},
+		{"jwks and jwks_uri", `{"jwks":{"keys":[]},"jwks_uri":"https://a.example/jwks"}`, "invalid_client_metadata"},
+		{"jwks not a JWK Set", `{"jwks":{"kty":"RSA"}}`, "invalid_client_metadata"},
+		{"unsupported auth method", `{"token_endpoint_auth_method":"magic"}`, "invalid_client_metadata"},
+		{"bad application_type", `{"application_type":"desktop"}`, "invalid_client_metadata"},
+		{"client_name a number", `{"client_name":42}`, "invalid_client_metadata"},
+		{"relative logo_uri", `{"logo_uri":"logo.png"}`, "invalid_client_metadata"},
+
+		{"empty object", `{}`, ""},
+		{"private-use scheme", `{"redirect_uris":["com.example.app:/callback"],"application_type":"native","token_endpoint_auth_method":"none"}`, ""},
+		{"client credentials only", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[]}}`, ""},
+		{"hybrid", `{"redirect_uris":["https://a.example/cb"],"grant_types":["authorization_code","implicit"],"response_types":["code id_token","token"]}`, ""},
+		{"unknown members", `{"resource":"https://mcp.example.com","scope":"","software_statement":"x.y.z","x":{"y":[1,null]}}`, ""},
+		{"nulls", `{"client_name":null,"redirect_uris":null}`, ""},
+	}
+	srv := authletetest.NewServer(t, authletetest.Options{})
+	c := srv.Client(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := c.Register(ctx, &authlete.Request{JSON: tc.metadata})
+			require.NoError(t, err)
+			if tc.want == "" {
+				assert.Equal(t, authlete.ActionCreated, resp.Action, resp.ResponseContent)
+				return
+			}
+			assert.Equal(t, authlete.ActionBadRequest, resp.Action)
+			got := info(t, resp)
+			assert.Equal(t, tc.want, got["error"])
+			assert.Regexp(t, `^\[A\d{6}\] .+`, got["error_description"])
+			assert.Equal(t, resp.ResultMessage, got["error_description"])
+		})
 	}
 }

@@ -12,15 +12,16 @@ import (
 	"strings"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/internal/authleteapi"
 )
 
 // Result codes: the success codes are Authlete's; the error codes follow
 // Authlete's shape but are the emulator's own.
-var resultCodes = map[string]struct{ ok, metadata, redirect, token, full string }{
-	"register": {"A202001", "A202201", "A202202", "", "A202301"},
-	"get":      {"A217001", "", "", "A217301", ""},
-	"update":   {"A213001", "A213201", "A213202", "A213301", ""},
-	"delete":   {"A216001", "", "", "A216301", ""},
+var resultCodes = map[authleteapi.Op]struct{ ok, metadata, redirect, token, full string }{
+	authleteapi.Register: {"A202001", "A202201", "A202202", "", "A202301"},
+	authleteapi.Get:      {"A217001", "", "", "A217301", ""},
+	authleteapi.Update:   {"A213001", "A213201", "A213202", "A213301", ""},
+	authleteapi.Delete:   {"A216001", "", "", "A216301", ""},
 }
 
 // clientInformation is the responseContent of CREATED, OK and UPDATED:
@@ -36,7 +37,7 @@ type clientInformation struct {
 }
 
 func (e *Emulator) register(req *authlete.Request) *authlete.Response {
-	codes := resultCodes["register"]
+	codes := resultCodes[authleteapi.Register]
 	if e.opts.NoDynamicRegistration {
 		const code = "A202302"
 		msg := "[" + code + "] The service does not support dynamic client registration."
@@ -76,7 +77,7 @@ func (e *Emulator) register(req *authlete.Request) *authlete.Response {
 }
 
 func (e *Emulator) get(req *authlete.Request) *authlete.Response {
-	codes := resultCodes["get"]
+	codes := resultCodes[authleteapi.Get]
 	e.mu.Lock()
 	defer e.mu.Unlock() // success reads c, which update may be changing
 	c := e.authenticate(req)
@@ -87,7 +88,7 @@ func (e *Emulator) get(req *authlete.Request) *authlete.Response {
 }
 
 func (e *Emulator) update(req *authlete.Request) *authlete.Response {
-	codes := resultCodes["update"]
+	codes := resultCodes[authleteapi.Update]
 	m, raw, merr := parseMetadata(req.JSON, e.opts.AuthMethods)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -131,7 +132,7 @@ func (e *Emulator) update(req *authlete.Request) *authlete.Response {
 }
 
 func (e *Emulator) delete(req *authlete.Request) *authlete.Response {
-	codes := resultCodes["delete"]
+	codes := resultCodes[authleteapi.Delete]
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.authenticate(req)

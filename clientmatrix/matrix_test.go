@@ -85,7 +85,7 @@ func TestRegisteredWithHandler(t *testing.T) {
 	r := run(t, Options{Endpoint: srv.RegistrationEndpoint})
 	assertAllPass(t, r)
 	assert.False(t, r.Failed())
-	page, err := srv.Client.ListClients(context.Background(), 0, 100)
+	page, err := srv.Client.Admin().ListClients(context.Background(), 0, 100)
 	require.NoError(t, err)
 	assert.Empty(t, page.Clients, "every client deleted")
 }

@@ -135,10 +135,12 @@ func validate(t *testing.T, baseURL string, rec *recorder) (checked, gaps int) {
 // scenario makes every call the project makes of Authlete, with the
 // answers of success and of failure, through c against the emulator at
 // baseURL.
-func scenario(t *testing.T, c *authlete.Client, inject func(authletetest.Fault)) {
+func scenario(t *testing.T, cfg authlete.Config, inject func(authletetest.Fault)) {
 	// inject is nil for an emulator in another process.
 	t.Helper()
 	ctx := context.Background()
+	c, err := authlete.New(cfg)
+	require.NoError(t, err)
 	must := func(resp *authlete.Response, err error) *authlete.Response {
 		t.Helper()
 		require.NoError(t, err)
@@ -167,30 +169,30 @@ func scenario(t *testing.T, c *authlete.Client, inject func(authletetest.Fault))
 	assert.Equal(t, authlete.ActionUnauthorized, must(c.Update(ctx, &authlete.Request{ClientID: client.ID, Token: "wrong-token", JSON: `{}`})).Action)
 	require.NoError(t, c.Check(ctx))
 
-	page, err := c.ListClients(ctx, 0, 10)
+	page, err := c.Admin().ListClients(ctx, 0, 10)
 	require.NoError(t, err)
 	require.Len(t, page.Clients, 3)
 	id := strconv.FormatInt(page.Clients[0].ClientID, 10)
-	_, err = c.GetClient(ctx, id)
+	_, err = c.Admin().GetClient(ctx, id)
 	require.NoError(t, err)
-	_, err = c.GetClient(ctx, "10000000000001")
+	_, err = c.Admin().GetClient(ctx, "10000000000001")
 	assert.Error(t, err)
-	require.NoError(t, c.LockClient(ctx, id, true))
-	require.NoError(t, c.LockClient(ctx, id, false))
-	assert.Error(t, c.LockClient(ctx, "10000000000001", true))
-	_, err = c.CreateToken(ctx, page.Clients[0].ID(), "alice", []string{"mcp"})
+	require.NoError(t, c.Admin().LockClient(ctx, id, true))
+	require.NoError(t, c.Admin().LockClient(ctx, id, false))
+	assert.Error(t, c.Admin().LockClient(ctx, "10000000000001", true))
+	_, err = authletetest.CreateToken(ctx, cfg, page.Clients[0].ID(), "alice", []string{"mcp"})
 	require.NoError(t, err)
-	_, err = c.CreateToken(ctx, page.Clients[0].ID(), "alice", nil)
+	_, err = authletetest.CreateToken(ctx, cfg, page.Clients[0].ID(), "alice", nil)
 	require.NoError(t, err)
-	_, err = c.ListTokens(ctx, id, 0, 10)
+	_, err = c.Admin().ListTokens(ctx, id, 0, 10)
 	require.NoError(t, err)
-	_, err = c.Service(ctx)
+	_, err = c.Admin().Service(ctx)
 	require.NoError(t, err)
 
 	assert.Equal(t, authlete.ActionDeleted, must(c.Delete(ctx, &authlete.Request{ClientID: client.ID, Token: client.Token})).Action)
 	assert.Equal(t, authlete.ActionUnauthorized, must(c.Delete(ctx, &authlete.Request{ClientID: client.ID, Token: client.Token})).Action)
-	require.NoError(t, c.DeleteClient(ctx, strconv.FormatInt(page.Clients[1].ClientID, 10)))
-	assert.Error(t, c.DeleteClient(ctx, "10000000000001"))
+	require.NoError(t, c.Admin().DeleteClient(ctx, strconv.FormatInt(page.Clients[1].ClientID, 10)))
+	assert.Error(t, c.Admin().DeleteClient(ctx, "10000000000001"))
 
 	if inject == nil {
 		return
@@ -203,16 +205,22 @@ func scenario(t *testing.T, c *authlete.Client, inject func(authletetest.Fault))
 	_, err = c.Get(ctx, &authlete.Request{ClientID: "1", Token: "t"})
 	assert.Error(t, err)
 	inject(authletetest.Fault{Op: "service/get", Status: 403, Times: 1})
-	_, err = c.Service(ctx)
+	_, err = c.Admin().Service(ctx)
 	assert.Error(t, err)
 	inject(authletetest.Fault{Op: "register", Action: authlete.ActionInternalServerError, ResponseContent: `{"error":"server_error"}`, Times: 1})
 	must(c.Register(ctx, &authlete.Request{JSON: `{}`}))
 }
 
+// newConfig is the Config of a client of the service at baseURL whose
+// calls rec records.
+func newConfig(baseURL string, rec *recorder, accessToken string) authlete.Config {
+	return authlete.Config{BaseURL: baseURL, ServiceAPIKey: authletetest.DefaultServiceID,
+		ServiceAccessToken: accessToken, HTTPClient: &http.Client{Transport: rec}, Retries: -1}
+}
+
 func newClient(t *testing.T, baseURL string, rec *recorder, accessToken string) *authlete.Client {
 	t.Helper()
-	c, err := authlete.New(authlete.Config{BaseURL: baseURL, ServiceAPIKey: authletetest.DefaultServiceID,
-		ServiceAccessToken: accessToken, HTTPClient: &http.Client{Transport: rec}, Retries: -1})
+	c, err := authlete.New(newConfig(baseURL, rec, accessToken))
 	require.NoError(t, err)
 	return c
 }
@@ -222,8 +230,7 @@ func newClient(t *testing.T, baseURL string, rec *recorder, accessToken string) 
 func TestAuthletetestConforms(t *testing.T) {
 	srv := authletetest.NewServer(t, authletetest.Options{})
 	rec := &recorder{}
-	c := newClient(t, srv.URL, rec, authletetest.DefaultAccessToken)
-	scenario(t, c, srv.Inject)
+	scenario(t, newConfig(srv.URL, rec, authletetest.DefaultAccessToken), srv.Inject)
 	// A wrong service access token: Authlete's 401.
 	bad := newClient(t, srv.URL, rec, "wrong-service-token")
 	_, err := bad.Register(context.Background(), &authlete.Request{JSON: `{}`})
@@ -268,8 +275,7 @@ func TestStandaloneEmulatorConforms(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	rec := &recorder{}
-	c := newClient(t, base, rec, authletetest.DefaultAccessToken)
-	scenario(t, c, nil) // no faults from outside the process
+	scenario(t, newConfig(base, rec, authletetest.DefaultAccessToken), nil) // no faults from outside the process
 	checked, gaps := validate(t, base, rec)
 	t.Logf("%d exchanges: %d validated against the specification, %d of a documented spec gap", len(rec.exchanges), checked, gaps)
 	assert.Equal(t, len(rec.exchanges), checked+gaps)

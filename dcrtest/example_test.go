@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/dcrtest"
 	"github.com/dcr-go/dcr/lifecycle"
 )
@@ -47,9 +48,9 @@ func Example() {
 
 	// The client is in use: it holds an access token.
 	ctx := context.Background()
-	srv.Client.CreateToken(ctx, used, "alice", []string{"mcp"})
+	authletetest.CreateToken(ctx, srv.AuthleteConfig, used, "alice", []string{"mcp"})
 
-	report, _ := lifecycle.Run(ctx, srv.Client, lifecycle.Options{OlderThan: lifecycle.AnyAge, DryRun: true, Logger: slog.New(slog.DiscardHandler)})
+	report, _ := lifecycle.Run(ctx, srv.Client.Admin(), lifecycle.Options{OlderThan: lifecycle.AnyAge, DryRun: true, Logger: slog.New(slog.DiscardHandler)})
 	for _, a := range report.Actions {
 		fmt.Println(a.Kind, a.ClientName)
 	}

@@ -59,11 +59,13 @@ type Server struct {
 	// "/register"); registration_client_uri is it + "/" + client ID.
 	RegistrationEndpoint string
 	// Authlete is the emulator, for its calls, faults and clients;
-	// AuthleteURL is its base URL (AUTHLETE_BASE_URL).
-	Authlete    *authletetest.Emulator
-	AuthleteURL string
-	// Client is the authlete.Client the Handler uses; it also has the
-	// management calls (ListClients, CreateToken, ...).
+	// AuthleteURL is its base URL (AUTHLETE_BASE_URL) and AuthleteConfig
+	// the authlete.Config of Client (for authletetest.CreateToken).
+	Authlete       *authletetest.Emulator
+	AuthleteURL    string
+	AuthleteConfig authlete.Config
+	// Client is the authlete.Client the Handler uses; Client.Admin() has
+	// the management calls (ListClients, DeleteClient, ...).
 	Client *authlete.Client
 	// Handler is the Handler, before Options.Middleware.
 	Handler *dcr.Handler
@@ -108,7 +110,8 @@ func Start(opts Options) (*Server, error) {
 	s.servers = append(s.servers, emuSrv)
 	s.AuthleteURL = emuSrv.URL
 	o := s.Authlete.Options()
-	client, err := authlete.New(authlete.Config{BaseURL: emuSrv.URL, ServiceAPIKey: o.ServiceID, ServiceAccessToken: o.AccessToken})
+	s.AuthleteConfig = authlete.Config{BaseURL: emuSrv.URL, ServiceAPIKey: o.ServiceID, ServiceAccessToken: o.AccessToken}
+	client, err := authlete.New(s.AuthleteConfig)
 	if err != nil {
 		s.Close()
 		return nil, err

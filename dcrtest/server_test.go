@@ -60,7 +60,7 @@ func TestNewServer(t *testing.T) {
 	assert.Equal(t, []string{"POST", "GET", "PUT", "DELETE", "POST"}, seen, "Options.Middleware wraps the handler")
 	assert.Equal(t, 4, srv.Authlete.Calls(""), "the emulator got the four calls")
 	assert.Equal(t, 0, srv.Authlete.Clients())
-	_, err = srv.Client.ListClients(context.Background(), 0, 10)
+	_, err = srv.Client.Admin().ListClients(context.Background(), 0, 10)
 	assert.NoError(t, err)
 }
 

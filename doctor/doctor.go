@@ -176,7 +176,7 @@ func checkCIMDPolicy(svc *authlete.Service, server *policy.MetadataPolicy) []Fin
 // service access token without the permission to view the service gives
 // an *authlete.Error with StatusCode 403: a reason to warn, not to fail.
 func Diagnose(ctx context.Context, c *authlete.Client, d Deployment) ([]Finding, error) {
-	svc, err := c.Service(ctx)
+	svc, err := c.Admin().Service(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -274,8 +274,9 @@ func TestBlackBoxJanitor(t *testing.T) {
 	emu.waitFor(t, regexp.MustCompile(`(AUTHLETE_BASE_URL)`), 30*time.Second)
 	env := emulatorEnv("http://127.0.0.1:"+port, authletetest.DefaultAccessToken)
 	base, _ := startExampleBinary(t, env, "")
-	authleteClient, err := authlete.New(authlete.Config{BaseURL: "http://127.0.0.1:" + port,
-		ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken})
+	authleteConfig := authlete.Config{BaseURL: "http://127.0.0.1:" + port,
+		ServiceAPIKey: authletetest.DefaultServiceID, ServiceAccessToken: authletetest.DefaultAccessToken}
+	authleteClient, err := authlete.New(authleteConfig)
 	require.NoError(t, err)
 
 	type registered struct{ id, token string }
@@ -286,7 +287,7 @@ func TestBlackBoxJanitor(t *testing.T) {
 			require.Equal(t, 201, reg.status, reg.raw)
 			out = append(out, registered{reg.body["client_id"].(string), reg.body["registration_access_token"].(string)})
 		}
-		_, err := authleteClient.CreateToken(context.Background(), out[0].id, "alice", []string{"mcp"})
+		_, err := authletetest.CreateToken(context.Background(), authleteConfig, out[0].id, "alice", []string{"mcp"})
 		require.NoError(t, err)
 		return out
 	}
@@ -321,7 +322,7 @@ func TestBlackBoxJanitor(t *testing.T) {
 	assert.Contains(t, out, "delete "+more[1].id)
 	assert.Contains(t, out, "delete "+more[2].id)
 	assert.Contains(t, out, "kept 2, locked 0, unlocked 0, deleted 2, skipped 0\n")
-	_, err = authleteClient.GetClient(context.Background(), more[1].id)
+	_, err = authleteClient.Admin().GetClient(context.Background(), more[1].id)
 	assert.Error(t, err, "deleted")
 	assert.Equal(t, 200, status(more[0]))
 }

@@ -84,7 +84,7 @@ func TestBlackBoxJanitorDeletesOnlyWhatItMust(t *testing.T) {
 		return clientIDOf(t, resp.ResponseContent)
 	}
 	stale, theirs, mine := register(), register(), register()
-	require.NoError(t, c.LockClient(ctx, theirs, true)) // an administrator's lock
+	require.NoError(t, c.Admin().LockClient(ctx, theirs, true)) // an administrator's lock
 	env := emulatorEnv(emu.URL, authletetest.DefaultAccessToken)
 	locks := t.TempDir() + "/locks.json"
 
@@ -100,20 +100,20 @@ func TestBlackBoxJanitorDeletesOnlyWhatItMust(t *testing.T) {
 
 	// mine gets a live token (an administrator's auth/token/create): the
 	// janitor lifts its own lock.
-	require.NoError(t, c.LockClient(ctx, mine, false))
-	_, err := c.CreateToken(ctx, mine, "alice", []string{"mcp"})
+	require.NoError(t, c.Admin().LockClient(ctx, mine, false))
+	_, err := authletetest.CreateToken(ctx, emu.Config(), mine, "alice", []string{"mcp"})
 	require.NoError(t, err)
-	require.NoError(t, c.LockClient(ctx, mine, true))
+	require.NoError(t, c.Admin().LockClient(ctx, mine, true))
 	out = runJanitor(t, env, "-older-than", "0", "-grace", "1h", "-lock-file", locks)
 	assert.Contains(t, out, "unlock "+mine)
-	got, err := c.GetClient(ctx, mine)
+	got, err := c.Admin().GetClient(ctx, mine)
 	require.NoError(t, err)
 	assert.False(t, got.Locked)
-	got, err = c.GetClient(ctx, theirs)
+	got, err = c.Admin().GetClient(ctx, theirs)
 	require.NoError(t, err)
 	assert.True(t, got.Locked, "someone else's lock stays")
 	for source, id := range others {
-		_, err := c.GetClient(ctx, id)
+		_, err := c.Admin().GetClient(ctx, id)
 		assert.NoError(t, err, source)
 	}
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"strings"
 
-	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/internal/authleteenv"
 )
 
 const usageIntro = `Usage: example [-addr host:port]
@@ -19,7 +19,7 @@ Environment:
 `
 
 // usageColumn is where a variable's description starts in -h, as in
-// authlete.EnvUsage; a name too long for it has its description on the
+// authleteenv.Usage; a name too long for it has its description on the
 // next line.
 const usageColumn = 32
 
@@ -28,7 +28,7 @@ const usageColumn = 32
 func usage() string {
 	var b strings.Builder
 	b.WriteString(usageIntro)
-	b.WriteString(authlete.EnvUsage)
+	b.WriteString(authleteenv.Usage)
 	for _, d := range declared {
 		writeVariable(&b, d.Name, d.Help)
 	}

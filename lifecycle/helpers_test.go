@@ -34,21 +34,24 @@ func (c *clock) Add(d time.Duration) {
 
 type fixture struct {
 	srv    *authletetest.Server
-	client *authlete.Client
+	client *authlete.Admin
+	dcr    *authlete.Client
+	cfg    authlete.Config // of dcr
 	clock  *clock
 }
 
 func newFixture(t *testing.T) *fixture {
 	clk := &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
 	srv := authletetest.NewServer(t, authletetest.Options{Now: clk.Now, MaxClients: -1})
-	return &fixture{srv: srv, client: srv.Client(t), clock: clk}
+	dcr := srv.Client(t)
+	return &fixture{srv: srv, client: dcr.Admin(), dcr: dcr, cfg: srv.Config(), clock: clk}
 }
 
 // register registers a client and returns its ID and registration access
 // token.
 func (f *fixture) register(t *testing.T, name string) (id, token string) {
 	t.Helper()
-	resp, err := f.client.Register(ctx, &authlete.Request{JSON: `{"client_name":"` + name + `"}`})
+	resp, err := f.dcr.Register(ctx, &authlete.Request{JSON: `{"client_name":"` + name + `"}`})
 	require.NoError(t, err)
 	var info struct {
 		ClientID                string `json:"client_id"`
@@ -60,7 +63,7 @@ func (f *fixture) register(t *testing.T, name string) (id, token string) {
 
 func (f *fixture) giveToken(t *testing.T, id string) {
 	t.Helper()
-	_, err := f.client.CreateToken(ctx, id, "alice", []string{"mcp"})
+	_, err := authletetest.CreateToken(ctx, f.cfg, id, "alice", []string{"mcp"})
 	require.NoError(t, err)
 }
 

@@ -35,7 +35,7 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 )
 
-// Authlete is what Run needs of Authlete; *authlete.Client has it.
+// Authlete is what Run needs of Authlete; *authlete.Admin has it.
 type Authlete interface {
 	ListClients(ctx context.Context, start, end int) (*authlete.ClientPage, error)
 	ListTokens(ctx context.Context, clientID string, start, end int) (*authlete.TokenPage, error)

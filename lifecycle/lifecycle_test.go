@@ -51,7 +51,7 @@ func TestRunDeletesClientsWithoutLiveTokens(t *testing.T) {
 	assert.True(t, f.exists(t, static), "a client registered in the console is never touched")
 	assert.False(t, f.exists(t, dead1))
 	assert.False(t, f.exists(t, dead2))
-	resp, err := f.client.Get(ctx, &authlete.Request{ClientID: dead1, Token: rat1})
+	resp, err := f.dcr.Get(ctx, &authlete.Request{ClientID: dead1, Token: rat1})
 	require.NoError(t, err)
 	assert.Equal(t, authlete.ActionUnauthorized, resp.Action, "the deleted client's registration access token is refused")
 }
@@ -96,7 +96,7 @@ func TestRunLocksFirstWithGrace(t *testing.T) {
 	assert.Equal(t, map[string]lifecycle.Kind{id: lifecycle.Lock, used: lifecycle.Keep}, kinds(first))
 	assert.True(t, f.locked(t, id))
 	assert.False(t, f.locked(t, used))
-	resp, err := f.client.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
+	resp, err := f.dcr.Get(ctx, &authlete.Request{ClientID: id, Token: rat})
 	require.NoError(t, err)
 	assert.Equal(t, authlete.ActionUnauthorized, resp.Action, "quarantined")
 
@@ -134,7 +134,7 @@ func TestRunPagesThroughLargeLists(t *testing.T) {
 	}
 	// Four expired tokens, then a live one: the live one is on page 3.
 	for i := 0; i < 4; i++ {
-		_, err := f.client.CreateToken(ctx, ids[5], "bob", nil)
+		_, err := authletetest.CreateToken(ctx, f.cfg, ids[5], "bob", nil)
 		require.NoError(t, err)
 	}
 	f.clock.Add(48 * time.Hour)
@@ -222,13 +222,13 @@ func TestRunSkipsAClientAuthleteFailsFor(t *testing.T) {
 
 // goneMeanwhile deletes each client just before Run deletes it, as
 // another janitor or an administrator would.
-type goneMeanwhile struct{ *authlete.Client }
+type goneMeanwhile struct{ *authlete.Admin }
 
 func (g goneMeanwhile) DeleteClient(ctx context.Context, id string) error {
-	if err := g.Client.DeleteClient(ctx, id); err != nil {
+	if err := g.Admin.DeleteClient(ctx, id); err != nil {
 		return err
 	}
-	return g.Client.DeleteClient(ctx, id)
+	return g.Admin.DeleteClient(ctx, id)
 }
 
 // TestRunDeletedMeanwhile: a 404 on delete is done, not a failure.
@@ -437,7 +437,7 @@ func TestRunConcurrency(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		f.register(t, "x")
 	}
-	counter := &inFlight{Client: f.client}
+	counter := &inFlight{Admin: f.client}
 	report, err := lifecycle.Run(ctx, counter, f.opts(lifecycle.Options{Concurrency: 4, DryRun: true}))
 	require.NoError(t, err)
 	assert.Equal(t, 40, report.Deleted)
@@ -452,7 +452,7 @@ func TestRunConcurrency(t *testing.T) {
 // inFlight counts the ListTokens calls in flight, holding each until
 // enough have arrived to reach the peak it can.
 type inFlight struct {
-	*authlete.Client
+	*authlete.Admin
 	mu        sync.Mutex
 	now, peak int
 }
@@ -464,18 +464,18 @@ func (c *inFlight) ListTokens(ctx context.Context, id string, start, end int) (*
 	c.mu.Unlock()
 	time.Sleep(20 * time.Millisecond) // an Authlete some way off
 	defer func() { c.mu.Lock(); c.now--; c.mu.Unlock() }()
-	return c.Client.ListTokens(ctx, id, start, end)
+	return c.Admin.ListTokens(ctx, id, start, end)
 }
 
 // cancelling cancels the run's context during its first token list.
 type cancelling struct {
-	*authlete.Client
+	*authlete.Admin
 	cancel context.CancelFunc
 }
 
 func (c cancelling) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
 	c.cancel()
-	return c.Client.ListTokens(ctx, id, start, end)
+	return c.Admin.ListTokens(ctx, id, start, end)
 }
 
 // TestRunZeroOptionsKeepClientsOfAMonth: the zero Options are the safe
@@ -546,25 +546,25 @@ func TestRunRecordsBeforeLocking(t *testing.T) {
 // clients: a client deleted just before (404), a refusal, a failure of
 // Authlete after it set the lock.
 type lockFault struct {
-	*authlete.Client
+	*authlete.Admin
 	fail func(id string) string
 }
 
 func (l lockFault) LockClient(ctx context.Context, id string, locked bool) error {
 	switch l.fail(id) {
 	case "gone":
-		if err := l.Client.DeleteClient(ctx, id); err != nil {
+		if err := l.Admin.DeleteClient(ctx, id); err != nil {
 			return err
 		}
 	case "refused":
 		return &authlete.Error{Op: "lock client", StatusCode: 400, ResultCode: "A001201"}
 	case "failed after":
-		if err := l.Client.LockClient(ctx, id, locked); err != nil {
+		if err := l.Admin.LockClient(ctx, id, locked); err != nil {
 			return err
 		}
 		return &authlete.Error{Op: "lock client", StatusCode: 502}
 	}
-	return l.Client.LockClient(ctx, id, locked)
+	return l.Admin.LockClient(ctx, id, locked)
 }
 
 // TestRunLockFailures: a client gone when Run locks it (HTTP 404) is
@@ -607,7 +607,7 @@ func TestRunLockFailures(t *testing.T) {
 
 // pages is an Authlete whose client list misbehaves.
 type pages struct {
-	*authlete.Client
+	*authlete.Admin
 	ignoreStart bool // every page is the first
 	endless     bool // every page brings new clients, and counts more
 	calls       int
@@ -628,7 +628,7 @@ func (p *pages) ListClients(ctx context.Context, start, end int) (*authlete.Clie
 	if p.ignoreStart {
 		end, start = end-start, 0
 	}
-	return p.Client.ListClients(ctx, start, end)
+	return p.Admin.ListClients(ctx, start, end)
 }
 
 // TestRunBadPages: an Authlete that ignores start, or whose pages never
@@ -642,7 +642,7 @@ func TestRunBadPages(t *testing.T) {
 	}
 	unseen := "10000000000001"
 	locks := &memLocks{locks: map[string]time.Time{unseen: f.clock.Now()}}
-	bad := &pages{Client: f.client, ignoreStart: true}
+	bad := &pages{Admin: f.client, ignoreStart: true}
 	report, err := lifecycle.Run(ctx, bad, f.opts(lifecycle.Options{PageSize: 10, Grace: time.Hour, Locks: locks}))
 	require.NoError(t, err)
 	assert.Equal(t, 2, bad.calls, "the second page brought nothing new")
@@ -652,7 +652,7 @@ func TestRunBadPages(t *testing.T) {
 	assert.Contains(t, report.Warnings[0], "brought none not listed before")
 	assert.Contains(t, keys(locks.locks), unseen, "the list was cut short: a lock of a client not seen stays")
 
-	endless := &pages{Client: f.client, endless: true}
+	endless := &pages{Admin: f.client, endless: true}
 	report, err = lifecycle.Run(ctx, endless, f.opts(lifecycle.Options{PageSize: 10, DryRun: true}))
 	require.NoError(t, err)
 	assert.Equal(t, 30/10+2, endless.calls, "the pages the first one's count calls for, and one more")
@@ -709,7 +709,7 @@ const (
 // disk names the client already. It keeps the clients it locked for the
 // janitor, to check at the end that none is stranded.
 type faultyAuthlete struct {
-	*authlete.Client
+	*authlete.Admin
 	file   string
 	cancel context.CancelFunc
 
@@ -743,7 +743,7 @@ func (a *faultyAuthlete) do(ctx context.Context, op, fault, id string, call func
 		status := map[string]int{fail: 500, refuse: 400, rateLimited: 429}[fault]
 		return &authlete.Error{Op: op, StatusCode: status, ResultCode: "A001100"}
 	case gone:
-		if err := a.Client.DeleteClient(ctx, id); err != nil {
+		if err := a.Admin.DeleteClient(ctx, id); err != nil {
 			return err
 		}
 	case cancelFirst:
@@ -766,7 +766,7 @@ func (a *faultyAuthlete) do(ctx context.Context, op, fault, id string, call func
 func (a *faultyAuthlete) ListClients(ctx context.Context, start, end int) (*authlete.ClientPage, error) {
 	var page *authlete.ClientPage
 	err := a.do(ctx, "list clients", a.next("list clients"), "", func(ctx context.Context) (err error) {
-		page, err = a.Client.ListClients(ctx, start, end)
+		page, err = a.Admin.ListClients(ctx, start, end)
 		return err
 	})
 	return page, err
@@ -775,7 +775,7 @@ func (a *faultyAuthlete) ListClients(ctx context.Context, start, end int) (*auth
 func (a *faultyAuthlete) ListTokens(ctx context.Context, id string, start, end int) (*authlete.TokenPage, error) {
 	var page *authlete.TokenPage
 	err := a.do(ctx, "list tokens", a.next("list tokens"), id, func(ctx context.Context) (err error) {
-		page, err = a.Client.ListTokens(ctx, id, start, end)
+		page, err = a.Admin.ListTokens(ctx, id, start, end)
 		return err
 	})
 	return page, err
@@ -789,7 +789,7 @@ func (a *faultyAuthlete) LockClient(ctx context.Context, id string, locked bool)
 		}
 	}
 	return a.do(ctx, "lock client", a.next("lock client"), id, func(ctx context.Context) error {
-		err := a.Client.LockClient(ctx, id, locked)
+		err := a.Admin.LockClient(ctx, id, locked)
 		if err == nil {
 			a.mu.Lock()
 			a.mine[id] = locked
@@ -801,7 +801,7 @@ func (a *faultyAuthlete) LockClient(ctx context.Context, id string, locked bool)
 
 func (a *faultyAuthlete) DeleteClient(ctx context.Context, id string) error {
 	return a.do(ctx, "delete client", a.next("delete client"), id, func(ctx context.Context) error {
-		return a.Client.DeleteClient(ctx, id)
+		return a.Admin.DeleteClient(ctx, id)
 	})
 }
 
@@ -838,12 +838,14 @@ func TestLockedIsRecorded(t *testing.T) {
 		clk := &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
 		srv := httptest.NewServer(authletetest.New(authletetest.Options{Now: clk.Now, MaxClients: -1}))
 		defer srv.Close()
-		client, err := authlete.New(authlete.Config{BaseURL: srv.URL, ServiceAPIKey: authletetest.DefaultServiceID,
-			ServiceAccessToken: authletetest.DefaultAccessToken})
+		cfg := authlete.Config{BaseURL: srv.URL, ServiceAPIKey: authletetest.DefaultServiceID,
+			ServiceAccessToken: authletetest.DefaultAccessToken}
+		dcr, err := authlete.New(cfg)
 		if err != nil {
 			rt.Fatal(err)
 		}
-		f := &fixture{client: client, clock: clk}
+		client := dcr.Admin()
+		f := &fixture{client: client, dcr: dcr, cfg: cfg, clock: clk}
 		theirs := map[string]bool{}
 		for i := range rapid.IntRange(1, 12).Draw(rt, "clients") {
 			id, _ := f.register(t, "c"+strconv.Itoa(i))
@@ -865,7 +867,7 @@ func TestLockedIsRecorded(t *testing.T) {
 		faults := func(label string, kinds ...string) []string {
 			return rapid.SliceOfN(rapid.SampledFrom(kinds), 0, 8).Draw(rt, label)
 		}
-		a := &faultyAuthlete{Client: client, file: file, mine: map[string]bool{}}
+		a := &faultyAuthlete{Admin: client, file: file, mine: map[string]bool{}}
 		for run := range rapid.IntRange(1, 4).Draw(rt, "runs") {
 			a.plans = map[string][]string{
 				"list clients":  faults("list clients", ok, ok, ok, fail, cancelFirst),

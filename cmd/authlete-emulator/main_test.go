@@ -108,8 +108,9 @@ func TestTokensBoundedByBytes(t *testing.T) {
 	go func() { done <- run(ctx, ln, opts, io.Discard) }()
 	defer func() { cancel(); require.NoError(t, <-done) }()
 
-	c, err := authlete.New(authlete.Config{BaseURL: "http://" + ln.Addr().String(),
-		ServiceAPIKey: opts.ServiceID, ServiceAccessToken: opts.AccessToken})
+	cfg := authlete.Config{BaseURL: "http://" + ln.Addr().String(),
+		ServiceAPIKey: opts.ServiceID, ServiceAccessToken: opts.AccessToken}
+	c, err := authlete.New(cfg)
 	require.NoError(t, err)
 	var resp *authlete.Response
 	require.Eventually(t, func() bool {
@@ -125,7 +126,7 @@ func TestTokensBoundedByBytes(t *testing.T) {
 	scope := []string{strings.Repeat("s", 900<<10)}
 	held := 0
 	for i := 0; i < 33; i++ {
-		if _, err := c.CreateToken(context.Background(), id, "alice", scope); err == nil {
+		if _, err := authletetest.CreateToken(context.Background(), cfg, id, "alice", scope); err == nil {
 			held++
 		}
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/clientmatrix"
 	"github.com/dcr-go/dcr/doctor"
+	"github.com/dcr-go/dcr/internal/authleteenv"
 	"github.com/dcr-go/dcr/internal/cli"
 	"github.com/dcr-go/dcr/policy"
 )
@@ -82,7 +83,7 @@ the report, with the clients it could not delete; a second signal exits
 at once.
 
 Environment:
-` + authlete.EnvUsage + `  DCR_PUBLIC_URL                the default of -public-url
+` + authleteenv.Usage + `  DCR_PUBLIC_URL                the default of -public-url
   DCR_METADATA_POLICY           the default of -metadata-policy
   DCR_ALLOWED_SCOPES, DCR_DEFAULT_SCOPE  either set: the default of -clamps-scopes
 
@@ -147,7 +148,7 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	svc, err := client.Service(ctx)
+	svc, err := client.Admin().Service(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the service: %w", err)
 	}
@@ -191,7 +192,7 @@ func runClients(ctx context.Context, out io.Writer, cfg authlete.Config, opts cl
 			return err
 		}
 		read, cancel := context.WithTimeout(ctx, 30*time.Second)
-		svc, err := client.Service(read)
+		svc, err := client.Admin().Service(read)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("reading the service for its CIMD settings: %w", err)

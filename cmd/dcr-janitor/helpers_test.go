@@ -69,7 +69,7 @@ func (a *authleteWithHook) register(t testing.TB, n int) {
 
 // lockedAtAuthlete lists the clients locked at Authlete.
 func (a *authleteWithHook) lockedAtAuthlete(t testing.TB) []string {
-	page, err := a.client(t).ListClients(context.Background(), 0, 10000)
+	page, err := a.client(t).Admin().ListClients(context.Background(), 0, 10000)
 	require.NoError(t, err)
 	var ids []string
 	for _, c := range page.Clients {

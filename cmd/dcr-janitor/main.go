@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/dcr-go/dcr/authlete"
+	"github.com/dcr-go/dcr/internal/authleteenv"
 	"github.com/dcr-go/dcr/internal/cli"
 	"github.com/dcr-go/dcr/lifecycle"
 )
@@ -68,7 +69,7 @@ dry run takes no lock. On SIGTERM or SIGINT the run abandons the call in
 flight, writes its record and prints what it did.
 
 Environment:
-` + authlete.EnvUsage + `
+` + authleteenv.Usage + `
 Exit status: 0 when the run went through, 1 when Authlete failed, a client
 was skipped, another run holds the record, the run was stopped by a
 signal, or the arguments are wrong.
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 			fmt.Fprintln(out, a)
 		}
 	}
-	report, err := lifecycle.Run(ctx, client, opts)
+	report, err := lifecycle.Run(ctx, client.Admin(), opts)
 	printSummary(out, report, opts.DryRun, s.olderThan)
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
 		err = fmt.Errorf("%v: %w", cause, err)

@@ -34,7 +34,7 @@ func TestJanitor(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(resp.ResponseContent), &info))
 		ids = append(ids, info.ID)
 	}
-	_, err := c.CreateToken(ctx, ids[0], "alice", []string{"mcp"})
+	_, err := authletetest.CreateToken(ctx, srv.Config(), ids[0], "alice", []string{"mcp"})
 	require.NoError(t, err)
 
 	var out strings.Builder

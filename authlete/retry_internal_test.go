@@ -78,35 +78,3 @@ func TestRetryWait(t *testing.T) {
 		t.Error("retried for a caller that has gone")
 	}
 }
-
-// TestDefaults pins the defaults that New fills in.
-func TestDefaults(t *testing.T) {
-	c, err := New(Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "90", ServiceAccessToken: "t", APIVersion: "V3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.timeout != DefaultTimeout || c.total != DefaultTotalTimeout || c.retries != DefaultRetries ||
-		c.backoff != DefaultRetryBackoff || c.maxResponse != DefaultMaxResponseBytes {
-		t.Errorf("defaults: timeout %v, total %v, retries %d, backoff %v, max response %d", c.timeout, c.total, c.retries, c.backoff, c.maxResponse)
-	}
-	if c.prefix != "https://us.authlete.com/api/90" || c.authorization != "Bearer t" {
-		t.Errorf("prefix %q, authorization %q", c.prefix, c.authorization)
-	}
-	tr := c.http.Transport.(*http.Transport)
-	if tr.MaxConnsPerHost != DefaultMaxConns || tr.MaxIdleConnsPerHost != DefaultMaxConns || tr.MaxIdleConns != DefaultMaxConns {
-		t.Errorf("pool: %d/%d/%d", tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost, tr.MaxIdleConns)
-	}
-
-	c, _ = New(Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "1", ServiceAccessToken: "t",
-		Timeout: -1, TotalTimeout: -1, Retries: -1, RetryBackoff: time.Second, MaxConns: 3, MaxResponseBytes: 10})
-	if c.timeout != -1 || c.total != -1 || c.retries != 0 || c.backoff != time.Second || c.maxResponse != 10 {
-		t.Errorf("set: timeout %v, total %v, retries %d, backoff %v, max response %d", c.timeout, c.total, c.retries, c.backoff, c.maxResponse)
-	}
-	if tr := c.http.Transport.(*http.Transport); tr.MaxConnsPerHost != 3 {
-		t.Errorf("MaxConns: %d", tr.MaxConnsPerHost)
-	}
-	c, _ = New(Config{BaseURL: "https://us.authlete.com", ServiceAPIKey: "1", ServiceAccessToken: "t", Retries: 1})
-	if c.retries != 1 {
-		t.Errorf("Retries 1: %d", c.retries)
-	}
-}
