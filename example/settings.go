@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/cli"
 	"github.com/dcr-go/dcr/policy"
 	"github.com/dcr-go/dcr/softwarestatement"
 )
@@ -308,7 +309,7 @@ func setAllowedScopes(s *settings, _, v string) error {
 }
 
 func setTrustedProxies(s *settings, name, v string) error {
-	for _, p := range commaList(v) {
+	for _, p := range cli.List(v) {
 		prefix, err := netip.ParsePrefix(p)
 		if err != nil {
 			addr, aerr := netip.ParseAddr(p)
@@ -377,22 +378,10 @@ func setMetricsAddr(s *settings, name, v string) error {
 }
 
 func setCORSOrigins(s *settings, name, v string) error {
-	if s.CORSOrigins = commaList(v); len(s.CORSOrigins) == 0 {
+	if s.CORSOrigins = cli.List(v); len(s.CORSOrigins) == 0 {
 		return fmt.Errorf("%s %q names no origin", name, v)
 	}
 	return nil
-}
-
-// commaList is the items of a comma-separated list, trimmed, without the
-// blank ones.
-func commaList(v string) []string {
-	var out []string
-	for _, item := range strings.Split(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }
 
 // parseNetworkLimits parses DCR_RATE_LIMIT_NETWORKS:

@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 		ctx, cancel := context.WithTimeoutCause(ctx, *timeout, fmt.Errorf("-timeout %v", *timeout))
 		defer cancel()
 		return runClients(ctx, out, cfg, clientmatrix.Options{Endpoint: *clientsURL, InitialAccessToken: *iat,
-			Only: names(*only), Skip: names(*skip)}, *asJSON)
+			Only: cli.List(*only), Skip: cli.List(*skip)}, *asJSON)
 	}
 	var mp *policy.MetadataPolicy
 	if *policyFile != "" {
@@ -170,17 +170,6 @@ func run(ctx context.Context, args []string, out io.Writer, cfg authlete.Config)
 		return fmt.Errorf("%d setting(s) break DCR", broken)
 	}
 	return nil
-}
-
-// names splits a comma-separated list.
-func names(list string) []string {
-	var out []string
-	for _, n := range strings.Split(list, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // runClients runs the client matrix. With Authlete credentials in cfg, the

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"flag"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -23,5 +24,20 @@ func TestFlagSet(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "flag provided but not defined: -nope") {
 		t.Errorf("-nope printed %q", out.String())
+	}
+}
+
+func TestList(t *testing.T) {
+	for v, want := range map[string][]string{
+		"":             nil,
+		" , ,":         nil,
+		"a":            {"a"},
+		" a , b,,c ":   {"a", "b", "c"},
+		"https://x, *": {"https://x", "*"},
+		"a b, c\td":    {"a b", "c\td"},
+	} {
+		if got := List(v); !reflect.DeepEqual(got, want) {
+			t.Errorf("List(%q) = %q, want %q", v, got, want)
+		}
 	}
 }
