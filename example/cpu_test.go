@@ -1,18 +1,24 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/authlete"
 	"github.com/dcr-go/dcr/authletetest"
 )
 
@@ -43,7 +49,7 @@ func BenchmarkEndToEndCPU(b *testing.B) {
 	transport := &http.Transport{MaxConnsPerHost: concurrency, MaxIdleConnsPerHost: concurrency}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: time.Minute}
-	const body = `{"client_name":"Bench","redirect_uris":["http://127.0.0.1:33418/cb"],"token_endpoint_auth_method":"none"}`
+	body := benchRegistration
 	register := func(base string, n int) {
 		var wg sync.WaitGroup
 		work := make(chan struct{})
@@ -99,6 +105,10 @@ func BenchmarkEndToEndCPU(b *testing.B) {
 	}
 }
 
+// benchRegistration is the registration both benchmarks send: a desktop
+// client's, with a loopback redirect URI.
+const benchRegistration = `{"client_name":"Bench","redirect_uris":["http://127.0.0.1:33418/cb"],"token_endpoint_auth_method":"none"}`
+
 // clockTicks is the unit of /proc's times: USER_HZ, 100 on Linux.
 const clockTicks = 100
 
@@ -119,4 +129,73 @@ func cpuTime(b *testing.B, p *process) time.Duration {
 		b.Fatalf("cannot read %q", data)
 	}
 	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// cannedBackend answers every registration at once with the answer it
+// holds: BenchmarkRouterRegister measures the router without Authlete.
+type cannedBackend struct {
+	dcr.Backend
+	resp authlete.Response
+}
+
+func (c *cannedBackend) Register(context.Context, *authlete.Request) (*authlete.Response, error) {
+	resp := c.resp
+	return &resp, nil
+}
+
+// BenchmarkRouterRegister is the in-process share of a registration in
+// the example's router (policies, middleware, the request log to
+// /dev/null, metrics; rate limits off), in front of a backend that gives
+// the emulator's answer at once: what BenchmarkEndToEndCPU's example spends
+// beyond the baseline, to profile.
+//
+//	go test -run X -bench RouterRegister -benchmem -cpuprofile cpu.out
+func BenchmarkRouterRegister(b *testing.B) {
+	emu := httptest.NewServer(authletetest.New(authletetest.Options{MaxClients: -1}))
+	defer emu.Close()
+	client, err := authlete.New(authlete.Config{BaseURL: emu.URL, ServiceAPIKey: authletetest.DefaultServiceID,
+		ServiceAccessToken: authletetest.DefaultAccessToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := client.Register(context.Background(), &authlete.Request{JSON: benchRegistration})
+	if err != nil {
+		b.Fatal(err)
+	}
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devNull.Close()
+	s := settings{CORSOrigins: []string{"*"}}
+	h := newRouter(&cannedBackend{resp: *resp}, s, slog.New(slog.NewTextHandler(devNull, nil)), newMetrics(), nil, nil)
+	b.ReportAllocs()
+	before := processCPU(b)
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/register", strings.NewReader(benchRegistration))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "127.0.0.1:40000"
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusCreated {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
+	reportCPU(b, before)
+}
+
+// reportCPU reports the CPU time the process has used since before, per
+// operation: on a busy machine, where ns/op counts the time waited for a
+// core as well.
+func reportCPU(b *testing.B, before time.Duration) {
+	b.ReportMetric(float64((processCPU(b)-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// processCPU is the user and system time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

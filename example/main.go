@@ -73,7 +73,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "example: unexpected argument %q (see -h)\n", flags.Arg(0))
 		os.Exit(2)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := slog.New(newLineHandler(os.Stderr)) // slog.TextHandler's lines, cheaper: see lineHandler
 	// go-redis and OpenTelemetry log through process-wide loggers: both
 	// go to this one.
 	redis.SetLogger(redisLogger{logger})

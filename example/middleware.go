@@ -30,10 +30,14 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			line := &requestLine{}
 			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), requestLineKey{}, line)))
+			end := time.Now()
 			status := ww.Status()
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError
+			}
+			if !logger.Enabled(r.Context(), level) {
+				return
 			}
 			route := ""
 			if rc := chi.RouteContext(r.Context()); rc != nil {
@@ -47,7 +51,7 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.String("query", queryNames(r.URL.RawQuery)),
 				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", end.Sub(start)),
 				slog.String("client_ip", middleware.GetClientIP(r.Context())))
 			if e := line.event; line.audited {
 				attrs = append(attrs,
@@ -60,7 +64,11 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 					attrs = append(attrs, slog.String("err", e.Err.Error()))
 				}
 			}
-			logger.LogAttrs(r.Context(), level, "request", attrs...)
+			// The record's source would be this function: it has none,
+			// which spares slog looking it up.
+			record := slog.NewRecord(end, level, "request", 0)
+			record.AddAttrs(attrs...)
+			logger.Handler().Handle(r.Context(), record)
 		})
 	}
 }

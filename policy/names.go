@@ -98,13 +98,15 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	return func(_ *http.Request, m dcr.Metadata) error {
-		for _, member := range slices.Sorted(func(yield func(string) bool) {
-			for k := range m {
-				if (k == "client_name" || strings.HasPrefix(k, "client_name#")) && !yield(k) {
-					return
-				}
+		var inline [4]string // most registrations have one client name, or none
+		members := inline[:0]
+		for k := range m {
+			if k == "client_name" || strings.HasPrefix(k, "client_name#") {
+				members = append(members, k)
 			}
-		}) {
+		}
+		slices.Sort(members)
+		for _, member := range members {
 			v := m[member]
 			if v == nil {
 				continue
@@ -367,6 +369,24 @@ const (
 	alone // a compatibility form, or a symbol that reads as letters: a word of its own
 )
 
+// asciiKind is what kindOf returns for an ASCII code point.
+type asciiKind struct {
+	kind     kind
+	skeleton []rune
+}
+
+// asciiKinds are kindOf's answers for the ASCII code points, which most
+// names are made of, worked out once: kindOf's answer depends on the code
+// point alone.
+var asciiKinds = sync.OnceValue(func() *[0x80]asciiKind {
+	var t [0x80]asciiKind
+	for r := range rune(0x80) {
+		k, s := kindOf(r, nil)
+		t[r] = asciiKind{k, s}
+	}
+	return &t
+})
+
 // kindOf returns r's kind, and the skeleton code points it adds (in
 // buf).
 func kindOf(r rune, buf []rune) (kind, []rune) {
@@ -406,16 +426,26 @@ type words struct {
 
 // read reduces name to words (see ReservedNames).
 func read(name string) words {
-	w := words{starts: []bool{true}}
+	// A code point of the name adds one code point to the skeleton, most
+	// often: "m" adds two, a mark none.
+	w := words{skeleton: make([]rune, 0, len(name)), starts: make([]bool, 1, len(name)+1)}
+	w.starts[0] = true
 	var buf []rune
 	type letter struct {
 		k  kind
 		at int // index in skeleton of its first code point
 	}
 	var prev, prev2 letter // the letters before, within one word; separator if none
+	ascii := asciiKinds()
 	for _, r := range name {
-		k, s := kindOf(r, buf)
-		buf = s
+		var k kind
+		var s []rune
+		if r < 0x80 {
+			k, s = ascii[r].kind, ascii[r].skeleton // read only: buf stays
+		} else {
+			k, s = kindOf(r, buf)
+			buf = s
+		}
 		switch k {
 		case mark:
 			continue
@@ -471,28 +501,30 @@ var letterSequences = map[rune]string{'d': "cl", 'w': "vv"}
 
 // contains reports whether p appears in w as whole words.
 func (w words) contains(p [][]string) bool {
-	var at func(i, k int) bool
-	at = func(i, k int) bool {
-		if k == len(p) {
-			return w.starts[i]
-		}
-		for _, alt := range p[k] {
-			n := 0
-			for _, r := range alt {
-				if i+n >= len(w.skeleton) || w.skeleton[i+n] != r {
-					n = -1
-					break
-				}
-				n++
-			}
-			if n > 0 && at(i+n, k+1) {
-				return true
-			}
-		}
-		return false
-	}
 	for i := range w.skeleton {
-		if w.starts[i] && at(i, 0) {
+		if w.starts[i] && w.matchesAt(p, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesAt reports whether p appears in w's skeleton from i on, and a
+// word may end where it does.
+func (w words) matchesAt(p [][]string, i int) bool {
+	if len(p) == 0 {
+		return w.starts[i]
+	}
+	for _, alt := range p[0] {
+		n := 0
+		for _, r := range alt {
+			if i+n >= len(w.skeleton) || w.skeleton[i+n] != r {
+				n = -1
+				break
+			}
+			n++
+		}
+		if n > 0 && w.matchesAt(p[1:], i+n) {
 			return true
 		}
 	}

@@ -2,12 +2,14 @@ package policy
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 // TestDefaultIgnorable: defaultIgnorable, derived from Go's unicode tables,
@@ -40,4 +42,67 @@ func TestDefaultIgnorable(t *testing.T) {
 			t.Errorf("defaultIgnorable(%U) = %v", r, !want[r])
 		}
 	}
+}
+
+// TestASCIIKinds: the table read uses for ASCII code points is kindOf's
+// answer for each of them.
+func TestASCIIKinds(t *testing.T) {
+	for r := range rune(0x80) {
+		k, s := kindOf(r, nil)
+		require.Equal(t, k, asciiKinds()[r].kind, "%U", r)
+		require.Equal(t, string(s), string(asciiKinds()[r].skeleton), "%U", r)
+	}
+}
+
+// readReference is read as it was before its ASCII table: kindOf for
+// every code point.
+func readReference(name string) words {
+	w := words{starts: []bool{true}}
+	var buf []rune
+	type letter struct {
+		k  kind
+		at int
+	}
+	var prev, prev2 letter
+	for _, r := range name {
+		k, s := kindOf(r, buf)
+		buf = s
+		switch k {
+		case mark:
+			continue
+		case separator:
+			prev, prev2 = letter{}, letter{}
+			w.starts[len(w.starts)-1] = true
+			continue
+		}
+		if prev.k == separator || k == alone || prev.k == alone || prev.k != k && !(prev.k == upper && k == lower) {
+			w.starts[len(w.starts)-1] = true
+		}
+		if prev2.k == upper && prev.k == upper && k == lower {
+			w.starts[prev.at] = true
+		}
+		prev, prev2 = letter{k, len(w.skeleton)}, prev
+		w.skeleton = append(w.skeleton, s...)
+		w.starts = append(w.starts, make([]bool, len(s))...)
+	}
+	w.starts[len(w.starts)-1] = true
+	return w
+}
+
+// TestReadIsReadReference: read, with its ASCII table and its buffers,
+// reduces every name as kindOf code point by code point does: names of
+// ASCII (the table's "m" and "0" add other code points than themselves)
+// mixed with code points of every kind, so that the table's skeletons
+// and kindOf's buffer meet.
+func TestReadIsReadReference(t *testing.T) {
+	others := []rune("ＣθɢǀСⓒ™ʼ\u0301\u200bł𝐂🅒ꝑﬀ\u1160¢")
+	rapid.Check(t, func(t *rapid.T) {
+		rs := rapid.SliceOfN(rapid.OneOf(rapid.RuneFrom(nil, unicode.ASCII_Hex_Digit, unicode.Latin, unicode.Punct),
+			rapid.Int32Range(0, 0x7f), rapid.SampledFrom(others), rapid.Rune()), 0, 40).Draw(t, "name")
+		name := string(rs)
+		got, want := read(name), readReference(name)
+		if string(got.skeleton) != string(want.skeleton) || !slices.Equal(got.starts, want.starts) {
+			t.Fatalf("read(%q) = %q %v, want %q %v", name, string(got.skeleton), got.starts, string(want.skeleton), want.starts)
+		}
+	})
 }

@@ -680,3 +680,16 @@ func TestReservedNamesLetterSequences(t *testing.T) {
 	}
 	assert.Greater(t, n, 20)
 }
+
+// BenchmarkReservedNames is ReservedNames' share of a registration, with
+// the example's reserved names.
+//
+//	go test -run X -bench 'ReservedNames$' -benchmem
+func BenchmarkReservedNames(b *testing.B) {
+	benchPolicy(b, policy.ReservedNames(map[string][]string{
+		"Claude":    {"claude.ai", "*.claude.ai", "claude.com", "*.claude.com", "anthropic.com", "*.anthropic.com"},
+		"Anthropic": {"claude.ai", "*.claude.ai", "claude.com", "*.claude.com", "anthropic.com", "*.anthropic.com"},
+		"ChatGPT":   {"chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"},
+		"OpenAI":    {"chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"},
+	}))
+}

@@ -216,3 +216,36 @@ func TestNativeLoopbackEndToEnd(t *testing.T) {
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
 	assert.Equal(t, "native", got["application_type"])
 }
+
+// benchRegistrations are the registrations the policies' benchmarks
+// check: BenchmarkEndToEndCPU's, and those of MCP clients.
+var benchRegistrations = []struct{ name, doc string }{
+	{"bench", `{"client_name":"Bench","redirect_uris":["http://127.0.0.1:33418/cb"],"token_endpoint_auth_method":"none"}`},
+	{"claude-code", `{"client_name":"Claude Code (my-server)","redirect_uris":["http://localhost:53012/callback"],"grant_types":["authorization_code","refresh_token"],"response_types":["code"],"token_endpoint_auth_method":"none"}`},
+	{"chatgpt", `{"client_name":"ChatGPT","redirect_uris":["https://chatgpt.com/connector_platform_oauth_redirect"],"grant_types":["authorization_code","refresh_token"],"token_endpoint_auth_method":"client_secret_post","logo_uri":"https://chatgpt.com/logo.png"}`},
+	{"vscode", `{"client_name":"Visual Studio Code","redirect_uris":["http://127.0.0.1:33418/","https://vscode.dev/redirect"],"grant_types":["authorization_code","refresh_token"],"token_endpoint_auth_method":"none","client_uri":"https://vscode.dev/"}`},
+}
+
+// benchPolicy measures p on each of benchRegistrations, which it must
+// accept; the members p adds are taken out again after each call.
+func benchPolicy(b *testing.B, p dcr.Policy) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	for _, reg := range benchRegistrations {
+		b.Run(reg.name, func(b *testing.B) {
+			var m dcr.Metadata
+			require.NoError(b, json.Unmarshal([]byte(reg.doc), &m))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p(r, m); err != nil {
+					b.Fatal(err)
+				}
+				delete(m, "application_type")
+			}
+		})
+	}
+}
+
+// BenchmarkNativeLoopback is NativeLoopback's share of a registration.
+//
+//	go test -run X -bench NativeLoopback -benchmem
+func BenchmarkNativeLoopback(b *testing.B) { benchPolicy(b, policy.NativeLoopback()) }

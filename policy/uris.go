@@ -131,36 +131,41 @@ type SafeURIOptions struct {
 // A member of the wrong type is refused; null counts as absent.
 func SafeURIs(opts SafeURIOptions) dcr.Policy {
 	return func(_ *http.Request, m dcr.Metadata) error {
-		redirectHosts := map[string]bool{}
+		var redirects []string
 		for name, v := range m {
 			base, _, _ := strings.Cut(name, "#")
 			member, ok := uriMembers[base]
 			if !ok || v == nil {
 				continue
 			}
-			var uris []string
-			if member.array {
-				var err error
-				if uris, err = stringArray(m, name); err != nil {
-					return err
-				}
-			} else {
+			if !member.array {
 				s, ok := v.(string)
 				if !ok {
 					return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf("The value of %q must be a string.", name))
 				}
-				uris = []string{s}
+				if err := checkURI(name, member.use, s); err != nil {
+					return err
+				}
+				continue
+			}
+			uris, err := stringArray(m, name)
+			if err != nil {
+				return err
 			}
 			for _, raw := range uris {
 				if err := checkURI(name, member.use, raw); err != nil {
 					return err
 				}
-				if name == "redirect_uris" {
-					redirectHosts[comparableHost(raw)] = true
-				}
+			}
+			if name == "redirect_uris" {
+				redirects = uris
 			}
 		}
 		if opts.InfoOnRedirectHost {
+			redirectHosts := make(map[string]bool, len(redirects))
+			for _, raw := range redirects {
+				redirectHosts[comparableHost(raw)] = true
+			}
 			for name, v := range m {
 				base, _, _ := strings.Cut(name, "#")
 				s, ok := v.(string)

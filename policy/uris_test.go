@@ -153,3 +153,14 @@ func TestSafeURIsInfoOnRedirectHost(t *testing.T) {
 	assert.Empty(t, code(t, p(r, metadata(t, `{`+redirect+`,"logo_uri":"https://ａｐｐ.example.com/logo.png"}`))), "the host as clients read it")
 	assert.Equal(t, dcr.InvalidClientMetadata, code(t, p(r, metadata(t, `{"redirect_uris":["cursor://app.example.com/cb"],"client_uri":"https://app.example.net/"}`))))
 }
+
+// BenchmarkSafeURIs is SafeURIs' share of a registration, with and
+// without InfoOnRedirectHost.
+//
+//	go test -run X -bench SafeURIs -benchmem
+func BenchmarkSafeURIs(b *testing.B) {
+	b.Run("default", func(b *testing.B) { benchPolicy(b, policy.SafeURIs(policy.SafeURIOptions{})) })
+	b.Run("info-on-redirect-host", func(b *testing.B) {
+		benchPolicy(b, policy.SafeURIs(policy.SafeURIOptions{InfoOnRedirectHost: true}))
+	})
+}
