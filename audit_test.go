@@ -222,3 +222,30 @@ func TestEventClientIDHoldsNoToken(t *testing.T) {
 		}
 	}
 }
+
+// stringWriter is a ResponseWriter that counts the writes that reach it
+// as strings.
+type stringWriter struct {
+	*httptest.ResponseRecorder
+	strings int
+}
+
+func (w *stringWriter) WriteString(s string) (int, error) {
+	w.strings++
+	return w.ResponseRecorder.WriteString(s)
+}
+
+// TestAuditKeepsWriteString: with Audit set, the body still reaches the
+// server's WriteString, uncopied, and the event has the status.
+func TestAuditKeepsWriteString(t *testing.T) {
+	var event dcr.Event
+	h := newRouter(dcr.New(succeeding(content), dcr.Options{Logger: sinkLogger(t), Audit: func(_ context.Context, e dcr.Event) { event = e }}))
+	w := &stringWriter{ResponseRecorder: httptest.NewRecorder()}
+	r := httptest.NewRequest("POST", "/register", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(w, r)
+	assert.Equal(t, 201, w.Code)
+	assert.Equal(t, content, w.Body.String())
+	assert.Equal(t, 1, w.strings, "the body is written as a string")
+	assert.Equal(t, 201, event.Status)
+}
