@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 	"golang.org/x/text/unicode/runenames"
@@ -97,6 +98,7 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 		}
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	kinds := newKindMemo()
 	return func(_ *http.Request, m dcr.Metadata) error {
 		var inline [4]string // most registrations have one client name, or none
 		members := inline[:0]
@@ -121,7 +123,7 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 			if reorders(name) {
 				return dcr.Reject(dcr.InvalidClientMetadata, fmt.Sprintf(`The value of %q holds a bidirectional override, embedding or isolate, which shows it in another order than it is written.`, member))
 			}
-			w := read(name)
+			w := kinds.read(name)
 			for _, e := range entries {
 				if !w.contains(e.pattern) {
 					continue
@@ -141,8 +143,10 @@ func ReservedNames(reserved map[string][]string) dcr.Policy {
 }
 
 // MaxClientNameBytes bounds the client names ReservedNames compares, in
-// bytes of UTF-8: 256 is four times the longest name of a real MCP client,
-// and an attacker's longest NFKD expansion of it costs microseconds.
+// bytes of UTF-8: 256 is four times the longest name of a real MCP client.
+// An attacker's longest NFKD expansion of it (85 × U+FDFA, 1,530 code
+// points) costs some 30 µs, read through the policy's kindMemo
+// (BenchmarkReservedNamesWorstName).
 const MaxClientNameBytes = 256
 
 // redirectGrants are the grant types under which the user meets the client
@@ -424,13 +428,49 @@ type words struct {
 	starts   []bool
 }
 
+// kindMemo keeps kindOf's answers for the non-ASCII code points a
+// ReservedNames policy has read: a code point whose compatibility
+// decomposition is long costs tens of microseconds to read (U+FDFA's is
+// 18 code points), and a request may repeat it in a name of
+// MaxClientNameBytes, in each of hundreds of client_name#tag members.
+// Those (of 4 code points or more: 142 in Unicode 15) are always kept; of
+// the others, at most maxKindMemo.
+type kindMemo struct {
+	mu sync.RWMutex
+	m  map[rune]asciiKind
+}
+
+func newKindMemo() *kindMemo { return &kindMemo{m: map[rune]asciiKind{}} }
+
+// maxKindMemo bounds the code points a kindMemo keeps whose decomposition
+// is short (cheap to read again), so that requests cannot grow it.
+const maxKindMemo = 1 << 12
+
+// kindOf is kindOf(r, nil), remembered.
+func (km *kindMemo) kindOf(r rune) (kind, []rune) {
+	km.mu.RLock()
+	a, ok := km.m[r]
+	km.mu.RUnlock()
+	if ok {
+		return a.kind, a.skeleton
+	}
+	k, s := kindOf(r, nil)
+	var buf [utf8.UTFMax]byte
+	long := utf8.RuneCount(norm.NFKD.Properties(buf[:utf8.EncodeRune(buf[:], r)]).Decomposition()) >= 4
+	km.mu.Lock()
+	if long || len(km.m) < maxKindMemo {
+		km.m[r] = asciiKind{k, s}
+	}
+	km.mu.Unlock()
+	return k, s
+}
+
 // read reduces name to words (see ReservedNames).
-func read(name string) words {
+func (km *kindMemo) read(name string) words {
 	// A code point of the name adds one code point to the skeleton, most
 	// often: "m" adds two, a mark none.
 	w := words{skeleton: make([]rune, 0, len(name)), starts: make([]bool, 1, len(name)+1)}
 	w.starts[0] = true
-	var buf []rune
 	type letter struct {
 		k  kind
 		at int // index in skeleton of its first code point
@@ -441,10 +481,9 @@ func read(name string) words {
 		var k kind
 		var s []rune
 		if r < 0x80 {
-			k, s = ascii[r].kind, ascii[r].skeleton // read only: buf stays
+			k, s = ascii[r].kind, ascii[r].skeleton // read only
 		} else {
-			k, s = kindOf(r, buf)
-			buf = s
+			k, s = km.kindOf(r) // read only
 		}
 		switch k {
 		case mark:

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 )
@@ -93,16 +94,35 @@ func readReference(name string) words {
 // reduces every name as kindOf code point by code point does: names of
 // ASCII (the table's "m" and "0" add other code points than themselves)
 // mixed with code points of every kind, so that the table's skeletons
-// and kindOf's buffer meet.
+// and kindOf's answers meet; one memo for all the names, so that what it
+// remembers is read again (U+FDFA and U+FDFB, whose decompositions are
+// long, it always keeps).
 func TestReadIsReadReference(t *testing.T) {
-	others := []rune("ＣθɢǀСⓒ™ʼ\u0301\u200bł𝐂🅒ꝑﬀ\u1160¢")
+	others := []rune("ＣθɢǀСⓒ™ʼ\u0301\u200bł𝐂🅒ꝑﬀ\u1160¢\ufdfa\ufdfb")
+	memo := newKindMemo()
 	rapid.Check(t, func(t *rapid.T) {
 		rs := rapid.SliceOfN(rapid.OneOf(rapid.RuneFrom(nil, unicode.ASCII_Hex_Digit, unicode.Latin, unicode.Punct),
 			rapid.Int32Range(0, 0x7f), rapid.SampledFrom(others), rapid.Rune()), 0, 40).Draw(t, "name")
 		name := string(rs)
-		got, want := read(name), readReference(name)
+		got, want := memo.read(name), readReference(name)
 		if string(got.skeleton) != string(want.skeleton) || !slices.Equal(got.starts, want.starts) {
 			t.Fatalf("read(%q) = %q %v, want %q %v", name, string(got.skeleton), got.starts, string(want.skeleton), want.starts)
 		}
 	})
+}
+
+// TestKindMemoIsBounded: the memo keeps every code point of a long
+// decomposition, and at most maxKindMemo of the others, whatever the
+// names read.
+func TestKindMemoIsBounded(t *testing.T) {
+	memo := newKindMemo()
+	var name []rune
+	for r := rune(0x4e00); r < 0x4e00+2*maxKindMemo; r++ { // CJK ideographs: no decomposition
+		name = append(name, r)
+	}
+	memo.read(string(name))
+	memo.read("\ufdfa\ufdfb")
+	assert.Len(t, memo.m, maxKindMemo+2)
+	assert.Contains(t, memo.m, rune(0xfdfa))
+	assert.Contains(t, memo.m, rune(0xfdfb))
 }

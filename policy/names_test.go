@@ -225,6 +225,7 @@ func BenchmarkReservedNamesWorstName(b *testing.B) {
 		{"typical", "Claude Code (my-server)"},
 		{"63KB-U+FDFA", strings.Repeat("\ufdfa", 63<<10/3)},
 		{"longest-allowed-U+FDFA", strings.Repeat("\ufdfa", policy.MaxClientNameBytes/3)},
+		{"longest-allowed-hangul", hangul(policy.MaxClientNameBytes / 3)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -233,6 +234,33 @@ func BenchmarkReservedNamesWorstName(b *testing.B) {
 			}
 		})
 	}
+	// A body of 64 KiB holds some 200 client_name#tag members of the
+	// longest name: each is read.
+	for _, bc := range []struct{ name, clientName string }{
+		{"200-members-U+FDFA", strings.Repeat("\ufdfa", policy.MaxClientNameBytes/3)},
+		{"200-members-hangul", hangul(policy.MaxClientNameBytes / 3)},
+	} {
+		m := dcr.Metadata{"redirect_uris": []any{"http://localhost:1/cb"}}
+		for i := range 200 {
+			m[fmt.Sprintf("client_name#x-%d", i)] = bc.clientName
+		}
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p(r, m)
+			}
+		})
+	}
+}
+
+// hangul is n distinct Hangul syllables, each 3 bytes, each decomposing
+// into 3 jamo.
+func hangul(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteRune(rune(0xac00 + i*97))
+	}
+	return b.String()
 }
 
 // The invariant of ReservedNames (see its doc): no registration whose
@@ -692,4 +720,21 @@ func BenchmarkReservedNames(b *testing.B) {
 		"ChatGPT":   {"chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"},
 		"OpenAI":    {"chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"},
 	}))
+}
+
+// TestReservedNamesCostIsBounded: a body of the longest names, in as many
+// client_name#tag members as 64 KiB hold, made of the code points whose
+// decompositions are the longest, costs a few allocations per member, not
+// thousands (1,463,806 for the 200 members before the memo: half a second
+// of CPU for one request).
+func TestReservedNamesCostIsBounded(t *testing.T) {
+	r := httptest.NewRequest("POST", "/register", nil)
+	p := policy.ReservedNames(map[string][]string{"Claude": {"claude.ai"}})
+	m := dcr.Metadata{"redirect_uris": []any{"http://localhost:1/cb"}}
+	for i := range 200 {
+		m[fmt.Sprintf("client_name#x-%d", i)] = strings.Repeat("\ufdfa", policy.MaxClientNameBytes/3)
+	}
+	require.NoError(t, p(r, m))
+	allocs := testing.AllocsPerRun(3, func() { p(r, m) })
+	assert.Less(t, allocs, 20.0*200, "allocations for 200 members")
 }
