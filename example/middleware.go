@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/tokenshape"
 )
 
 // logRequests logs one line per request: the request (method, route,
@@ -66,15 +67,17 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // withoutCredentials returns s without the credentials of r's
-// Authorization header (each word of 8 characters or more): a client that
-// puts its token in the path as well must not leave it in the log.
+// Authorization header (each word of 8 characters or more) and without
+// whatever looks like a token (tokenshape.Redact): a client that puts its
+// token in the path, with the header or without it, must not leave it in
+// the log.
 func withoutCredentials(s string, r *http.Request) string {
 	for _, word := range strings.Fields(r.Header.Get("Authorization")) {
 		if len(word) >= 8 {
 			s = strings.ReplaceAll(s, word, "REDACTED")
 		}
 	}
-	return s
+	return tokenshape.Redact(s)
 }
 
 // requestLine is what the DCR handler's audit event adds to a request's
