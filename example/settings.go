@@ -173,8 +173,58 @@ var declared = []setting{
 		set: setShutdownDrain},
 }
 
-// settingsFromEnv reads the settings from the environment.
-func settingsFromEnv() (settings, error) { return settingsFrom(os.Getenv) }
+// settingsFromEnv reads the settings from the environment, after
+// checkNames.
+func settingsFromEnv() (settings, error) {
+	if err := checkNames(os.Environ()); err != nil {
+		return settings{}, err
+	}
+	return settingsFrom(os.Getenv)
+}
+
+// checkNames refuses a variable of environ ("NAME=value") whose name is a
+// near miss of a setting's (DCR_RATE_LIMT, dcr_rate_limit): unread, it
+// would leave the setting at its default without a word, and a mistyped
+// DCR_INITIAL_ACCESS_TOKEN leaves registration open. A near miss is the
+// name in another case, or at most two letters away. Other DCR_* names
+// are left alone: Kubernetes gives every pod DCR_SERVICE_HOST, DCR_PORT
+// and the like for a Service named dcr.
+func checkNames(environ []string) error {
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		if !strings.HasPrefix(upper, "DCR_") || slices.ContainsFunc(declared, func(d setting) bool { return d.Name == name }) {
+			continue
+		}
+		for _, d := range declared {
+			if upper == d.Name || editDistance(upper, d.Name) <= 2 {
+				return fmt.Errorf("%s is not a setting; did you mean %s? (-h lists them)", name, d.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
 
 // settingsFrom reads the settings declared from getenv: each one's
 // default, then its value if set, then the checks between them.
