@@ -243,6 +243,22 @@ func TestPathTokenWithoutHeaderNeverLogged(t *testing.T) {
 	assert.NotContains(t, p.out.String(), token)
 }
 
+// TestStaticTokenNeverLogged protects DCR_INITIAL_ACCESS_TOKEN sent in
+// the path without an Authorization header (a probe of issue 25): a token
+// of lower-case words, or of 16 to 19 characters, does not look like one
+// to tokenshape, but the example knows it.
+func TestStaticTokenNeverLogged(t *testing.T) {
+	for _, token := range []string{"correct-horse-battery-staple", "0123456789abcdef"} {
+		base, logs := startExample(t, map[string]string{"DCR_INITIAL_ACCESS_TOKEN": token})
+		send(t, "POST", base+"/register/"+token, "", `{}`)
+		send(t, "GET", base+"/"+token, "", "")
+		send(t, "GET", base+"/register/x"+token, "", "")
+		reg := send(t, "POST", base+"/register", token, `{"redirect_uris":["https://app.example/cb"]}`)
+		assert.Equal(t, 201, reg.status, reg.raw)
+		assert.NotContains(t, logs.String(), token)
+	}
+}
+
 func TestIsLoopbackURL(t *testing.T) {
 	for raw, want := range map[string]bool{
 		"http://127.0.0.1:9000": true, "http://localhost": true, "http://LOCALHOST:1": true, "http://[::1]:80": true,

@@ -49,7 +49,7 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 		// is not itself a trusted proxy; from any other peer, the peer.
 		r.Use(middleware.ClientIPFromXFF(s.TrustedProxies...))
 	}
-	r.Use(logRequests(logger))
+	r.Use(logRequests(logger, s.staticToken))
 
 	var policies []dcr.Policy
 	if s.SoftwareStatements != nil {

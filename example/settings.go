@@ -30,6 +30,9 @@ type settings struct {
 	// InitialAccessToken checks DCR_INITIAL_ACCESS_TOKEN; nil means
 	// registration is open.
 	InitialAccessToken func(ctx context.Context, token string) error
+	// staticToken is DCR_INITIAL_ACCESS_TOKEN itself, for the request
+	// log to leave out (logRequests); never logged.
+	staticToken string
 	// RefundInitialAccessToken gives a use back (DCR_IAT_STORE).
 	RefundInitialAccessToken func(ctx context.Context, token string)
 	// RateLimit is DCR_RATE_LIMIT: registrations per minute per client IP;
@@ -333,7 +336,7 @@ func setInitialAccessToken(s *settings, name, v string) error {
 	if len(v) < minInitialAccessTokenLen {
 		return fmt.Errorf("%s is %d characters long; use at least %d random ones, e.g. openssl rand -base64 24", name, len(v), minInitialAccessTokenLen)
 	}
-	s.InitialAccessToken = verify
+	s.InitialAccessToken, s.staticToken = verify, v
 	return nil
 }
 
