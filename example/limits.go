@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"github.com/go-chi/httprate"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/dcr-go/dcr"
 )
 
 // The shared rate limit costs one Redis round trip per request: one
@@ -232,17 +233,10 @@ func clientKey(r *http.Request) string {
 }
 
 // tooManyRequests answers a rate-limited request with an RFC-shaped JSON
-// error; Retry-After is set already.
+// error (dcr.WriteError); Retry-After is set already.
 func tooManyRequests(description string) http.HandlerFunc {
-	body := `{"error":"temporarily_unavailable","error_description":"` + description + `"}`
-	return func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
-		w.WriteHeader(http.StatusTooManyRequests)
-		io.WriteString(w, body)
-	}
+	e := &dcr.Error{Status: http.StatusTooManyRequests, Code: dcr.TemporarilyUnavailable, Description: description}
+	return func(w http.ResponseWriter, _ *http.Request) { dcr.WriteError(w, e) }
 }
 
 // redisLogger sends go-redis's own log lines to the server's logger.
