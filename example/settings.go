@@ -320,11 +320,17 @@ func setRedisURL(s *settings, name, v string) error {
 
 func setPublicURL(s *settings, name, v string) error {
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.ContainsAny(v, "?#") {
-		return fmt.Errorf("%s %q is not an http or https URL without user, query or fragment, such as https://auth.example.com", name, v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || !validPort(u.Port()) || u.User != nil || strings.ContainsAny(v, "?#") {
+		return fmt.Errorf("%s %q is not an http or https URL with a host (and a port of 1 to 65535) without user, query or fragment, such as https://auth.example.com", name, v)
 	}
 	s.PublicURL = strings.TrimRight(u.String(), "/")
 	return nil
+}
+
+// validPort reports whether port, a URL's, is absent or 1 to 65535.
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return port == "" || err == nil && n >= 1 && n <= 65535
 }
 
 // setInitialAccessToken never puts the token in its error.
