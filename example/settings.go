@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/example/internal/redisurl"
 	"github.com/dcr-go/dcr/internal/cli"
 	"github.com/dcr-go/dcr/policy"
 	"github.com/dcr-go/dcr/softwarestatement"
@@ -310,7 +311,7 @@ func setShutdownDrain(s *settings, name, v string) error {
 }
 
 func setRedisURL(s *settings, name, v string) error {
-	opts, err := redis.ParseURL(v)
+	opts, err := redisurl.Parse(v)
 	if err != nil {
 		return fmt.Errorf("%s is not a redis:// or rediss:// URL: %w", name, err)
 	}

@@ -87,6 +87,8 @@ func TestBlackBoxSettingsRefused(t *testing.T) {
 		"DCR_PUBLIC_URL=https://auth.example.com:0":                              "is not an http or https URL",
 		"DCR_PUBLIC_URL=https://:443":                                            "is not an http or https URL",
 		"DCR_REDIS_URL=http://x":                                                 "DCR_REDIS_URL",
+		"DCR_REDIS_URL=redis://:s3cr3t@[::1/0":                                   "DCR_REDIS_URL",
+		"DCR_REDIS_URL=redis://:s3cr3t%zz@127.0.0.1:6379/0":                      "DCR_REDIS_URL",
 		"DCR_TRUSTED_PROXIES=10.0.0.0/33":                                        "DCR_TRUSTED_PROXIES",
 		"DCR_TRUSTED_PROXIES=,":                                                  "names no proxy",
 		"DCR_METRICS_ADDR=9090":                                                  "DCR_METRICS_ADDR",

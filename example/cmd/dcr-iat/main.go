@@ -21,6 +21,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dcr-go/dcr/example/internal/redisurl"
 	"github.com/dcr-go/dcr/iat"
 	"github.com/dcr-go/dcr/iatredis"
 )
@@ -79,7 +80,7 @@ func run(ctx context.Context, args []string, out io.Writer, redisURL string) err
 	case redisURL == "":
 		return errors.New("DCR_REDIS_URL is not set: it names the Redis the replicas share")
 	}
-	opts, err := redis.ParseURL(redisURL)
+	opts, err := redisurl.Parse(redisURL)
 	if err != nil {
 		return fmt.Errorf("DCR_REDIS_URL: %w", err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,18 @@ func TestListShowsEachTokenOnOneRow(t *testing.T) {
 	}
 	if strings.ContainsRune(out.String(), '\u202e') || strings.ContainsAny(out.String(), "\t\r") {
 		t.Errorf("a control character reached the terminal: %q", out.String())
+	}
+}
+
+// TestRedisURLPasswordNeverPrinted is a probe's finding (issue 25): a
+// DCR_REDIS_URL that does not parse was printed whole, password
+// included, by Go's url.Error.
+func TestRedisURLPasswordNeverPrinted(t *testing.T) {
+	for _, u := range []string{"redis://:s3cr3t@[::1/0", "redis://:s3cr3t%zz@127.0.0.1:6379/0", "redis://u:s3cr3t@127.0.0.1:6379/x"} {
+		var out strings.Builder
+		err := run(context.Background(), []string{"list"}, &out, u)
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(out.String(), "s3cr3t") {
+			t.Errorf("%s: %v %q", u, err, out.String())
+		}
 	}
 }
