@@ -376,7 +376,7 @@ func (h *Handler) configure(r *http.Request, id string) outcome {
 		o.refusal = errClientID
 		return o
 	}
-	o.clientID = id
+	o.clientID = redactTokenShaped(id) // a client may put a token there, with or without a header
 	token, err := h.token(r)
 	switch {
 	case err != nil:
@@ -390,7 +390,7 @@ func (h *Handler) configure(r *http.Request, id string) outcome {
 	if len(token) >= minRedactedLen {
 		// A client that puts its token in the path as well (a client ID
 		// and a token confused) must not leave it in the event.
-		o.clientID = strings.ReplaceAll(id, token, "REDACTED")
+		o.clientID = redact(id, token)
 	}
 	req := &authlete.Request{ClientID: id, Token: token}
 	if r.Method == http.MethodPut {

@@ -233,7 +233,7 @@ func clientKey(r *http.Request) string {
 }
 
 // tooManyRequests answers a rate-limited request with an RFC-shaped JSON
-// error; Retry-After is set already.
+// error (dcr.WriteError); Retry-After is set already.
 func tooManyRequests(description string) http.HandlerFunc {
 	refusal := &dcr.Error{Status: http.StatusTooManyRequests, Code: dcr.TemporarilyUnavailable, Description: description}
 	return func(w http.ResponseWriter, r *http.Request) { dcr.WriteError(w, refusal) }

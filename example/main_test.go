@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/base64"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcr-go/dcr/authletetest"
 )
 
 func TestCurlSessionOnEmbeddedEmulator(t *testing.T) {
@@ -212,6 +215,48 @@ func TestPathTokenNeverLogged(t *testing.T) {
 	assert.Contains(t, logs.String(), `"path":"/register/REDACTED"`)
 	assert.Contains(t, logs.String(), `"path":"/xREDACTED"`)
 	assert.NotContains(t, logs.String(), token)
+}
+
+// TestPathTokenWithoutHeaderNeverLogged protects the registration access
+// token of a careless client that sends it as the client ID without an
+// Authorization header, inside Basic credentials, or with another token
+// while Authlete fails (a probe of issue 25): neither the request's line
+// (path, client_id) nor the handler's own failure line may hold it.
+func TestPathTokenWithoutHeaderNeverLogged(t *testing.T) {
+	emulator := authletetest.NewServer(t, authletetest.Options{})
+	base, p := startExampleBinary(t, emulatorEnv(emulator.URL, authletetest.DefaultAccessToken), "")
+	reg := send(t, "POST", base+"/register", "", `{"redirect_uris":["https://app.example/cb"]}`)
+	require.Equal(t, 201, reg.status, reg.raw)
+	id, token := reg.body["client_id"].(string), reg.body["registration_access_token"].(string)
+
+	for _, method := range []string{"GET", "PUT", "DELETE", "POST"} {
+		send(t, method, base+"/register/"+token, "", `{"redirect_uris":["https://app.example/cb"]}`)
+		send(t, method, base+"/"+token, "", "")
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(id + ":" + token))
+	send(t, "GET", base+"/register/"+token, "", "", "Authorization", "Basic "+basic)
+	emulator.Inject(authletetest.Fault{Op: "get", Status: 500, Times: 1})
+	failed := send(t, "GET", base+"/register/"+token, "another-token-of-the-client", "")
+	assert.Equal(t, 500, failed.status, failed.raw)
+
+	assert.Contains(t, p.out.String(), "path=/register/REDACTED")
+	assert.NotContains(t, p.out.String(), token)
+}
+
+// TestStaticTokenNeverLogged protects DCR_INITIAL_ACCESS_TOKEN sent in
+// the path without an Authorization header (a probe of issue 25): a token
+// of lower-case words, or of 16 to 19 characters, does not look like one
+// to tokenshape, but the example knows it.
+func TestStaticTokenNeverLogged(t *testing.T) {
+	for _, token := range []string{"correct-horse-battery-staple", "0123456789abcdef"} {
+		base, logs := startExample(t, map[string]string{"DCR_INITIAL_ACCESS_TOKEN": token})
+		send(t, "POST", base+"/register/"+token, "", `{}`)
+		send(t, "GET", base+"/"+token, "", "")
+		send(t, "GET", base+"/register/x"+token, "", "")
+		reg := send(t, "POST", base+"/register", token, `{"redirect_uris":["https://app.example/cb"]}`)
+		assert.Equal(t, 201, reg.status, reg.raw)
+		assert.NotContains(t, logs.String(), token)
+	}
 }
 
 func TestIsLoopbackURL(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/internal/tokenshape"
 )
 
 // logRequests logs one line per request: the request (method, route,
@@ -22,8 +23,10 @@ import (
 // logs a header, nor the value of a query parameter, nor the credentials
 // of the Authorization header where the path repeats them: a client that
 // wrongly puts a token in the URL (access_token=, jwt=, ...) must not
-// leave it in the log. A status of 500 or more is logged at Error.
-func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+// leave it in the log, nor one of the tokens the example knows, known
+// (DCR_INITIAL_ACCESS_TOKEN), with the header or without it. A status of
+// 500 or more is logged at Error.
+func logRequests(logger *slog.Logger, known ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -47,7 +50,7 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 			attrs = append(attrs,
 				slog.String("method", r.Method),
 				slog.String("route", route),
-				slog.String("path", withoutCredentials(r.URL.Path, r)),
+				slog.String("path", withoutCredentials(r.URL.Path, r, known)),
 				slog.String("query", queryNames(r.URL.RawQuery)),
 				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
@@ -56,7 +59,7 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 			if e := line.event; line.audited {
 				attrs = append(attrs,
 					slog.String("op", string(e.Op)),
-					slog.String("client_id", withoutCredentials(e.ClientID, r)),
+					slog.String("client_id", withoutCredentials(e.ClientID, r, known)),
 					slog.String("action", string(e.Action)),
 					slog.String("result_code", e.ResultCode),
 					slog.String("error", string(e.ErrorCode)))
@@ -74,15 +77,17 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // withoutCredentials returns s without the credentials of r's
-// Authorization header (each word of 8 characters or more): a client that
-// puts its token in the path as well must not leave it in the log.
-func withoutCredentials(s string, r *http.Request) string {
-	for _, word := range strings.Fields(r.Header.Get("Authorization")) {
+// Authorization header and the tokens known (each of 8 characters or
+// more), and without whatever looks like a token (tokenshape.Redact): a
+// client that puts its token in the path, with the header or without it,
+// must not leave it in the log.
+func withoutCredentials(s string, r *http.Request, known []string) string {
+	for _, word := range append(strings.Fields(r.Header.Get("Authorization")), known...) {
 		if len(word) >= 8 {
 			s = strings.ReplaceAll(s, word, "REDACTED")
 		}
 	}
-	return s
+	return tokenshape.Redact(s)
 }
 
 // requestLine is what the DCR handler's audit event adds to a request's

@@ -37,13 +37,14 @@ var corsExposedHeaders = []string{"WWW-Authenticate", "Retry-After", "X-RateLimi
 // nil, holds the rate limits; ready, if not nil, answers /readyz.
 func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics, store *limitStore, ready *readiness) http.Handler {
 	r := chi.NewRouter()
+	answerInJSON(r)
 	r.Use(middleware.ClientIPFromRemoteAddr)
 	if len(s.TrustedProxies) > 0 {
 		// From a trusted proxy: the rightmost X-Forwarded-For entry that
 		// is not itself a trusted proxy; from any other peer, the peer.
 		r.Use(middleware.ClientIPFromXFF(s.TrustedProxies...))
 	}
-	r.Use(logRequests(logger))
+	r.Use(logRequests(logger, s.staticToken))
 
 	var policies []dcr.Policy
 	if s.SoftwareStatements != nil {
@@ -109,4 +110,33 @@ func newRouter(backend dcr.Backend, s settings, logger *slog.Logger, m *metrics,
 		r.Handle("GET /metrics", m.handler())
 	}
 	return r
+}
+
+// The answers of the routes outside the DCR endpoints, in the words of
+// the DCR handler's own.
+var (
+	errNoEndpoint       = &dcr.Error{Status: http.StatusNotFound, Code: dcr.InvalidRequest, Description: "There is no such endpoint."}
+	errMethodNotAllowed = &dcr.Error{Status: http.StatusMethodNotAllowed, Code: dcr.InvalidRequest, Description: "The method is not allowed on this endpoint."}
+)
+
+// answerInJSON makes r answer its own 404 and 405, which chi writes as
+// text, as the DCR handler does.
+func answerInJSON(r *chi.Mux) {
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) { dcr.WriteError(w, errNoEndpoint) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req.URL.Path), ", "))
+		dcr.WriteError(w, errMethodNotAllowed)
+	})
+}
+
+// allowedMethods are the methods r routes path for: the Allow header of a
+// 405 (chi sets it only in its own 405 handler).
+func allowedMethods(r chi.Router, path string) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if r.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dcr-go/dcr"
+	"github.com/dcr-go/dcr/example/internal/redisurl"
 	"github.com/dcr-go/dcr/internal/cli"
 	"github.com/dcr-go/dcr/policy"
 	"github.com/dcr-go/dcr/softwarestatement"
@@ -30,6 +31,9 @@ type settings struct {
 	// InitialAccessToken checks DCR_INITIAL_ACCESS_TOKEN; nil means
 	// registration is open.
 	InitialAccessToken func(ctx context.Context, token string) error
+	// staticToken is DCR_INITIAL_ACCESS_TOKEN itself, for the request
+	// log to leave out (logRequests); never logged.
+	staticToken string
 	// RefundInitialAccessToken gives a use back (DCR_IAT_STORE).
 	RefundInitialAccessToken func(ctx context.Context, token string)
 	// RateLimit is DCR_RATE_LIMIT: registrations per minute per client IP;
@@ -173,8 +177,58 @@ var declared = []setting{
 		set: setShutdownDrain},
 }
 
-// settingsFromEnv reads the settings from the environment.
-func settingsFromEnv() (settings, error) { return settingsFrom(os.Getenv) }
+// settingsFromEnv reads the settings from the environment, after
+// checkNames.
+func settingsFromEnv() (settings, error) {
+	if err := checkNames(os.Environ()); err != nil {
+		return settings{}, err
+	}
+	return settingsFrom(os.Getenv)
+}
+
+// checkNames refuses a variable of environ ("NAME=value") whose name is a
+// near miss of a setting's (DCR_RATE_LIMT, dcr_rate_limit): unread, it
+// would leave the setting at its default without a word, and a mistyped
+// DCR_INITIAL_ACCESS_TOKEN leaves registration open. A near miss is the
+// name in another case, or at most two letters away. Other DCR_* names
+// are left alone: Kubernetes gives every pod DCR_SERVICE_HOST, DCR_PORT
+// and the like for a Service named dcr.
+func checkNames(environ []string) error {
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		if !strings.HasPrefix(upper, "DCR_") || slices.ContainsFunc(declared, func(d setting) bool { return d.Name == name }) {
+			continue
+		}
+		for _, d := range declared {
+			if upper == d.Name || editDistance(upper, d.Name) <= 2 {
+				return fmt.Errorf("%s is not a setting; did you mean %s? (-h lists them)", name, d.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
 
 // settingsFrom reads the settings declared from getenv: each one's
 // default, then its value if set, then the checks between them.
@@ -257,7 +311,7 @@ func setShutdownDrain(s *settings, name, v string) error {
 }
 
 func setRedisURL(s *settings, name, v string) error {
-	opts, err := redis.ParseURL(v)
+	opts, err := redisurl.Parse(v)
 	if err != nil {
 		return fmt.Errorf("%s is not a redis:// or rediss:// URL: %w", name, err)
 	}
@@ -267,11 +321,17 @@ func setRedisURL(s *settings, name, v string) error {
 
 func setPublicURL(s *settings, name, v string) error {
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || strings.ContainsAny(v, "?#") {
-		return fmt.Errorf("%s %q is not an http or https URL without user, query or fragment, such as https://auth.example.com", name, v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || !validPort(u.Port()) || u.User != nil || strings.ContainsAny(v, "?#") {
+		return fmt.Errorf("%s %q is not an http or https URL with a host (and a port of 1 to 65535) without user, query or fragment, such as https://auth.example.com", name, v)
 	}
 	s.PublicURL = strings.TrimRight(u.String(), "/")
 	return nil
+}
+
+// validPort reports whether port, a URL's, is absent or 1 to 65535.
+func validPort(port string) bool {
+	n, err := strconv.Atoi(port)
+	return port == "" || err == nil && n >= 1 && n <= 65535
 }
 
 // setInitialAccessToken never puts the token in its error.
@@ -283,7 +343,7 @@ func setInitialAccessToken(s *settings, name, v string) error {
 	if len(v) < minInitialAccessTokenLen {
 		return fmt.Errorf("%s is %d characters long; use at least %d random ones, e.g. openssl rand -base64 24", name, len(v), minInitialAccessTokenLen)
 	}
-	s.InitialAccessToken = verify
+	s.InitialAccessToken, s.staticToken = verify, v
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,12 @@ func TestBlackBoxSettingsRefused(t *testing.T) {
 		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t!":                                       "DCR_INITIAL_ACCESS_TOKEN",
 		"DCR_INITIAL_ACCESS_TOKEN=s3cr3t-123":                                    "at least 16",
 		"DCR_PUBLIC_URL=auth.example.com":                                        "DCR_PUBLIC_URL",
+		"DCR_PUBLIC_URL=https://auth.example.com:99999":                          "is not an http or https URL",
+		"DCR_PUBLIC_URL=https://auth.example.com:0":                              "is not an http or https URL",
+		"DCR_PUBLIC_URL=https://:443":                                            "is not an http or https URL",
 		"DCR_REDIS_URL=http://x":                                                 "DCR_REDIS_URL",
+		"DCR_REDIS_URL=redis://:s3cr3t@[::1/0":                                   "DCR_REDIS_URL",
+		"DCR_REDIS_URL=redis://:s3cr3t%zz@127.0.0.1:6379/0":                      "DCR_REDIS_URL",
 		"DCR_TRUSTED_PROXIES=10.0.0.0/33":                                        "DCR_TRUSTED_PROXIES",
 		"DCR_TRUSTED_PROXIES=,":                                                  "names no proxy",
 		"DCR_METRICS_ADDR=9090":                                                  "DCR_METRICS_ADDR",
@@ -247,4 +253,57 @@ func TestDocsNameOnlySettings(t *testing.T) {
 			assert.True(t, known[name], "%s names %s, which is no setting", file, name)
 		}
 	}
+}
+
+// TestMistypedSettingsRefused is a probe's finding (issue 25): a variable
+// whose name is a near miss of a setting (DCR_INITIAL_ACCES_TOKEN,
+// DCR_RATE_LIMT, dcr_rate_limit) was ignored without a word, leaving its
+// setting at the default: registration open, the limits unchanged. Every
+// single deletion, doubling, transposition and change of case of each
+// setting's name is now refused, naming the variable and the setting
+// meant; the DCR_* names Kubernetes gives a pod for a Service named dcr,
+// and those of the tests, are not.
+func TestMistypedSettingsRefused(t *testing.T) {
+	for _, d := range declared {
+		name := d.Name
+		var typos []string
+		for i := len("DCR_"); i < len(name); i++ {
+			typos = append(typos, name[:i]+name[i+1:], name[:i]+name[i:i+1]+name[i:])
+			if i+1 < len(name) && name[i] != name[i+1] {
+				typos = append(typos, name[:i]+name[i+1:i+2]+name[i:i+1]+name[i+2:])
+			}
+		}
+		typos = append(typos, strings.ToLower(name), "Dcr"+name[3:])
+		for _, typo := range typos {
+			if slices.ContainsFunc(declared, func(o setting) bool { return o.Name == typo }) {
+				continue // DCR_RATE_LIMIT is a deletion of DCR_RATE_LIMIT_GLOBAL's...
+			}
+			err := checkNames([]string{typo + "=1"})
+			if assert.Error(t, err, typo) {
+				assert.Contains(t, err.Error(), typo)
+				assert.Contains(t, err.Error(), "DCR_")
+			}
+		}
+	}
+	err := checkNames([]string{"DCR_RATE_LIMT=5"})
+	assert.ErrorContains(t, err, `DCR_RATE_LIMT is not a setting; did you mean DCR_RATE_LIMIT?`)
+	for _, env := range [][]string{
+		{"DCR_SERVICE_HOST=10.0.0.1", "DCR_SERVICE_PORT=80", "DCR_SERVICE_PORT_HTTP=80", "DCR_PORT=tcp://10.0.0.1:80",
+			"DCR_PORT_80_TCP=tcp://10.0.0.1:80", "DCR_PORT_80_TCP_PROTO=tcp", "DCR_PORT_80_TCP_PORT=80", "DCR_PORT_80_TCP_ADDR=10.0.0.1"},
+		{"DCR_REQUIRE_REDIS=1", "DCR_REQUIRE_BROWSER=1", "DCR_BENCH_REDIS_DELAY=10ms"},
+		{"DCR_RATE_LIMIT=5", "DCR_RATE_LIMIT_GLOBAL=100", "PATH=/usr/bin", "NOEQUALS"},
+	} {
+		assert.NoError(t, checkNames(env), env)
+	}
+}
+
+// TestBlackBoxMistypedSettingRefused: the built example stops on a
+// mistyped setting instead of serving with open registration.
+func TestBlackBoxMistypedSettingRefused(t *testing.T) {
+	t.Parallel()
+	p := start(t, binary(t, ".", false), []string{"DCR_INITIAL_ACCES_TOKEN=0123456789abcdef0123", "DCR_INITIAL_ACCESS_TOKEN="}, "-addr", "127.0.0.1:0")
+	p.wait(t, 30*time.Second)
+	assert.Error(t, p.err)
+	assert.Contains(t, p.out.String(), "DCR_INITIAL_ACCES_TOKEN is not a setting; did you mean DCR_INITIAL_ACCESS_TOKEN?")
+	assert.NotContains(t, p.out.String(), "0123456789abcdef0123")
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -15,6 +16,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/dcr-go/dcr/authlete"
 )
@@ -33,7 +35,9 @@ type tracing struct {
 // and the SDK read.
 const otelUsage = `  OTEL_EXPORTER_OTLP_ENDPOINT   if set (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), export traces over OTLP/HTTP;
                                 the other OTEL_* variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS,
-                                OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...) are honoured
+                                OTEL_TRACES_SAMPLER, OTEL_SDK_DISABLED, ...) are honoured; a header entry of
+                                OTEL_EXPORTER_OTLP_HEADERS or OTEL_EXPORTER_OTLP_TRACES_HEADERS that is not
+                                key=value, the value percent-encoded, stops start-up
 `
 
 // tracingFromEnv exports traces over OTLP/HTTP when
@@ -47,12 +51,8 @@ func tracingFromEnv(ctx context.Context) (*tracing, error) {
 		os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return &tracing{}, nil
 	}
-	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
-		if v := os.Getenv(name); v != "" {
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("%s %q is not an http or https URL, such as http://otel-collector:4318", name, v)
-			}
-		}
+	if err := checkOTLPEnv(); err != nil {
+		return nil, err
 	}
 	exporter, err := otlptracehttp.New(ctx)
 	if err != nil {
@@ -68,6 +68,37 @@ func tracingFromEnv(ctx context.Context) (*tracing, error) {
 		res, _ = resource.Merge(res, fromEnv)
 	}
 	return newTracing(sdktrace.WithBatcher(exporter), sdktrace.WithResource(res)), nil
+}
+
+// checkOTLPEnv refuses the OTEL_EXPORTER_OTLP_* endpoints and headers
+// that the exporter cannot read, without showing what may be a
+// credential: the SDK logs a header entry it cannot read with its value
+// (an API key, often) and exports without it, and a URL that does not
+// parse may hold a user and password.
+func checkOTLPEnv() error {
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		v := os.Getenv(name)
+		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			shown := strconv.Quote(v)
+			if strings.Contains(v, "@") {
+				shown = "(not shown: it has user information)"
+			}
+			return fmt.Errorf("%s %s is not an http or https URL, such as http://otel-collector:4318", name, shown)
+		}
+	}
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"} {
+		v := os.Getenv(name)
+		if v == "" {
+			continue
+		}
+		for i, entry := range strings.Split(v, ",") {
+			key, value, found := strings.Cut(entry, "=")
+			if _, err := url.PathUnescape(value); !found || !httpguts.ValidHeaderFieldName(strings.TrimSpace(key)) || err != nil {
+				return fmt.Errorf("%s: entry %d is not key=value, the value percent-encoded (it is not shown: it may be a credential)", name, i+1)
+			}
+		}
+	}
+	return nil
 }
 
 // serviceName is OTEL_SERVICE_NAME, or dcr-example.

@@ -195,3 +195,35 @@ func BenchmarkTracing(b *testing.B) {
 		})
 	}
 }
+
+// TestBlackBoxOTLPCredentialsNeverLogged is a probe's finding (issue 25):
+// an OTEL_EXPORTER_OTLP_HEADERS entry that the SDK cannot read ("x-api-key:
+// KEY" with a colon, a bad percent-escape) was logged by the SDK with its
+// value, which is usually a credential, and tracing went on without it;
+// an OTLP endpoint that does not parse was printed with its user
+// information. The example now refuses both at start-up without showing
+// them.
+func TestBlackBoxOTLPCredentialsNeverLogged(t *testing.T) {
+	t.Parallel()
+	endpoint := "http://127.0.0.1:" + freePort(t)
+	for _, env := range [][]string{
+		{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint, "OTEL_EXPORTER_OTLP_HEADERS=x-api-key: S3cretOtel"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint, "OTEL_EXPORTER_OTLP_HEADERS=api-key=S3cretOtel%zz"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint, "OTEL_EXPORTER_OTLP_HEADERS=x-team=ok,S3cretOtel"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint, "OTEL_EXPORTER_OTLP_HEADERS=bad key=S3cretOtel"},
+		{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=" + endpoint + "/v1/traces", "OTEL_EXPORTER_OTLP_TRACES_HEADERS=Authorization Bearer S3cretOtel"},
+		{"OTEL_EXPORTER_OTLP_ENDPOINT=http://u:S3cretOtel@[::1"},
+	} {
+		p := start(t, binary(t, ".", false), append([]string{"DCR_SHUTDOWN_DRAIN=0", "OTEL_EXPORTER_OTLP_ENDPOINT=",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=", "OTEL_EXPORTER_OTLP_HEADERS=", "OTEL_EXPORTER_OTLP_TRACES_HEADERS="}, env...), "-addr", "127.0.0.1:0")
+		p.wait(t, 30*time.Second)
+		assert.Error(t, p.err, "%v: %s", env, p.out.String())
+		assert.Contains(t, p.out.String(), "OTEL_EXPORTER_OTLP_", env)
+		assert.NotContains(t, p.out.String(), "S3cretOtel", env)
+	}
+	// Headers the SDK reads start the example.
+	base, p := startExampleBinary(t, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint,
+		"OTEL_EXPORTER_OTLP_HEADERS=authorization=Basic%20dXNlcjpwYXNz, x-honeycomb-team = abc ,x-empty="}, "")
+	assert.Equal(t, 200, send(t, "GET", base+"/healthz", "", "").status)
+	assert.NotContains(t, p.out.String(), "parse headers")
+}

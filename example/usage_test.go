@@ -87,6 +87,7 @@ var envNameRE = regexp.MustCompile(`\b(?:DCR|OTEL|AUTHLETE)_[A-Z0-9_]*[A-Z0-9]\b
 var computedReads = map[string]string{
 	"settingsFromEnv": "reads the settings declared, each a line of -h",
 	"tracingFromEnv":  "reads names from a list of strings, checked as such",
+	"checkOTLPEnv":    "reads names from lists of strings, checked as such",
 }
 
 // TestEveryVariableReadIsListed: each variable the example's code names,

@@ -15,11 +15,14 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/dcr-go/dcr/example/internal/redisurl"
+	"github.com/dcr-go/dcr/iat"
 	"github.com/dcr-go/dcr/iatredis"
 )
 
@@ -77,7 +80,7 @@ func run(ctx context.Context, args []string, out io.Writer, redisURL string) err
 	case redisURL == "":
 		return errors.New("DCR_REDIS_URL is not set: it names the Redis the replicas share")
 	}
-	opts, err := redis.ParseURL(redisURL)
+	opts, err := redisurl.Parse(redisURL)
 	if err != nil {
 		return fmt.Errorf("DCR_REDIS_URL: %w", err)
 	}
@@ -99,12 +102,7 @@ func run(ctx context.Context, args []string, out io.Writer, redisURL string) err
 		if err != nil {
 			return err
 		}
-		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tUSES LEFT\tEXPIRES\tNOTE")
-		for _, t := range tokens {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", t.ID, t.UsesLeft, t.Expires.UTC().Format(time.RFC3339), t.Note)
-		}
-		return w.Flush()
+		return printTokens(out, tokens)
 	case "revoke":
 		if err := store.Revoke(ctx, flags.Arg(0)); err != nil {
 			return err
@@ -112,6 +110,22 @@ func run(ctx context.Context, args []string, out io.Writer, redisURL string) err
 		fmt.Fprintln(out, "revoked", flags.Arg(0))
 	}
 	return nil
+}
+
+// printTokens prints tokens as list does, one row each: a note that is
+// not printable text (a line break, a tab, a bidi override) is quoted, so
+// that it cannot pass for rows or columns of its own.
+func printTokens(out io.Writer, tokens []iat.Token) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tUSES LEFT\tEXPIRES\tNOTE")
+	for _, t := range tokens {
+		note := t.Note
+		if strings.ContainsFunc(note, func(r rune) bool { return !strconv.IsPrint(r) }) {
+			note = strconv.Quote(note)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", t.ID, t.UsesLeft, t.Expires.UTC().Format(time.RFC3339), note)
+	}
+	return w.Flush()
 }
 
 // usesText is n uses in words: "1 use", "10 uses".
