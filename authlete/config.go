@@ -104,14 +104,15 @@ func ConfigFromEnv() Config {
 // String describes c without its secrets.
 func (c Config) String() string {
 	return fmt.Sprintf("authlete.Config{BaseURL:%q APIVersion:%q ServiceAPIKey:%q ServiceAPISecret:%q ServiceAccessToken:%q}",
-		c.BaseURL, c.APIVersion, c.ServiceAPIKey, redacted(c.ServiceAPISecret), redacted(c.ServiceAccessToken))
+		authleteapi.ShownURL(c.BaseURL), c.APIVersion, c.ServiceAPIKey, redacted(c.ServiceAPISecret), redacted(c.ServiceAccessToken))
 }
 
-// LogValue makes log/slog print c without its secrets, and with the API
-// version in effect (V3 when APIVersion is empty).
+// LogValue makes log/slog print c without its secrets (and the base URL
+// without user information), and with the API version in effect (V3 when
+// APIVersion is empty).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("base_url", c.BaseURL),
+		slog.String("base_url", authleteapi.ShownURL(c.BaseURL)),
 		slog.String("api_version", string(c.version())),
 		slog.String("service_api_key", c.ServiceAPIKey),
 		slog.String("service_api_secret", redacted(c.ServiceAPISecret)),

@@ -101,3 +101,20 @@ func TestConfigHidesSecrets(t *testing.T) {
 	cfg.APIVersion = ""
 	assert.Equal(t, `authlete.Config{BaseURL:"https://us.authlete.com" APIVersion:"" ServiceAPIKey:"21653835348762" ServiceAPISecret:"" ServiceAccessToken:"REDACTED"}`, cfg.String())
 }
+
+// TestConfigHidesBaseURLUser: a base URL with user information (a
+// credential put there by mistake) is refused, and neither the refusal
+// nor the logged or printed Config repeats it.
+func TestConfigHidesBaseURLUser(t *testing.T) {
+	for _, base := range []string{"https://user:" + apiSecret + "@us.authlete.com", "https://" + apiSecret + "@us.authlete.com", "https://u:" + apiSecret + "@[::1/x"} {
+		cfg := v3Config(base)
+		_, err := authlete.New(cfg)
+		require.Error(t, err, base)
+		var logged strings.Builder
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "authlete", cfg)
+		for _, s := range []string{err.Error(), fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), logged.String()} {
+			assert.NotContains(t, s, apiSecret, base)
+		}
+		assert.Contains(t, err.Error(), "is not an http or https URL without user", base)
+	}
+}

@@ -97,7 +97,7 @@ func NewConn(s Service) (*Conn, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("authlete: BaseURL (AUTHLETE_BASE_URL) %q is not an http or https URL without user, query or fragment", base)
+		return nil, fmt.Errorf("authlete: BaseURL (AUTHLETE_BASE_URL) %q is not an http or https URL without user, query or fragment", ShownURL(base))
 	}
 	c.Prefix = strings.TrimRight(u.String(), "/") + Prefix(version == V3, s.APIKey)
 	_, credentials, _ := strings.Cut(c.Authorization, " ")
@@ -181,4 +181,20 @@ func (c *Conn) Send(ctx context.Context, op Op, clientID string, query url.Value
 	}
 	a.Body = data
 	return a, nil
+}
+
+// ShownURL is raw as an error or a log line may show it: without its user
+// information (user:password@), which can hold a credential, and
+// "(unparsable)" when it is not a URL, since a URL that does not parse
+// may still hold one.
+func ShownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	if u.User != nil {
+		u.User = nil
+		return u.String()
+	}
+	return raw
 }
