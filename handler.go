@@ -72,9 +72,12 @@ type Options struct {
 	// each registration request, and an error refuses the request with
 	// 401 and WWW-Authenticate: Bearer (RFC 6750), without calling
 	// Authlete; an error that wraps ErrVerifierFailed (a store that cannot
-	// be reached) is a failure instead, for ErrorHandler. The token is never sent to Authlete, which ignores it on
-	// registration. Client configuration requests are not affected. Nil
-	// means registration is open. See StaticTokens.
+	// be reached) is a failure instead, for ErrorHandler. It is called
+	// with the request's context without its cancellation, bounded by
+	// BackendTimeout, so that a use it takes is not lost to the client
+	// going away. The token is never sent to Authlete, which ignores it
+	// on registration. Client configuration requests are not affected.
+	// Nil means registration is open. See StaticTokens.
 	InitialAccessToken func(ctx context.Context, token string) error
 	// RefundInitialAccessToken, if set, is called with the token of a
 	// registration that InitialAccessToken accepted but that certainly
@@ -319,7 +322,12 @@ func (h *Handler) checkInitialToken(r *http.Request, token string) (*Error, erro
 	if token == "" {
 		return errNoInitialToken, nil
 	}
-	err := h.initialToken(r.Context(), token)
+	// Detached, as the Backend's calls are: a verifier that counts uses
+	// and is cut off by the client going away may have taken the use
+	// without saying so, and the use would be lost.
+	ctx, cancel := h.detach(r)
+	err := h.initialToken(ctx, token)
+	cancel()
 	switch {
 	case err == nil:
 		return nil, nil

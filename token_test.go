@@ -160,3 +160,35 @@ func TestBearerToken(t *testing.T) {
 		})
 	}
 }
+
+// TestInitialAccessTokenVerifierIsDetached: the client going away while
+// the verifier runs (after a counting store took the use, say) does not
+// cut the verifier off, which would lose the use: its context keeps the
+// request's values, has the BackendTimeout's deadline, and is not
+// cancelled with the request's.
+func TestInitialAccessTokenVerifierIsDetached(t *testing.T) {
+	type key struct{}
+	ctx, hangUp := context.WithCancel(context.WithValue(context.Background(), key{}, "request"))
+	var verifierErr error
+	var value any
+	var deadline bool
+	h := newRouter(dcr.New(succeeding(content), dcr.Options{
+		Logger: sinkLogger(t),
+		InitialAccessToken: func(ctx context.Context, token string) error {
+			hangUp() // the client goes away while the store answers
+			value = ctx.Value(key{})
+			_, deadline = ctx.Deadline()
+			verifierErr = ctx.Err()
+			return verifierErr
+		},
+	}))
+	r := httptest.NewRequest("POST", "/register", strings.NewReader(`{}`)).WithContext(ctx)
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer iat-0123456789abcdef")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.NoError(t, verifierErr, "not cancelled with the request")
+	assert.Equal(t, "request", value, "the request's values")
+	assert.True(t, deadline, "bounded by BackendTimeout")
+	assert.Equal(t, 201, rec.Code, "the registration goes on, as a Backend call does")
+}
