@@ -44,6 +44,7 @@ import (
 	"github.com/dcr-go/dcr/authletetest"
 	"github.com/dcr-go/dcr/doctor"
 	"github.com/dcr-go/dcr/iatredis"
+	"github.com/dcr-go/dcr/internal/authleteapi"
 	"github.com/dcr-go/dcr/internal/loopback"
 )
 
@@ -196,6 +197,11 @@ func build(ctx context.Context, addr string, s settings, logger *slog.Logger) (_
 	a.drain = &drainer{health: health}
 	a.srv = newServer(a.drain.wrap(tr.handler(newRouter(backend, a.s, logger, m, store, health))))
 	s = a.s // with the initial access tokens of DCR_IAT_STORE
+	if everyone := trustsEveryone(s.TrustedProxies); everyone != "" {
+		logger.Warn("DCR_TRUSTED_PROXIES trusts every address ("+everyone+"): any client can set its own address in X-Forwarded-For "+
+			"and pass the per-address rate limits; name the proxies' own ranges unless nothing but the proxies can reach this server",
+			"trusted_proxies", strings.Join(s.TrustedProxies, ","))
+	}
 	logger.Info("serving DCR endpoints", "register", registrationEndpoint, "listen", a.ln.Addr().String(),
 		"initial_access_token", s.InitialAccessToken != nil, "iat_store", s.IATStore, "rate_limit_per_minute", s.RateLimit,
 		"management_rate_limit_per_minute", s.ManagementRateLimit,
@@ -370,7 +376,7 @@ func newClient(ctx context.Context, registrationEndpoint string, allowEmulator b
 	} else {
 		logger.Info("using Authlete", "authlete", cfg)
 		if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme == "http" && !isLoopbackURL(cfg.BaseURL) {
-			logger.Warn("AUTHLETE_BASE_URL is http on a host that is not loopback: the service access token crosses the network in clear; use https", "authlete_base_url", cfg.BaseURL)
+			logger.Warn("AUTHLETE_BASE_URL is http on a host that is not loopback: the service access token crosses the network in clear; use https", "authlete_base_url", authleteapi.ShownURL(cfg.BaseURL))
 		}
 	}
 	cfg.TotalTimeout = authleteBudget

@@ -477,3 +477,14 @@ func parseNetworkLimits(v string) ([]networkLimit, error) {
 	}
 	return out, nil
 }
+
+// trustsEveryone is the first of the trusted proxies' prefixes that holds
+// every address (0.0.0.0/0, ::/0), "" if none does.
+func trustsEveryone(proxies []string) string {
+	for _, p := range proxies {
+		if prefix, err := netip.ParsePrefix(p); err == nil && prefix.Bits() == 0 {
+			return p
+		}
+	}
+	return ""
+}

@@ -307,3 +307,13 @@ func TestBlackBoxMistypedSettingRefused(t *testing.T) {
 	assert.Contains(t, p.out.String(), "DCR_INITIAL_ACCES_TOKEN is not a setting; did you mean DCR_INITIAL_ACCESS_TOKEN?")
 	assert.NotContains(t, p.out.String(), "0123456789abcdef0123")
 }
+
+// TestTrustingEveryAddressIsWarnedOf: DCR_TRUSTED_PROXIES=0.0.0.0/0 (or
+// ::/0) lets any client set its address, so the example says so at
+// start-up; the proxies' own ranges draw no warning.
+func TestTrustingEveryAddressIsWarnedOf(t *testing.T) {
+	for proxies, warned := range map[string]bool{"0.0.0.0/0": true, "10.0.0.0/8, ::/0": true, "::/1": false, "10.0.0.0/8,192.168.0.0/16": false} {
+		_, logs := startExample(t, map[string]string{"DCR_TRUSTED_PROXIES": proxies})
+		assert.Equal(t, warned, strings.Contains(logs.String(), "DCR_TRUSTED_PROXIES trusts every address"), proxies)
+	}
+}
