@@ -18,7 +18,9 @@ type Event struct {
 	// Op is the operation; "" for a method the endpoint does not serve.
 	Op Op
 	// ClientID is the client of the request: from the path, or the one
-	// Authlete issued when a registration succeeded.
+	// Authlete issued when a registration succeeded. A path's ID has the
+	// request's token, and any run of characters that looks like a token,
+	// replaced with REDACTED.
 	ClientID string
 	// Status is the HTTP status of the response.
 	Status int
