@@ -62,7 +62,7 @@ var checkSections = map[string]string{
 	checkBadBody:     "RFC 7591 §3.2.2",
 	checkContentType: "RFC 7591 §3, §3.2.2",
 	checkRead:        "RFC 7592 §2.1",
-	checkWrongToken:  "RFC 7592 §2.1, §2.2, §2.3",
+	checkWrongToken:  "RFC 7592 §2.1-2.3, RFC 6750 §3",
 	checkUpdate:      "RFC 7592 §2.2",
 	checkDelete:      "RFC 7592 §2.3",
 	checkNoStore:     "RFC 7591 §3.2.1, §3.2.2; RFC 7592 §3",
@@ -414,7 +414,8 @@ func (c *checker) read(ctx context.Context, reg registration) {
 }
 
 // wrongToken: GET, PUT and DELETE with a wrong token, and without one,
-// get 401, and no client data (RFC 7592 §2.1, §2.2, §2.3).
+// get 401 with a Bearer challenge, and no client data (RFC 7592 §2.1-2.3,
+// RFC 6750 §3).
 func (c *checker) wrongToken(ctx context.Context, reg registration, probe map[string]any) {
 	wrong := randomToken()
 	secrets := []string{reg.token}
@@ -442,6 +443,10 @@ func (c *checker) wrongToken(ctx context.Context, reg registration, probe map[st
 				c.set(checkWrongToken, Fail, "%s %s: %d %s, not 401", method, with, a.status, a.errorText())
 				return
 			}
+			if !bearerChallenge(a.header) {
+				c.set(checkWrongToken, Fail, "%s %s: 401 without WWW-Authenticate: Bearer (RFC 6750 §3)", method, with)
+				return
+			}
 			for _, s := range secrets {
 				if bytes.Contains(a.body, []byte(s)) {
 					c.set(checkWrongToken, Fail, "%s %s: 401 with the client's credentials in the body", method, with)
@@ -456,7 +461,20 @@ func (c *checker) wrongToken(ctx context.Context, reg registration, probe map[st
 			}
 		}
 	}
-	c.set(checkWrongToken, Pass, "GET, PUT, DELETE with a wrong token and without one: 401, no client data")
+	c.set(checkWrongToken, Pass, "GET, PUT, DELETE with a wrong token and without one: 401 with a Bearer challenge, no client data")
+}
+
+// bearerChallenge reports whether h has a WWW-Authenticate challenge of
+// the Bearer scheme (RFC 6750 §3: a 401 for a missing or bad token MUST
+// have one), in any case, alone or with parameters.
+func bearerChallenge(h http.Header) bool {
+	for _, v := range h.Values("WWW-Authenticate") {
+		v = strings.TrimSpace(v)
+		if len(v) >= 6 && strings.EqualFold(v[:6], "Bearer") && (len(v) == 6 || v[6] == ' ' || v[6] == ',') {
+			return true
+		}
+	}
+	return false
 }
 
 func randomToken() string {

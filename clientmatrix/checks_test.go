@@ -1,6 +1,7 @@
 package clientmatrix
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -38,6 +39,7 @@ func TestFaults(t *testing.T) {
 			[]string{"400 invalid_redirect_uri: The custom scheme cursor: is not allowed."}},
 		{"a fragment accepted", faults{acceptFragment: true}, []string{checkFragment}, []string{"#fragment was answered 201"}},
 		{"a wrong token gets 400", faults{wrongToken400: true}, []string{checkWrongToken, checkDelete}, []string{"GET with a wrong token: 400 invalid_token", "GET after DELETE: 400, not 401"}},
+		{"a 401 without a challenge", faults{noChallenge: true}, []string{checkWrongToken}, []string{"GET with a wrong token: 401 without WWW-Authenticate: Bearer (RFC 6750 §3)"}},
 		{"DELETE answers 200", faults{delete200: true}, []string{checkDelete}, []string{"DELETE: 200"}},
 		{"the scope widened", faults{widenScope: true}, []string{checkScope}, []string{`is beyond the request`}},
 		{"errors in text/plain", faults{textErrors: true}, []string{checkBadBody, checkContentType, checkFragment},
@@ -106,4 +108,19 @@ func TestDefaultScope(t *testing.T) {
 	assert.Equal(t, []Change{{"scope", "", "mcp"}}, clientResult(t, r, "empty-scope").Changes)
 	assert.Equal(t, []Change{{"scope", nil, "mcp"}}, clientResult(t, r, "no-scope").Changes)
 	assert.Equal(t, Skip, checkResult(t, r, checkScope).Status, "no scope requested")
+}
+
+func TestBearerChallenge(t *testing.T) {
+	for v, want := range map[string]bool{
+		"Bearer": true, `Bearer error="invalid_token"`: true, "bearer realm=x": true, " BEARER,": true,
+		"": false, "Basic realm=x": false, "Bearerx": false, "Bear": false, `DPoP algs="ES256"`: false,
+	} {
+		h := http.Header{}
+		if v != "" {
+			h.Set("WWW-Authenticate", v)
+		}
+		assert.Equal(t, want, bearerChallenge(h), "%q", v)
+	}
+	h := http.Header{"Www-Authenticate": {`DPoP algs="ES256"`, `Bearer error="invalid_token"`}}
+	assert.True(t, bearerChallenge(h), "one of several challenges")
 }

@@ -30,9 +30,9 @@ func ExampleRun() {
 	// cursor-3  3        accepted  read 200, update 200, deleted
 	// zed       0.2xx    accepted  read 200, update 200, deleted
 	//
-	// CHECK        SECTION                    RESULT  DETAIL
-	// fragment     RFC 7591 §2, §3.2.2        pass    400 invalid_redirect_uri
-	// wrong-token  RFC 7592 §2.1, §2.2, §2.3  pass    GET, PUT, DELETE with a wrong token and without one: 401, no client data
+	// CHECK        SECTION                         RESULT  DETAIL
+	// fragment     RFC 7591 §2, §3.2.2             pass    400 invalid_redirect_uri
+	// wrong-token  RFC 7592 §2.1-2.3, RFC 6750 §3  pass    GET, PUT, DELETE with a wrong token and without one: 401 with a Bearer challenge, no client data
 	//
 	// ok: no client and no check failed (3 clients, 2 checks)
 	// failed: false

@@ -40,6 +40,7 @@ type faults struct {
 	defaultScope        string // the scope of a registration that asks none, or ""
 	initialAccessToken  string // if not "", registration requires it
 	noTokenAdmitted     bool   // a client configuration request without Authorization is served
+	noChallenge         bool   // a 401 for a bad registration access token has no WWW-Authenticate
 }
 
 // fakeDCR is a DCR server of the test's own, in memory.
@@ -122,6 +123,9 @@ func (s *fakeDCR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status := http.StatusUnauthorized
 		if s.f.wrongToken400 {
 			status = http.StatusBadRequest
+		}
+		if !s.f.noChallenge {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
 		s.fail(w, status, "invalid_token", "The registration access token is not valid.")
 		return
