@@ -384,8 +384,14 @@ func (h *Handler) configure(r *http.Request, id string) outcome {
 		o.refusal = errClientID
 		return o
 	}
-	o.clientID = redactTokenShaped(id) // a client may put a token there, with or without a header
 	token, err := h.token(r)
+	if err != nil {
+		token = ""
+	}
+	// A client may put its token in the path (a client ID and a token
+	// confused), with or without a header: the event holds neither it nor
+	// whatever looks like a token.
+	o.clientID = redact(id, token)
 	switch {
 	case err != nil:
 		o.refusal = errAuthorization
@@ -395,11 +401,6 @@ func (h *Handler) configure(r *http.Request, id string) outcome {
 		return o
 	}
 	o.token = token
-	if len(token) >= minRedactedLen {
-		// A client that puts its token in the path as well (a client ID
-		// and a token confused) must not leave it in the event.
-		o.clientID = redact(id, token)
-	}
 	req := &authlete.Request{ClientID: id, Token: token}
 	if r.Method == http.MethodPut {
 		body, e := h.readBody(r)

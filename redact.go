@@ -14,18 +14,13 @@ import (
 const minRedactedLen = 8
 
 // redact removes token from s when it is long enough to be a secret, and
-// whatever else in s looks like a token: see redactTokenShaped.
+// whatever else in s looks like a token (tokenshape.Redact): a token that
+// the Handler was not given (another client's, Authlete's own service
+// access token) when Authlete's resultMessage or a Backend's error repeats
+// it, or a client puts it in the path without an Authorization header.
 func redact(s, token string) string {
 	if len(token) >= minRedactedLen {
 		s = strings.ReplaceAll(s, token, "REDACTED")
 	}
-	return redactTokenShaped(s)
+	return tokenshape.Redact(s)
 }
-
-// redactTokenShaped replaces whatever in s looks like a token with
-// "REDACTED" (tokenshape.Redact). It is how a token that the Handler was
-// not given (another client's, Authlete's own service access token) is
-// kept out of the log when Authlete's resultMessage or a Backend's error
-// repeats it, or a client puts it in the path without an Authorization
-// header.
-func redactTokenShaped(s string) string { return tokenshape.Redact(s) }
