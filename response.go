@@ -25,8 +25,8 @@ func setJSON(h http.Header) {
 
 // ErrBadBackendResponse is wrapped by the error that reaches
 // Options.ErrorHandler when the Backend answers with no response, an
-// action the Handler does not know, or no responseContent where the
-// action needs one.
+// action the Handler does not know or that is not one of the
+// operation's, or no responseContent where the action needs one.
 var ErrBadBackendResponse = errors.New("dcr: unusable backend response")
 
 // actionStatus is the HTTP status of each action whose body is
@@ -77,20 +77,15 @@ func writeAction(w http.ResponseWriter, op Op, resp *authlete.Response) error {
 	if resp == nil {
 		return fmt.Errorf("%w: no response", ErrBadBackendResponse)
 	}
-	if actionStatus(resp.Action) != 0 || resp.Action == authlete.ActionDeleted {
-		if !answers(op, resp.Action) {
-			return fmt.Errorf("%w: action %s to %s (result code %q)", ErrBadBackendResponse, resp.Action, op, resp.ResultCode)
-		}
+	if !answers(op, resp.Action) { // an action unknown, or another operation's
+		return fmt.Errorf("%w: action %q to %s (result code %q)", ErrBadBackendResponse, resp.Action, op, resp.ResultCode)
 	}
 	if resp.Action == authlete.ActionDeleted {
 		setNoStore(w.Header())
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	status := actionStatus(resp.Action)
-	if status == 0 {
-		return fmt.Errorf("%w: action %q (result code %q)", ErrBadBackendResponse, resp.Action, resp.ResultCode)
-	}
+	status := actionStatus(resp.Action) // not 0: answers knows no other action
 	if resp.ResponseContent == "" {
 		return fmt.Errorf("%w: action %s without responseContent (result code %q)", ErrBadBackendResponse, resp.Action, resp.ResultCode)
 	}
