@@ -373,8 +373,8 @@ const (
 	alone // a compatibility form, or a symbol that reads as letters: a word of its own
 )
 
-// asciiKind is what kindOf returns for an ASCII code point.
-type asciiKind struct {
+// kindAnswer is what kindOf returns for a code point.
+type kindAnswer struct {
 	kind     kind
 	skeleton []rune
 }
@@ -382,11 +382,11 @@ type asciiKind struct {
 // asciiKinds are kindOf's answers for the ASCII code points, which most
 // names are made of, worked out once: kindOf's answer depends on the code
 // point alone.
-var asciiKinds = sync.OnceValue(func() *[0x80]asciiKind {
-	var t [0x80]asciiKind
+var asciiKinds = sync.OnceValue(func() *[0x80]kindAnswer {
+	var t [0x80]kindAnswer
 	for r := range rune(0x80) {
 		k, s := kindOf(r, nil)
-		t[r] = asciiKind{k, s}
+		t[r] = kindAnswer{k, s}
 	}
 	return &t
 })
@@ -437,10 +437,10 @@ type words struct {
 // the others, at most maxKindMemo.
 type kindMemo struct {
 	mu sync.RWMutex
-	m  map[rune]asciiKind
+	m  map[rune]kindAnswer
 }
 
-func newKindMemo() *kindMemo { return &kindMemo{m: map[rune]asciiKind{}} }
+func newKindMemo() *kindMemo { return &kindMemo{m: map[rune]kindAnswer{}} }
 
 // maxKindMemo bounds the code points a kindMemo keeps whose decomposition
 // is short (cheap to read again), so that requests cannot grow it.
@@ -459,7 +459,7 @@ func (km *kindMemo) kindOf(r rune) (kind, []rune) {
 	long := utf8.RuneCount(norm.NFKD.Properties(buf[:utf8.EncodeRune(buf[:], r)]).Decomposition()) >= 4
 	km.mu.Lock()
 	if long || len(km.m) < maxKindMemo {
-		km.m[r] = asciiKind{k, s}
+		km.m[r] = kindAnswer{k, s}
 	}
 	km.mu.Unlock()
 	return k, s
