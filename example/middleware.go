@@ -46,11 +46,12 @@ func logRequests(logger *slog.Logger, known ...string) func(http.Handler) http.H
 			if rc := chi.RouteContext(r.Context()); rc != nil {
 				route = rc.RoutePattern()
 			}
+			secrets := credentials(r, known)
 			attrs := make([]slog.Attr, 0, 15)
 			attrs = append(attrs,
 				slog.String("method", r.Method),
 				slog.String("route", route),
-				slog.String("path", withoutCredentials(r.URL.Path, r, known)),
+				slog.String("path", withoutCredentials(r.URL.Path, secrets)),
 				slog.String("query", queryNames(r.URL.RawQuery)),
 				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
@@ -59,7 +60,7 @@ func logRequests(logger *slog.Logger, known ...string) func(http.Handler) http.H
 			if e := line.event; line.audited {
 				attrs = append(attrs,
 					slog.String("op", string(e.Op)),
-					slog.String("client_id", withoutCredentials(e.ClientID, r, known)),
+					slog.String("client_id", withoutCredentials(e.ClientID, secrets)),
 					slog.String("action", string(e.Action)),
 					slog.String("result_code", e.ResultCode),
 					slog.String("error", string(e.ErrorCode)))
@@ -76,13 +77,18 @@ func logRequests(logger *slog.Logger, known ...string) func(http.Handler) http.H
 	}
 }
 
-// withoutCredentials returns s without the credentials of r's
-// Authorization header and the tokens known (each of 8 characters or
-// more), and without whatever looks like a token (tokenshape.Redact): a
-// client that puts its token in the path, with the header or without it,
-// must not leave it in the log.
-func withoutCredentials(s string, r *http.Request, known []string) string {
-	for _, word := range append(strings.Fields(r.Header.Get("Authorization")), known...) {
+// credentials are the words of r's Authorization header and the tokens
+// known, for withoutCredentials.
+func credentials(r *http.Request, known []string) []string {
+	return append(strings.Fields(r.Header.Get("Authorization")), known...)
+}
+
+// withoutCredentials returns s without the credentials (each of 8
+// characters or more), and without whatever looks like a token
+// (tokenshape.Redact): a client that puts its token in the path, with
+// the header or without it, must not leave it in the log.
+func withoutCredentials(s string, credentials []string) string {
+	for _, word := range credentials {
 		if len(word) >= 8 {
 			s = strings.ReplaceAll(s, word, "REDACTED")
 		}
