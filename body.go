@@ -10,30 +10,32 @@ import (
 )
 
 // readBody reads a JSON object body: the refusal to answer with when the
-// body is not one.
-func (h *Handler) readBody(r *http.Request) (string, *Error) {
+// body is not one. With policies, whether it is JSON is left to the
+// decoding that applyPolicies does anyway (see decodeMetadata), so that
+// the body is scanned once, not twice.
+func (h *Handler) readBody(r *http.Request) ([]byte, *Error) {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
-		return "", errContentType
+		return nil, errContentType
 	}
 	if r.ContentLength > h.maxBody {
-		return "", errTooLarge
+		return nil, errTooLarge
 	}
 	data, err := readAll(r.Body, r.ContentLength, h.maxBody)
 	switch {
 	case err == errBodyTooLarge:
-		return "", errTooLarge
+		return nil, errTooLarge
 	case err != nil:
-		return "", errReadBody
+		return nil, errReadBody
 	}
 	// The shape first: it stops at the first level or byte too many,
 	// where the JSON validation would read it all.
 	if e := checkShape(data); e != nil {
-		return "", e
+		return nil, e
 	}
-	if !isJSONObject(data) {
-		return "", errNotObject
+	if len(h.policies) == 0 && !isJSONObject(data) {
+		return nil, errNotObject
 	}
-	return string(data), nil
+	return data, nil
 }
 
 var errBodyTooLarge = errors.New("dcr: request body too large")

@@ -1,13 +1,17 @@
 package dcr_test
 
 import (
+	"encoding/json"
+
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"pgregory.net/rapid"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/dcr-go/dcr"
 	"github.com/dcr-go/dcr/authlete"
@@ -108,5 +112,71 @@ func TestMaxBodyBytes(t *testing.T) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		assert.Equal(t, want, rec.Code, "body %s", body)
+	}
+}
+
+// TestPoliciesRefuseWhatNoPoliciesRefuse: with policies, the body is
+// checked to be a JSON object by the decoding the policies need, not by a
+// pass of its own. The property: for any body (JSON objects, other JSON
+// values, and their truncations, insertions and trailing bytes), a
+// handler with a policy that changes nothing refuses it exactly when one
+// without policies does, with the same answer, and calls Authlete with
+// the same metadata otherwise. Each seed with each byte of the alphabet
+// before and after it is tried, then random edits.
+func TestPoliciesRefuseWhatNoPoliciesRefuse(t *testing.T) {
+	seeds := []string{metadata, `{}`, `{"a":[1,{"b":null}],"c":true,"d":-1.5e3}`, ` {"x":"\u00e9\"\\"} `,
+		`[]`, `null`, `"s"`, `1`, `true`, `{"a":1}{"b":2}`, `{"a":1} x`, "{\"a\":1}\n\t\r "}
+	alphabet := []byte("{}[]\",:\\ \t\r\n\f\vabe0-.x\x00\xff")
+	for _, seed := range seeds {
+		for _, b := range alphabet {
+			sameAnswers(t, []byte(seed+string(b)))
+			sameAnswers(t, []byte(string(b)+seed))
+		}
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		body := []byte(rapid.SampledFrom(seeds).Draw(rt, "seed"))
+		for _, edit := range rapid.SliceOfN(rapid.IntRange(0, 3), 0, 3).Draw(rt, "edits") {
+			at := rapid.IntRange(0, len(body)).Draw(rt, "at")
+			switch edit {
+			case 0: // truncate
+				body = body[:at]
+			case 1: // insert
+				b := rapid.SampledFrom(alphabet).Draw(rt, "byte")
+				body = append(body[:at:at], append([]byte{b}, body[at:]...)...)
+			case 2: // delete
+				if at < len(body) {
+					body = append(body[:at:at], body[at+1:]...)
+				}
+			case 3: // trailing
+				body = append(body, rapid.SampledFrom(alphabet).Draw(rt, "trailing"))
+			}
+		}
+		sameAnswers(rt, body)
+	})
+}
+
+// sameAnswers fails t unless body gets the same answer, and Authlete the
+// same metadata, from a handler without policies and from one with a
+// policy that changes nothing.
+func sameAnswers(t require.TestingT, body []byte) {
+	nothing := dcr.Policy(func(*http.Request, dcr.Metadata) error { return nil })
+	answers := make([]*httptest.ResponseRecorder, 2)
+	calls := make([][]call, 2)
+	for i, policies := range [][]dcr.Policy{nil, {nothing}} {
+		backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+		r := httptest.NewRequest("POST", "/register", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", "application/json")
+		answers[i] = httptest.NewRecorder()
+		newRouter(dcr.New(backend, dcr.Options{Policies: policies})).ServeHTTP(answers[i], r)
+		calls[i] = backend.recorded()
+	}
+	require.Equal(t, answers[0].Code, answers[1].Code, "body %q: status without policies, with", body)
+	require.Equal(t, answers[0].Body.String(), answers[1].Body.String(), "body %q: answer without policies, with", body)
+	require.Equal(t, len(calls[0]), len(calls[1]), "body %q: Authlete calls without policies, with", body)
+	if len(calls[0]) == 1 {
+		var sent, reencoded any
+		require.NoError(t, json.Unmarshal([]byte(calls[0][0].req.JSON), &sent), "body %q", body)
+		require.NoError(t, json.Unmarshal([]byte(calls[1][0].req.JSON), &reencoded), "body %q", body)
+		require.Equal(t, sent, reencoded, "body %q: what Authlete got", body)
 	}
 }

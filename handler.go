@@ -304,12 +304,13 @@ func (h *Handler) register(r *http.Request) outcome {
 		o.refusal = e
 		return o
 	}
-	if body, o.refusal, o.err = h.applyPolicies(r, body); o.refusal != nil || o.err != nil {
+	json, refusal, err := h.applyPolicies(r, body)
+	if o.refusal, o.err = refusal, err; refusal != nil || err != nil {
 		return o
 	}
 	// The initial access token, checked above, is not sent: Authlete
 	// ignores it on registration, and a secret goes only where needed.
-	h.call(r, &o, h.backend.Register, &authlete.Request{JSON: body})
+	h.call(r, &o, h.backend.Register, &authlete.Request{JSON: json})
 	if o.err == nil {
 		h.checkMount(r, o.resp)
 	}

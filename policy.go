@@ -45,15 +45,14 @@ func (m Metadata) Strings(name string) ([]string, bool) {
 
 // applyPolicies runs the policies on the client metadata body and
 // returns the body they leave, the refusal of a policy that rejects the
-// request, or the failure of one that fails.
-func (h *Handler) applyPolicies(r *http.Request, body string) (string, *Error, error) {
+// request (or errNotObject for a body that is not a JSON object), or the
+// failure of one that fails.
+func (h *Handler) applyPolicies(r *http.Request, body []byte) (string, *Error, error) {
 	if len(h.policies) == 0 {
-		return body, nil, nil
+		return string(body), nil, nil
 	}
-	var m Metadata
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil { // cannot happen: the body is a JSON object
+	m, ok := decodeMetadata(body)
+	if !ok {
 		return "", errNotObject, nil
 	}
 	for _, p := range h.policies {
@@ -65,11 +64,26 @@ func (h *Handler) applyPolicies(r *http.Request, body string) (string, *Error, e
 			return "", nil, err
 		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	var out strings.Builder
+	out.Grow(len(body) + 64)
+	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
 		return "", nil, err
 	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil, nil
+	return strings.TrimSuffix(out.String(), "\n"), nil, nil
+}
+
+// decodeMetadata decodes body, and reports whether it is exactly one
+// JSON object (RFC 8259) with optional white space around it: what
+// isJSONObject checks, in the same pass over the body as the decoding.
+func decodeMetadata(body []byte) (Metadata, bool) {
+	var m Metadata
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil { // not JSON, not an object, or null
+		return nil, false
+	}
+	rest := body[dec.InputOffset():]
+	return m, len(bytes.TrimLeft(rest, " \t\r\n")) == 0
 }
