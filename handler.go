@@ -182,7 +182,10 @@ func New(backend Backend, opts Options) *Handler {
 // pathClientID is the client ID of r's path: the path value client_id of
 // Mount's patterns or, under a subtree pattern, the one segment after it:
 // chi's r.Mount("/register", h) ("/register/*") and ServeMux's
-// "/register/" (with or without http.StripPrefix).
+// "/register/" (with or without http.StripPrefix). The subtree's own root,
+// "/register/", is no endpoint, as under Mount: its ID is "/", which serve
+// answers with 404, so that it is not a second registration endpoint
+// beside "/register", outside the middleware the application put there.
 func pathClientID(r *http.Request) string {
 	if id := r.PathValue("client_id"); id != "" {
 		return id
@@ -197,7 +200,7 @@ func pathClientID(r *http.Request) string {
 	switch {
 	case strings.HasSuffix(pattern, "/*"): // chi
 		return r.PathValue("*")
-	case strings.HasSuffix(pattern, "/"): // ServeMux subtree
+	case pattern != "/" && strings.HasSuffix(pattern, "/"): // ServeMux subtree
 		path := r.URL.Path
 		if !strings.HasPrefix(path, pattern) {
 			// http.StripPrefix took the prefix off: the path as sent.
@@ -207,8 +210,14 @@ func pathClientID(r *http.Request) string {
 			}
 			path = u.Path
 		}
-		rest, _ := strings.CutPrefix(path, pattern)
-		return rest
+		if rest, _ := strings.CutPrefix(path, pattern); rest != "" {
+			return rest
+		}
+		return "/" // "/register/" itself: the pattern ends with its slash
+	case pattern != "" && !strings.HasSuffix(pattern, "/") && !strings.HasSuffix(pattern, "{$}") && strings.HasSuffix(r.URL.Path, "/"):
+		// chi routes "/register/" to the route of "/register" (its
+		// r.Mount, r.Route, r.Post).
+		return "/"
 	}
 	return ""
 }

@@ -48,7 +48,9 @@ type Guard struct {
 // The Handler also serves the forms of chi and net/http that mount it on a
 // subtree: chi's r.Mount("/register", h), and ServeMux's
 // mux.Handle("/register/", h) with or without http.StripPrefix (which also
-// needs mux.Handle("/register", h) for registration).
+// needs mux.Handle("/register", h) for registration). There too, and on
+// chi's own routes, path + "/" is answered with 404: it is never a second
+// registration endpoint, outside the middleware put on path.
 func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 	if path == "" {
 		panic(`dcr: Mount needs a path such as "/register"`)

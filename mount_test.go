@@ -470,3 +470,28 @@ func TestMountAtRootOfServeMux(t *testing.T) {
 	assert.Equal(t, 201, send(mux, "POST", "/", "", `{}`).Code)
 	assert.Equal(t, 404, send(mux, "POST", "/a/b", "", `{}`).Code)
 }
+
+// TestSubtreeRootIsNoEndpoint: under every form of mounting, path + "/"
+// ("/register/") is answered with the JSON 404 and never registers: on a
+// subtree pattern it would otherwise be a second registration endpoint
+// beside "/register", outside the middleware the application put on that
+// one.
+func TestSubtreeRootIsNoEndpoint(t *testing.T) {
+	for _, rt := range routers {
+		t.Run(rt.name, func(t *testing.T) {
+			backend := succeeding(content)
+			h := rt.mount(dcr.New(backend, dcr.Options{}))
+			prefix := ""
+			if rt.name == "chi subrouter" || rt.name == "ServeMux nested with StripPrefix" {
+				prefix = "/oauth"
+			}
+			r := httptest.NewRequest("POST", "http://127.0.0.1"+prefix+"/register/", strings.NewReader(metadata))
+			r.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			assert.Equal(t, 404, rec.Code, rec.Body.String())
+			assert.JSONEq(t, `{"error":"invalid_request","error_description":"There is no such endpoint."}`, rec.Body.String())
+			assert.Empty(t, backend.recorded())
+		})
+	}
+}
