@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // readBody reads a JSON object body: the refusal to answer with when the
@@ -31,6 +32,12 @@ func (h *Handler) readBody(r *http.Request) ([]byte, *Error) {
 	// where the JSON validation would read it all.
 	if e := checkShape(data); e != nil {
 		return nil, e
+	}
+	// Not JSON text (RFC 8259 §8.1), which encoding/json would read with
+	// U+FFFD in place of each bad byte: Authlete would get other metadata
+	// than the client sent, and not what a policy checked.
+	if !utf8.Valid(data) {
+		return nil, errNotUTF8
 	}
 	if len(h.policies) == 0 && !isJSONObject(data) {
 		return nil, errNotObject
@@ -87,8 +94,9 @@ const (
 )
 
 // checkShape returns the error for a body nested deeper than
-// MaxMetadataDepth or with a string longer than MaxMetadataStringBytes,
-// nil for one within the limits. It does not validate the JSON.
+// MaxMetadataDepth, with a string longer than MaxMetadataStringBytes or
+// with a \u escape of a lone surrogate, nil for one within the limits. It
+// does not validate the JSON.
 func checkShape(body []byte) *Error {
 	depth := 0
 	for i := 0; i < len(body); i++ {
@@ -106,7 +114,11 @@ func checkShape(body []byte) *Error {
 					return errTooLong
 				}
 				if body[i] == '\\' {
-					i++
+					n, e := escapeLen(body[i:])
+					if e != nil {
+						return e
+					}
+					i += n - 1
 				}
 			}
 			if i > end { // an escape took the string past the limit
@@ -124,4 +136,50 @@ func isJSONContentType(v string) bool {
 		v = v[:i]
 	}
 	return strings.EqualFold(strings.TrimSpace(v), "application/json")
+}
+
+// escapeLen returns the length of the escape at the start of s (a
+// backslash): 12 for a surrogate pair, 6 for another \uXXXX and 2 for the
+// others, including those the JSON validation refuses. A \u escape of a
+// lone surrogate is errLoneSurrogate: RFC 8259 §8.2 leaves what it means
+// unpredictable, and encoding/json reads it as U+FFFD, so Authlete would
+// get other metadata than the client sent (I-JSON, RFC 7493 §2.1, forbids
+// it).
+func escapeLen(s []byte) (int, *Error) {
+	r, ok := hexEscape(s)
+	switch {
+	case !ok:
+		return 2, nil
+	case 0xDC00 <= r && r <= 0xDFFF:
+		return 0, errLoneSurrogate // a low surrogate first
+	case 0xD800 <= r && r <= 0xDBFF:
+		if low, ok := hexEscape(s[6:]); ok && 0xDC00 <= low && low <= 0xDFFF {
+			return 12, nil
+		}
+		return 0, errLoneSurrogate
+	}
+	return 6, nil
+}
+
+// hexEscape returns the code unit of the \uXXXX escape at the start of s,
+// and whether there is one.
+func hexEscape(s []byte) (rune, bool) {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

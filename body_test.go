@@ -2,6 +2,9 @@ package dcr_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"unicode"
+	"unicode/utf16"
 
 	"errors"
 	"net/http"
@@ -178,5 +181,114 @@ func sameAnswers(t require.TestingT, body []byte) {
 		require.NoError(t, json.Unmarshal([]byte(calls[0][0].req.JSON), &sent), "body %q", body)
 		require.NoError(t, json.Unmarshal([]byte(calls[1][0].req.JSON), &reencoded), "body %q", body)
 		require.Equal(t, sent, reencoded, "body %q: what Authlete got", body)
+	}
+}
+
+// TestBodyMustBeUnicode: a body that is not UTF-8, or that escapes a
+// lone surrogate, is refused with 400 before Authlete is called, with or
+// without policies: encoding/json would read either as U+FFFD, and
+// Authlete would get other metadata than the client sent. Generated: a
+// client_name of pieces, each good (ASCII, any rune as UTF-8, a \u escape
+// of a rune that is no surrogate, an escaped surrogate pair, an escaped
+// backslash before "ud800") or bad (a byte sequence that is not UTF-8, an
+// escaped lone high or low surrogate, a high one followed by another
+// escape); a body of good pieces reaches Authlete as the runes they stand
+// for.
+func TestBodyMustBeUnicode(t *testing.T) {
+	type piece struct {
+		sent, means string // as sent in the JSON string, and its runes
+		bad         string // the refusal's description, "" for a good piece
+	}
+	const notUTF8 = "The request body must be UTF-8 (RFC 8259, section 8.1)."
+	const lone = "A string of the client metadata escapes a lone surrogate (RFC 8259, section 8.2)."
+	invalid := []string{"\xff", "\xfe", "\x80", "\xbf", "\xc2", "\xe2\x82", "\xf0\x9d\x84", "\xc0\x80", "\xc1\xbf",
+		"\xe0\x80\xaf", "\xed\xa0\x80", "\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80"}
+	pieceGen := rapid.Custom(func(rt *rapid.T) piece {
+		switch rapid.IntRange(0, 8).Draw(rt, "kind") {
+		case 0:
+			s := rapid.StringOfN(rapid.RuneFrom(nil, &unicode.RangeTable{R16: []unicode.Range16{{Lo: 0x20, Hi: 0x7e, Stride: 1}}}), 1, 5, -1).Draw(rt, "ascii")
+			s = strings.NewReplacer(`"`, "", `\`, "").Replace(s)
+			return piece{sent: s, means: s}
+		case 1:
+			r := rapid.RuneFrom(nil, unicode.L, unicode.S, unicode.M, unicode.Co).Draw(rt, "rune")
+			return piece{sent: string(r), means: string(r)}
+		case 2:
+			r := rapid.Int32Range(0x20, 0xFFFF).Filter(func(r int32) bool { return r < 0xD800 || r > 0xDFFF }).Draw(rt, "escaped")
+			return piece{sent: fmt.Sprintf(`\u%04x`, r), means: string(rune(r))}
+		case 3:
+			r := rapid.Int32Range(0x10000, unicode.MaxRune).Draw(rt, "astral")
+			hi, lo := utf16.EncodeRune(rune(r))
+			return piece{sent: fmt.Sprintf(`\u%04X\u%04x`, hi, lo), means: string(rune(r))}
+		case 4:
+			return piece{sent: `\\ud800`, means: `\ud800`}
+		case 5:
+			// Between ASCII: two pieces together could be UTF-8 ("\xc2" "\x80").
+			return piece{sent: "a" + rapid.SampledFrom(invalid).Draw(rt, "invalid") + "a", bad: notUTF8}
+		case 6:
+			// Between letters, as below: a neighbour could pair with it.
+			return piece{sent: fmt.Sprintf(`x\u%04xx`, rapid.Int32Range(0xD800, 0xDFFF).Draw(rt, "lone")), bad: lone}
+		case 7:
+			hi := rapid.Int32Range(0xD800, 0xDBFF).Draw(rt, "high")
+			next := rapid.SampledFrom([]string{`\u0041`, `\ud800`, `\n`, "x", `\\udc00`}).Draw(rt, "after high")
+			return piece{sent: fmt.Sprintf(`x\u%04x`, hi) + next + "x", bad: lone}
+		default:
+			lo := rapid.Int32Range(0xDC00, 0xDFFF).Draw(rt, "low")
+			hi := rapid.Int32Range(0xD800, 0xDBFF).Draw(rt, "then high")
+			return piece{sent: fmt.Sprintf(`x\u%04x\u%04xx`, lo, hi), bad: lone}
+		}
+	})
+	rapid.Check(t, func(rt *rapid.T) {
+		pieces := rapid.SliceOfN(pieceGen, 1, 6).Draw(rt, "pieces")
+		var sent, means strings.Builder
+		bad := map[string]bool{}
+		for _, p := range pieces {
+			sent.WriteString(p.sent)
+			means.WriteString(p.means)
+			if p.bad != "" {
+				bad[p.bad] = true
+			}
+		}
+		body := `{"client_name":"` + sent.String() + `","redirect_uris":["https://client.example.org/cb"]}`
+		nothing := dcr.Policy(func(*http.Request, dcr.Metadata) error { return nil })
+		for _, policies := range [][]dcr.Policy{nil, {nothing}} {
+			backend := succeeding(content)
+			rec := send(newRouter(dcr.New(backend, dcr.Options{Policies: policies})), "POST", "/register", "", body)
+			if len(bad) == 0 {
+				require.Equal(rt, 201, rec.Code, "body %q: %s", body, rec.Body)
+				var got struct {
+					ClientName string `json:"client_name"`
+				}
+				require.NoError(rt, json.Unmarshal([]byte(backend.recorded()[0].req.JSON), &got))
+				require.Equal(rt, means.String(), got.ClientName, "body %q", body)
+				continue
+			}
+			require.Equal(rt, 400, rec.Code, "body %q", body)
+			var e struct {
+				Description string `json:"error_description"`
+			}
+			require.NoError(rt, json.Unmarshal(rec.Body.Bytes(), &e))
+			require.True(rt, bad[e.Description], "body %q: %s", body, rec.Body)
+			require.Empty(rt, backend.recorded())
+		}
+	})
+}
+
+// TestSurrogateEscapeBoundaries: the edges of the surrogate ranges, which
+// generated code units seldom hit.
+func TestSurrogateEscapeBoundaries(t *testing.T) {
+	for escape, ok := range map[string]bool{
+		`\ud7ff`: true, `\ue000`: true, `\uD800\uDC00`: true, `\udbff\udfff`: true, `\uffff`: true,
+		`\ud800`: false, `\udbff`: false, `\udc00`: false, `\uDFFF`: false, `\ud800\ud7ff`: false, `\ud800\ue000`: false,
+		`\udbff\u`: false, `\ud800\\udc00`: false,
+	} {
+		backend := succeeding(content)
+		rec := send(newRouter(dcr.New(backend, dcr.Options{})), "POST", "/register", "", `{"client_name":"`+escape+`"}`)
+		if ok {
+			assert.Equal(t, 201, rec.Code, "%s: %s", escape, rec.Body)
+			continue
+		}
+		assert.Equal(t, 400, rec.Code, escape)
+		assert.Contains(t, rec.Body.String(), "lone surrogate", escape)
+		assert.Empty(t, backend.recorded(), escape)
 	}
 }

@@ -89,6 +89,8 @@ var (
 	errNotObject       = &Error{http.StatusBadRequest, InvalidClientMetadata, "The request body must be a JSON object.", ""}
 	errTooDeep         = &Error{http.StatusBadRequest, InvalidClientMetadata, "The client metadata is nested more than 32 levels deep.", ""}
 	errTooLong         = &Error{http.StatusBadRequest, InvalidClientMetadata, "A string of the client metadata is longer than 8192 bytes.", ""}
+	errNotUTF8         = &Error{http.StatusBadRequest, InvalidClientMetadata, "The request body must be UTF-8 (RFC 8259, section 8.1).", ""}
+	errLoneSurrogate   = &Error{http.StatusBadRequest, InvalidClientMetadata, "A string of the client metadata escapes a lone surrogate (RFC 8259, section 8.2).", ""}
 	errServer          = &Error{http.StatusInternalServerError, ServerError, "The authorization server could not process the request.", ""}
 	errUnavailable     = &Error{http.StatusServiceUnavailable, TemporarilyUnavailable, "The authorization server is busy; try again later.", ""}
 	errTimeout         = &Error{http.StatusGatewayTimeout, ServerError, "The authorization server did not get an answer in time.", ""}
