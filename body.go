@@ -23,7 +23,9 @@ func (h *Handler) readBody(r *http.Request) ([]byte, *Error) {
 	}
 	data, err := readAll(r.Body, r.ContentLength, h.maxBody)
 	switch {
-	case err == errBodyTooLarge:
+	case err == errBodyTooLarge, errors.As(err, new(*http.MaxBytesError)):
+		// Ours, or that of the application's http.MaxBytesReader or
+		// http.MaxBytesHandler, tighter than Options.MaxBodyBytes.
 		return nil, errTooLarge
 	case err != nil:
 		return nil, errReadBody

@@ -292,3 +292,19 @@ func TestSurrogateEscapeBoundaries(t *testing.T) {
 		assert.Empty(t, backend.recorded(), escape)
 	}
 }
+
+// TestMaxBytesHandlerIsTooLarge: a body over the limit of the
+// application's own http.MaxBytesHandler, tighter than MaxBodyBytes, is a
+// 413 as one over MaxBodyBytes is, not a body that could not be read.
+func TestMaxBytesHandlerIsTooLarge(t *testing.T) {
+	backend := succeeding(content)
+	h := http.MaxBytesHandler(newRouter(dcr.New(backend, dcr.Options{})), 20)
+	r := httptest.NewRequest("POST", "/register", strings.NewReader(metadata))
+	r.Header.Set("Content-Type", "application/json")
+	r.ContentLength = -1 // sent chunked: only the reading finds it too long
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	assert.Equal(t, 413, rec.Code)
+	assert.JSONEq(t, `{"error":"invalid_request","error_description":"The request body is too large."}`, rec.Body.String())
+	assert.Empty(t, backend.recorded())
+}
