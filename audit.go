@@ -31,10 +31,12 @@ type Event struct {
 	// InvalidRedirectURI or InvalidToken), "" on success or when the
 	// error handler wrote the response.
 	ErrorCode ErrorCode
-	// Err is the failure that reached the error handler, if any, made safe
-	// to log: its text has neither the request's token nor Authlete's
-	// resultMessage. errors.Is finds what the failure wrapped, and
-	// errors.As an *authlete.Error without its ResultMessage.
+	// Err is the failure that reached the error handler, if any, or the
+	// failure to write Authlete's answer (under http.TimeoutHandler,
+	// errors.Is finds http.ErrHandlerTimeout: the client did not get
+	// Status), made safe to log: its text has neither the request's token
+	// nor Authlete's resultMessage. errors.Is finds what the failure
+	// wrapped, and errors.As an *authlete.Error without its ResultMessage.
 	Err error
 	// Duration is the time from the request reaching the handler to the
 	// response being written.

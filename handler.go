@@ -98,7 +98,12 @@ type Options struct {
 	// initial access token's uses say. Zero means
 	// authlete.DefaultTotalTimeout, the bound of an *authlete.Client's
 	// whole call: set it to your Config.TotalTimeout if you changed that.
-	// Negative means no bound but the Backend's own.
+	// Negative means no bound but the Backend's own. Bound the Handler
+	// with it, not with a deadline of your middleware (chi's
+	// middleware.Timeout), which the call outlives, nor with
+	// http.TimeoutHandler, which would answer 503 in the Handler's place
+	// and throw away the answer of a client Authlete has created (the
+	// Handler then logs that the answer was not written).
 	BackendTimeout time.Duration
 	// Policies check, and may change, the client metadata of registration
 	// and update requests, in order, before Authlete is called; see Policy
@@ -372,8 +377,11 @@ func (h *Handler) call(r *http.Request, o *outcome, call func(context.Context, *
 		if o.resp != nil {
 			action = o.resp.Action
 		}
-		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: the client went away before Authlete answered",
-			slog.String("op", string(o.op)), slog.String("action", string(action)))
+		// context.Canceled: the client went away; DeadlineExceeded: a
+		// deadline of the application's middleware.
+		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "dcr: the request's context ended before Authlete answered",
+			slog.String("op", string(o.op)), slog.String("action", string(action)),
+			slog.String("cause", context.Cause(r.Context()).Error()))
 	}
 }
 
@@ -456,12 +464,22 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, o *outcome) {
 		return
 	}
 	if o.err == nil {
-		if o.err = writeAction(w, o.op, o.resp); o.err == nil {
+		var lost *unwritten
+		switch o.err = writeAction(w, o.op, o.resp); {
+		case o.err == nil:
 			if o.resp.Action == authlete.ActionInternalServerError {
 				h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: authlete answered INTERNAL_SERVER_ERROR",
 					slog.String("op", string(o.op)), slog.String("result_code", o.resp.ResultCode),
 					slog.String("result_message", redact(o.resp.ResultMessage, o.token)))
 			}
+			return
+		case errors.As(o.err, &lost):
+			// Nothing more can reach the client; what Authlete did stands.
+			e := Event{ClientID: o.clientID}
+			e.describe(o.resp)
+			h.logger.LogAttrs(r.Context(), slog.LevelWarn, "dcr: the answer could not be written: the client does not know what Authlete did",
+				slog.String("op", string(o.op)), slog.String("action", string(o.resp.Action)),
+				slog.String("client_id", e.ClientID), slog.String("error", lost.err.Error()))
 			return
 		}
 	}

@@ -483,7 +483,7 @@ func TestLogLines(t *testing.T) {
 	r := httptest.NewRequestWithContext(ctx, "GET", "/register/4711", nil)
 	r.Header.Set("Authorization", "Bearer "+ratToken)
 	h.ServeHTTP(httptest.NewRecorder(), r)
-	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: the client went away before Authlete answered","op":"get","action":"OK"}`)
+	assert.Contains(t, logs.String(), `"level":"INFO","msg":"dcr: the request's context ended before Authlete answered","op":"get","action":"OK","cause":"context canceled"}`)
 	assert.Equal(t, 1, strings.Count(logs.String(), "\n"), "the call was not cancelled: %s", logs.String())
 
 	// A policy that gives up because the client went away: Info.
@@ -505,4 +505,35 @@ func TestLogLines(t *testing.T) {
 	h = newRouter(dcr.New(backend, dcr.Options{Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil))}))
 	send(h, "GET", "/register/4711", "Bearer "+ratToken, "")
 	assert.Contains(t, logs.String(), `"level":"ERROR","msg":"dcr: request failed"`)
+}
+
+// TestTimeoutHandlerAnswerLost: under http.TimeoutHandler, which answers
+// 503 in the Handler's place, a registration that Authlete performs after
+// the deadline is not lost from sight: the Handler logs that its answer
+// could not be written, with the client Authlete created, and the Event
+// says so (Err is http.ErrHandlerTimeout; Status is what the Handler
+// wrote). The log of the request's end names the deadline, not a client
+// that went away.
+func TestTimeoutHandlerAnswerLost(t *testing.T) {
+	release := make(chan struct{})
+	backend := backendFunc(func(ctx context.Context, op string, req *authlete.Request) (*authlete.Response, error) {
+		<-release // until TimeoutHandler has answered
+		return &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}, nil
+	})
+	var logs bytes.Buffer // written before the event is sent, read after it is received
+	events := make(chan dcr.Event, 1)
+	h := http.TimeoutHandler(newRouter(dcr.New(backend, dcr.Options{
+		Logger: sinkLogger(t, slog.NewJSONHandler(&logs, nil)),
+		Audit:  func(_ context.Context, e dcr.Event) { events <- e },
+	})), 10*time.Millisecond, "")
+	rec := send(h, "POST", "/register", "", metadata)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	close(release)
+	e := <-events
+	assert.Equal(t, 201, e.Status)
+	assert.ErrorIs(t, e.Err, http.ErrHandlerTimeout)
+	assert.Equal(t, "26837717140341", e.ClientID)
+	assert.Equal(t, authlete.ActionCreated, e.Action)
+	assert.Contains(t, logs.String(), `"level":"WARN","msg":"dcr: the answer could not be written: the client does not know what Authlete did","op":"register","action":"CREATED","client_id":"26837717140341","error":"http: Handler timeout"}`)
+	assert.Contains(t, logs.String(), `"msg":"dcr: the request's context ended before Authlete answered","op":"register","action":"CREATED","cause":"context deadline exceeded"}`)
 }

@@ -57,7 +57,7 @@ func (o *outcome) event(status int) Event {
 	e := Event{Op: o.op, ClientID: o.clientID, Status: status}
 	if o.resp != nil {
 		e.Action, e.ResultCode = o.resp.Action, o.resp.ResultCode
-		if o.err == nil {
+		if o.err == nil || errors.As(o.err, new(*unwritten)) {
 			e.describe(o.resp)
 		}
 	}

@@ -97,6 +97,17 @@ func writeAction(w http.ResponseWriter, op Op, resp *authlete.Response) error {
 		hdr["Www-Authenticate"] = []string{`Bearer error="invalid_token"`}
 	}
 	w.WriteHeader(status)
-	io.WriteString(w, resp.ResponseContent)
+	if _, err := io.WriteString(w, resp.ResponseContent); err != nil {
+		return &unwritten{err}
+	}
 	return nil
 }
+
+// unwritten is the failure to write an answer of Authlete's: under
+// http.TimeoutHandler, http.ErrHandlerTimeout (a client that hangs up is
+// seen only when net/http's buffer was already full).
+type unwritten struct{ err error }
+
+func (e *unwritten) Error() string { return "dcr: the answer could not be written: " + e.err.Error() }
+
+func (e *unwritten) Unwrap() error { return e.err }
