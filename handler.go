@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -140,9 +141,11 @@ type Handler struct {
 	mountChecked atomic.Bool // see checkMount
 }
 
-// New returns a Handler that calls backend. It panics if backend is nil.
+// New returns a Handler that calls backend. It panics if backend is nil,
+// or a nil pointer (an *authlete.Client of a failed authlete.New): at
+// once, rather than on each request.
 func New(backend Backend, opts Options) *Handler {
-	if backend == nil {
+	if backend == nil || isNilPointer(backend) {
 		panic("dcr: nil Backend")
 	}
 	h := &Handler{
@@ -182,6 +185,13 @@ func New(backend Backend, opts Options) *Handler {
 		h.clientAddr = remoteHost
 	}
 	return h
+}
+
+// isNilPointer reports whether v, an interface value that is not nil,
+// holds a nil pointer.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // pathClientID is the client ID of r's path: the path value client_id of

@@ -2,6 +2,7 @@ package dcr
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -42,8 +43,9 @@ type Guard struct {
 // issues (the service's registrationManagementEndpoint, or else its
 // registrationEndpoint), such as "/register", or "/" on a router that is
 // already mounted there (chi's r.Route("/register", ...)); a Handler that
-// sees Authlete issue another one logs a warning. Mount panics if path is
-// empty.
+// sees Authlete issue another one logs a warning. Mount panics if h is
+// nil or path does not start with "/" (a method or host, as in ServeMux's
+// "POST /register", is no part of it).
 //
 // The Handler also serves the forms of chi and net/http that mount it on a
 // subtree: chi's r.Mount("/register", h), and ServeMux's
@@ -52,8 +54,11 @@ type Guard struct {
 // chi's own routes, path + "/" is answered with 404: it is never a second
 // registration endpoint, outside the middleware put on path.
 func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
-	if path == "" {
-		panic(`dcr: Mount needs a path such as "/register"`)
+	if !strings.HasPrefix(path, "/") {
+		panic(fmt.Sprintf(`dcr: Mount needs a path such as "/register", not %q`, path))
+	}
+	if h == nil || isNilPointer(h) {
+		panic("dcr: Mount needs a Handler, not nil")
 	}
 	register, manage := routed(h, registerRoute), routed(h, manageRoute)
 	for i := len(guards) - 1; i >= 0; i-- {

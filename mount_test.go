@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -457,8 +458,23 @@ func TestMount(t *testing.T) {
 	}
 }
 
-func TestMountRejectsEmptyPath(t *testing.T) {
-	assert.Panics(t, func() { dcr.Mount(http.NewServeMux(), "", http.NotFoundHandler()) })
+// TestMountRejectsWhatCannotServe: Mount and New panic at once on what
+// would fail on every request: no path, a ServeMux pattern with a method
+// or host for a path, a nil Handler, a nil Backend or a nil pointer as
+// one (the *authlete.Client of a failed authlete.New).
+func TestMountRejectsWhatCannotServe(t *testing.T) {
+	h := dcr.New(succeeding(content), dcr.Options{})
+	for _, path := range []string{"", "register", "POST /register", "example.com/register"} {
+		assert.PanicsWithValue(t, fmt.Sprintf(`dcr: Mount needs a path such as "/register", not %q`, path),
+			func() { dcr.Mount(http.NewServeMux(), path, h) }, path)
+	}
+	var nilHandler *dcr.Handler
+	assert.PanicsWithValue(t, "dcr: Mount needs a Handler, not nil", func() { dcr.Mount(http.NewServeMux(), "/register", nil) })
+	assert.PanicsWithValue(t, "dcr: Mount needs a Handler, not nil", func() { dcr.Mount(http.NewServeMux(), "/register", nilHandler) })
+	var client *authlete.Client
+	assert.PanicsWithValue(t, "dcr: nil Backend", func() { dcr.New(client, dcr.Options{}) })
+	assert.PanicsWithValue(t, "dcr: nil Backend", func() { dcr.New(nil, dcr.Options{}) })
+	assert.NotPanics(t, func() { dcr.Mount(http.NewServeMux(), "/", h) })
 }
 
 // TestMountAtRootOfServeMux: "/" on a ServeMux is the root only, not
