@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -188,10 +187,13 @@ func New(backend Backend, opts Options) *Handler {
 }
 
 // isNilPointer reports whether v, an interface value that is not nil,
-// holds a nil pointer.
+// holds a nil pointer, func or map (http.HandlerFunc(nil)).
 func isNilPointer(v any) bool {
-	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Pointer && rv.IsNil()
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // pathClientID is the client ID of r's path: the path value client_id of
@@ -214,18 +216,12 @@ func pathClientID(r *http.Request) string {
 	}
 	switch {
 	case strings.HasSuffix(pattern, "/*"): // chi
-		return r.PathValue("*")
-	case pattern != "/" && strings.HasSuffix(pattern, "/"): // ServeMux subtree
-		path := r.URL.Path
-		if !strings.HasPrefix(path, pattern) {
-			// http.StripPrefix took the prefix off: the path as sent.
-			u, err := url.ParseRequestURI(r.RequestURI)
-			if err != nil {
-				return ""
-			}
-			path = u.Path
+		if id := r.PathValue("*"); id != "" || pattern == "/*" {
+			return id
 		}
-		if rest, _ := strings.CutPrefix(path, pattern); rest != "" {
+		return "/" // "/register/", on the application's own r.Handle("/register/*", h)
+	case pattern != "/" && strings.HasSuffix(pattern, "/"): // ServeMux subtree
+		if rest := belowPattern(r.URL.Path, pattern); rest != "" {
 			return rest
 		}
 		return "/" // "/register/" itself: the pattern ends with its slash
@@ -235,6 +231,21 @@ func pathClientID(r *http.Request) string {
 		return "/"
 	}
 	return ""
+}
+
+// belowPattern is what path has below a ServeMux subtree pattern that
+// matched it, such as "/register/": the path's rest after the pattern, or,
+// when an http.StripPrefix (one of several, nested) took part of the
+// pattern off, after the longest end of the pattern that the path starts
+// with ("/1" after StripPrefix("/register"), "1" after
+// StripPrefix("/register/")).
+func belowPattern(path, pattern string) string {
+	for i := 0; i <= len(pattern); i++ {
+		if rest, ok := strings.CutPrefix(path, pattern[i:]); ok {
+			return rest
+		}
+	}
+	return path // cannot happen: every path starts with pattern[len(pattern):]
 }
 
 // remoteHost is the host of r.RemoteAddr.

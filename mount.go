@@ -69,7 +69,11 @@ func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 			manage = g(manage)
 		}
 	}
-	_, isServeMux := m.(*http.ServeMux)
+	// A ServeMux, or a type that embeds one: it has ServeMux's Handler
+	// method, which chi's routers do not. Its patterns differ from chi's.
+	_, isServeMux := m.(interface {
+		Handler(*http.Request) (http.Handler, string)
+	})
 	path = strings.TrimRight(path, "/")
 	root := path
 	if root == "" {

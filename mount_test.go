@@ -414,7 +414,32 @@ var routers = []struct {
 		outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
 		return outer
 	}},
+	{"ServeMux subtree nested with StripPrefix", func(h http.Handler) http.Handler {
+		inner := http.NewServeMux()
+		inner.Handle("/register", h)
+		inner.Handle("/register/", http.StripPrefix("/register", h))
+		outer := http.NewServeMux()
+		outer.Handle("/oauth/", http.StripPrefix("/oauth", inner))
+		return outer
+	}},
+	{"chi catch-all", func(h http.Handler) http.Handler {
+		r := chi.NewRouter()
+		r.Post("/register", h.ServeHTTP)
+		r.Handle("/register/*", h)
+		return r
+	}},
+	{"ServeMux embedded", func(h http.Handler) http.Handler {
+		mux := embeddedMux{http.NewServeMux()}
+		dcr.Mount(mux, "/register", h)
+		return mux
+	}},
 }
+
+// embeddedMux is an application's router type that embeds a ServeMux.
+type embeddedMux struct{ *http.ServeMux }
+
+// underOAuth are the router forms mounted below /oauth.
+var underOAuth = map[string]bool{"chi subrouter": true, "ServeMux nested with StripPrefix": true, "ServeMux subtree nested with StripPrefix": true}
 
 func TestMount(t *testing.T) {
 	for _, rt := range routers {
@@ -423,7 +448,7 @@ func TestMount(t *testing.T) {
 			srv := httptest.NewServer(rt.mount(dcr.New(backend, dcr.Options{})))
 			defer srv.Close()
 			prefix := srv.URL
-			if rt.name == "chi subrouter" || rt.name == "ServeMux nested with StripPrefix" {
+			if underOAuth[rt.name] {
 				prefix += "/oauth"
 			}
 			for _, op := range operations {
@@ -471,6 +496,7 @@ func TestMountRejectsWhatCannotServe(t *testing.T) {
 	var nilHandler *dcr.Handler
 	assert.PanicsWithValue(t, "dcr: Mount needs a Handler, not nil", func() { dcr.Mount(http.NewServeMux(), "/register", nil) })
 	assert.PanicsWithValue(t, "dcr: Mount needs a Handler, not nil", func() { dcr.Mount(http.NewServeMux(), "/register", nilHandler) })
+	assert.PanicsWithValue(t, "dcr: Mount needs a Handler, not nil", func() { dcr.Mount(http.NewServeMux(), "/register", http.HandlerFunc(nil)) })
 	var client *authlete.Client
 	assert.PanicsWithValue(t, "dcr: nil Backend", func() { dcr.New(client, dcr.Options{}) })
 	assert.PanicsWithValue(t, "dcr: nil Backend", func() { dcr.New(nil, dcr.Options{}) })
@@ -480,11 +506,16 @@ func TestMountRejectsWhatCannotServe(t *testing.T) {
 // TestMountAtRootOfServeMux: "/" on a ServeMux is the root only, not
 // every path.
 func TestMountAtRootOfServeMux(t *testing.T) {
-	backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
-	mux := http.NewServeMux()
-	dcr.Mount(mux, "/", dcr.New(backend, dcr.Options{}))
-	assert.Equal(t, 201, send(mux, "POST", "/", "", `{}`).Code)
-	assert.Equal(t, 404, send(mux, "POST", "/a/b", "", `{}`).Code)
+	for name, mux := range map[string]dcr.Mux{"ServeMux": http.NewServeMux(), "embedded": embeddedMux{http.NewServeMux()}} {
+		backend := &scripted{resp: &authlete.Response{Action: authlete.ActionCreated, ResponseContent: content}}
+		dcr.Mount(mux, "/", dcr.New(backend, dcr.Options{}))
+		h := mux.(http.Handler)
+		assert.Equal(t, 201, send(h, "POST", "/", "", `{}`).Code, name)
+		for _, path := range []string{"/a/b", "/1/x", "/register/"} {
+			assert.Equal(t, 404, send(h, "POST", path, "", `{}`).Code, name+" "+path)
+		}
+		assert.Len(t, backend.recorded(), 1, name)
+	}
 }
 
 // TestSubtreeRootIsNoEndpoint: under every form of mounting, path + "/"
@@ -498,7 +529,7 @@ func TestSubtreeRootIsNoEndpoint(t *testing.T) {
 			backend := succeeding(content)
 			h := rt.mount(dcr.New(backend, dcr.Options{}))
 			prefix := ""
-			if rt.name == "chi subrouter" || rt.name == "ServeMux nested with StripPrefix" {
+			if underOAuth[rt.name] {
 				prefix = "/oauth"
 			}
 			r := httptest.NewRequest("POST", "http://127.0.0.1"+prefix+"/register/", strings.NewReader(metadata))
