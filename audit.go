@@ -32,9 +32,10 @@ type Event struct {
 	// error handler wrote the response.
 	ErrorCode ErrorCode
 	// Err is the failure that reached the error handler, if any, or the
-	// failure to write Authlete's answer (under http.TimeoutHandler,
-	// errors.Is finds http.ErrHandlerTimeout: the client did not get
-	// Status), made safe to log: its text has neither the request's token
+	// failure to write the body of Authlete's answer (under
+	// http.TimeoutHandler, errors.Is finds http.ErrHandlerTimeout: the
+	// client did not get Status; a DELETE's 204 has no body, and its loss
+	// is not seen), made safe to log: its text has neither the request's token
 	// nor Authlete's resultMessage. errors.Is finds what the failure
 	// wrapped, and errors.As an *authlete.Error without its ResultMessage.
 	Err error
