@@ -225,6 +225,9 @@ func pathClientID(r *http.Request) string {
 			return rest
 		}
 		return "/" // "/register/" itself: the pattern ends with its slash
+	case strings.HasSuffix(pattern, "/{$}") && r.URL.Path != strings.TrimSuffix(pattern, "{$}"):
+		// ServeMux matches "/%2F" (the path "//") to "/{$}": no endpoint.
+		return "/"
 	case pattern != "" && !strings.HasSuffix(pattern, "/") && !strings.HasSuffix(pattern, "{$}") && strings.HasSuffix(r.URL.Path, "/"):
 		// chi routes "/register/" to the route of "/register" (its
 		// r.Mount, r.Route, r.Post).

@@ -511,7 +511,7 @@ func TestMountAtRootOfServeMux(t *testing.T) {
 		dcr.Mount(mux, "/", dcr.New(backend, dcr.Options{}))
 		h := mux.(http.Handler)
 		assert.Equal(t, 201, send(h, "POST", "/", "", `{}`).Code, name)
-		for _, path := range []string{"/a/b", "/1/x", "/register/"} {
+		for _, path := range []string{"/a/b", "/1/x", "/register/", "/%2F", "/%2f"} {
 			assert.Equal(t, 404, send(h, "POST", path, "", `{}`).Code, name+" "+path)
 		}
 		assert.Len(t, backend.recorded(), 1, name)
