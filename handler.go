@@ -144,7 +144,7 @@ type Handler struct {
 // or a nil pointer (an *authlete.Client of a failed authlete.New): at
 // once, rather than on each request.
 func New(backend Backend, opts Options) *Handler {
-	if backend == nil || isNilPointer(backend) {
+	if backend == nil || holdsNil(backend) {
 		panic("dcr: nil Backend")
 	}
 	h := &Handler{
@@ -186,9 +186,9 @@ func New(backend Backend, opts Options) *Handler {
 	return h
 }
 
-// isNilPointer reports whether v, an interface value that is not nil,
+// holdsNil reports whether v, an interface value that is not nil,
 // holds a nil pointer, func or map (http.HandlerFunc(nil)).
-func isNilPointer(v any) bool {
+func holdsNil(v any) bool {
 	switch rv := reflect.ValueOf(v); rv.Kind() {
 	case reflect.Pointer, reflect.Func, reflect.Map:
 		return rv.IsNil()
@@ -342,13 +342,13 @@ func (h *Handler) register(r *http.Request) outcome {
 		o.refusal = e
 		return o
 	}
-	json, refusal, err := h.applyPolicies(r, body)
+	metadata, refusal, err := h.applyPolicies(r, body)
 	if o.refusal, o.err = refusal, err; refusal != nil || err != nil {
 		return o
 	}
 	// The initial access token, checked above, is not sent: Authlete
 	// ignores it on registration, and a secret goes only where needed.
-	h.call(r, &o, h.backend.Register, &authlete.Request{JSON: json})
+	h.call(r, &o, h.backend.Register, &authlete.Request{JSON: metadata})
 	if o.err == nil {
 		h.checkMount(r, o.resp)
 	}

@@ -57,7 +57,7 @@ func Mount(m Mux, path string, h http.Handler, guards ...Guard) {
 	if !strings.HasPrefix(path, "/") {
 		panic(fmt.Sprintf(`dcr: Mount needs a path such as "/register", not %q`, path))
 	}
-	if h == nil || isNilPointer(h) {
+	if h == nil || holdsNil(h) {
 		panic("dcr: Mount needs a Handler, not nil")
 	}
 	register, manage := routed(h, registerRoute), routed(h, manageRoute)
