@@ -10,10 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// readBody reads a JSON object body: the refusal to answer with when the
-// body is not one. With policies, whether it is JSON is left to the
-// decoding that applyPolicies does anyway (see decodeMetadata), so that
-// the body is scanned once, not twice.
+// readBody reads a body of client metadata: the refusal to answer with
+// when it is too large, too deep or not UTF-8. Whether it is one JSON
+// object is applyPolicies' to say, in the decoding it does anyway.
 func (h *Handler) readBody(r *http.Request) ([]byte, *Error) {
 	if !isJSONContentType(r.Header.Get("Content-Type")) {
 		return nil, errContentType
@@ -40,9 +39,6 @@ func (h *Handler) readBody(r *http.Request) ([]byte, *Error) {
 	// than the client sent, and not what a policy checked.
 	if !utf8.Valid(data) {
 		return nil, errNotUTF8
-	}
-	if len(h.policies) == 0 && !isJSONObject(data) {
-		return nil, errNotObject
 	}
 	return data, nil
 }
@@ -77,10 +73,13 @@ func readAll(r io.Reader, length, limit int64) ([]byte, error) {
 	}
 }
 
+// jsonSpace is JSON's white space (RFC 8259 §2).
+const jsonSpace = " \t\r\n"
+
 // isJSONObject reports whether body is exactly one JSON object (RFC 8259),
 // with optional white space around it.
 func isJSONObject(body []byte) bool {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	trimmed := bytes.TrimLeft(body, jsonSpace)
 	return len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(body)
 }
 

@@ -49,6 +49,9 @@ func (m Metadata) Strings(name string) ([]string, bool) {
 // failure of one that fails.
 func (h *Handler) applyPolicies(r *http.Request, body []byte) (string, *Error, error) {
 	if len(h.policies) == 0 {
+		if !isJSONObject(body) {
+			return "", errNotObject, nil
+		}
 		return string(body), nil, nil
 	}
 	m, ok := decodeMetadata(body)
@@ -85,5 +88,5 @@ func decodeMetadata(body []byte) (Metadata, bool) {
 		return nil, false
 	}
 	rest := body[dec.InputOffset():]
-	return m, len(bytes.TrimLeft(rest, " \t\r\n")) == 0
+	return m, len(bytes.TrimLeft(rest, jsonSpace)) == 0
 }
